@@ -1,0 +1,82 @@
+"""Engine and sessionmaker, made once per database URL.
+
+SQLite connections get ``foreign_keys=ON``, WAL journaling and a busy timeout so that two processes
+(the web app and the scheduler) can share one file. Nobody here creates tables: ``energy-coop db upgrade``
+(Alembic) does.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_sessionmakers: dict[str, sessionmaker[Session]] = {}
+
+
+def is_sqlite(url_or_engine: str | Engine) -> bool:
+    name = url_or_engine.dialect.name if isinstance(url_or_engine, Engine) else str(url_or_engine)
+    return name.startswith("sqlite")
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (so BEGIN IMMEDIATE works).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "memory" and mode != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    # A write transaction takes the lock at BEGIN, so two writers queue instead of failing at commit.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """A new engine for ``url`` with this project's connection settings (prefer :func:`get_engine`)."""
+    if is_sqlite(url):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def get_sessionmaker(url: str) -> sessionmaker[Session]:
+    """The process-wide sessionmaker for ``url``; callers use ``with factory.begin() as session:``."""
+    with _lock:
+        factory = _sessionmakers.get(url)
+    if factory is None:
+        engine = get_engine(url)
+        with _lock:
+            factory = _sessionmakers.setdefault(
+                url, sessionmaker(bind=engine, expire_on_commit=False, future=True)
+            )
+    return factory
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests and forked processes call this)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _sessionmakers.clear()
