@@ -1,0 +1,56 @@
+"""Refusals the user can act on: what was wrong, where, and why, in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem with one place in an input: ``where`` (e.g. ``line 12``), ``field`` (column/element), ``reason``."""
+
+    where: str
+    field: str
+    reason: str
+    raw: dict[str, str] | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        place = self.where
+        if self.field:
+            place += f", column {self.field}" if self.where.startswith("line") else f", {self.field}"
+        return f"{place}: {self.reason}" if place else self.reason
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        out: dict[str, str | int | None] = {"where": self.where, "field": self.field, "reason": self.reason}
+        if self.where.startswith("line ") and self.where[5:].isdigit():
+            out["line"] = int(self.where[5:])
+        return out
+
+
+class RefusedError(Exception):
+    """An input refused whole. ``errors`` names every problem found; nothing was written."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, errors: list[RowError] | None = None, *, subject: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = list(errors or [])
+        self.subject = subject
+
+    def __str__(self) -> str:
+        lines = [self.message]
+        lines += [f"  - {e}" for e in self.errors]
+        return "\n".join(lines)
+
+
+class NotFoundError(RefusedError):
+    """Something named by the user does not exist."""
+
+    exit_code = 4
+
+
+class ConflictError(RefusedError):
+    """The request conflicts with what is already recorded (e.g. a month already posted)."""
+
+    exit_code = 3

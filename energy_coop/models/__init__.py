@@ -1,0 +1,31 @@
+"""Typed SQLAlchemy 2 models, one module per aggregate. Import from here."""
+
+from .assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
+from .audit import AuditEntry
+from .base import Base, utcnow
+from .members import MEMBER_TYPES, ROLES, ApiToken, Member, User
+from .rates import CreditRate
+from .readings import ImportBatch, Reading, ReadingRevision
+from .shares import SHARE_KINDS, ShareTransaction
+
+__all__ = [
+    "ARRAY_TYPES",
+    "ASSET_KINDS",
+    "METER_KINDS",
+    "MEMBER_TYPES",
+    "ROLES",
+    "SHARE_KINDS",
+    "ApiToken",
+    "Asset",
+    "AuditEntry",
+    "Base",
+    "CreditRate",
+    "ImportBatch",
+    "Member",
+    "Meter",
+    "Reading",
+    "ReadingRevision",
+    "ShareTransaction",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,81 @@
+"""Members of the co-op, the people who sign in (users) and their API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, BigInt, UTCDateTime, utcnow
+
+MEMBER_TYPES = (
+    "household",
+    "worker_coop",
+    "clt_household",
+    "anchor_institution",
+    "business",
+    "nonprofit",
+    "public_body",
+)
+ROLES = ("member", "admin", "auditor")
+
+
+class Member(Base):
+    """A shareholder. ``member_number`` is the co-op's own key (text, unique)."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint(
+            "member_type IN ('" + "','".join(MEMBER_TYPES) + "')", name="member_type"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    member_number: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[Optional[str]] = mapped_column(String(320))
+    member_type: Mapped[str] = mapped_column(String(32), default="household")
+    joined_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    low_income: Mapped[bool] = mapped_column(Boolean, default=False)
+    annual_usage_wh: Mapped[Optional[int]] = mapped_column(BigInteger)  # [Wh/year]
+    meter_id: Mapped[Optional[int]] = mapped_column(ForeignKey("meters.id"), unique=True)
+
+    meter: Mapped[Optional["Meter"]] = relationship(foreign_keys=[meter_id])  # noqa: F821
+
+
+class User(Base):
+    """Someone who signs in: an admin, an auditor, or a member (linked to their ``Member``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('member','admin','auditor')", name="role"),
+        CheckConstraint("role <> 'member' OR member_id IS NOT NULL", name="member_has_member"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[Optional[str]] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("members.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout-everywhere and password change: a session cookie carrying an older value is refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Optional[Member]] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
