@@ -1,0 +1,317 @@
+"""The ``energy-coop`` command (SPEC section 2).
+
+Each command opens one transaction, calls one service, and prints. A refusal prints what was wrong and where
+on stderr (or, with ``--json``, the JSON document with its ``errors``) and exits non-zero; the transaction
+is rolled back so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import click
+from sqlalchemy.orm import Session
+
+from .config import Config, load_config
+from .db import get_engine, get_sessionmaker
+from .errors import RefusedError
+
+EXIT_REFUSED = 2
+
+
+class AppContext:
+    """What every command needs: the configuration and a way to open a transaction."""
+
+    def __init__(self) -> None:
+        self.db_url: str | None = None
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None or (self.db_url and self._config.database_url != self.db_url):
+            self._config = load_config(self.db_url)
+        return self._config
+
+    @contextmanager
+    def transaction(self, *, check_schema: bool = True) -> Iterator[Session]:
+        url = self.config.database_url
+        if check_schema:
+            require_current_schema(url)
+        factory = get_sessionmaker(url)
+        with factory.begin() as session:
+            yield session
+
+    @property
+    def actor(self) -> str:
+        try:
+            return "cli:" + getpass.getuser()
+        except Exception:  # noqa: BLE001 - no user name in some containers
+            return "cli"
+
+
+def require_current_schema(url: str) -> None:
+    from .migrate import current_revision, head_revision
+
+    engine = get_engine(url)
+    try:
+        current = current_revision(engine)
+    except Exception as exc:  # noqa: BLE001 - any connection failure becomes a plain message
+        raise RefusedError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+                           f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    if current != head_revision():
+        state = "has no energy-coop schema yet" if current is None else f"is at schema revision {current}"
+        raise RefusedError(
+            f"the database {engine.url.render_as_string(hide_password=True)} {state}; "
+            f"run `energy-coop db upgrade` first"
+        )
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def db_option(f: Callable) -> Callable:
+    """``--db URL`` on a subcommand (it may also be given before the subcommand)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            ctx.ensure_object(AppContext).db_url = value
+        return value
+
+    return click.option("--db", "db_url", metavar="URL", expose_value=False, callback=remember, is_eager=True,
+                        help="Database URL (overrides ENERGY_COOP_DATABASE_URL).")(f)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")(f)
+
+
+def emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2, sort_keys=False, default=str))
+
+
+def refusals(as_json_doc: Callable[[RefusedError], Any] | None = None) -> Callable:
+    """Turn a :class:`RefusedError` into a message (or JSON document) and its exit status."""
+
+    def deco(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return f(*args, **kwargs)
+            except RefusedError as exc:
+                if kwargs.get("as_json") and as_json_doc is not None:
+                    emit_json(as_json_doc(exc, **kwargs))
+                elif kwargs.get("as_json"):
+                    emit_json({"error": exc.__class__.__name__, "message": exc.message,
+                               "details": [e.as_dict() for e in exc.errors]})
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(exc.exit_code)
+
+        return wrapper
+
+    return deco
+
+
+def show_progress(as_json: bool) -> bool:
+    return not as_json and sys.stdout.isatty()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", "db_url", metavar="URL", help="Database URL (overrides ENERGY_COOP_DATABASE_URL).")
+@click.version_option(package_name="energy-coop")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None) -> None:
+    """Run a community energy co-operative: registers, meter data, monthly credits, ledger, forecasts."""
+    app = ctx.ensure_object(AppContext)
+    if db_url:
+        app.db_url = db_url
+
+
+# ------------------------------------------------------------------------------------------------------ db
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@db_option
+@pass_app
+@refusals()
+def db_upgrade(app: AppContext) -> None:
+    """Create or migrate the schema to the latest revision."""
+    from .migrate import upgrade
+
+    url = app.config.database_url
+    try:
+        upgrade(url)
+    except Exception as exc:  # noqa: BLE001
+        raise RefusedError(f"the schema upgrade failed: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    click.echo("the database schema is up to date", err=True)
+
+
+# ------------------------------------------------------------------------------------------------------ load
+
+
+def _load_refused_doc(exc: RefusedError, *, kind: str, path: str, as_json: bool) -> dict[str, Any]:
+    from pathlib import Path
+
+    errors = [e.as_dict() for e in exc.errors] or [{"where": "", "field": "", "reason": exc.message}]
+    return {"file": Path(path).name, "kind": kind, "created": 0, "updated": 0, "unchanged": 0, "errors": errors}
+
+
+@main.command("load")
+@click.argument("kind", type=click.Choice(["members", "assets", "shares", "rates"]))
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@db_option
+@json_option
+@pass_app
+@refusals(_load_refused_doc)
+def load(app: AppContext, kind: str, path: str, as_json: bool) -> None:
+    """Bulk-load a register file (SPEC section 3); loading the same file twice changes nothing."""
+    from .services.registers import load_register
+
+    with app.transaction() as session:
+        result = load_register(session, kind, path, actor=app.actor)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        click.echo(f"{result.file}: {result.created} created, {result.updated} updated, "
+                   f"{result.unchanged} unchanged")
+
+
+# ------------------------------------------------------------------------------------------------------ users
+
+
+@main.group()
+def users() -> None:
+    """People who sign in."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "auditor", "member"]), required=True)
+@click.option("--member", "member_number", metavar="NUMBER", help="The member a member user is.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def users_add(app: AppContext, email: str, role: str, member_number: str | None, password_stdin: bool,
+              as_json: bool) -> None:
+    """Add a user; the password comes from a prompt or --password-stdin."""
+    from .services.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    with app.transaction() as session:
+        user = add_user(session, email, role, password, member_number=member_number, actor=app.actor)
+        doc = {"email": user.email, "role": user.role, "member_number": member_number}
+    if as_json:
+        emit_json(doc)
+    else:
+        click.echo(f"added {doc['role']} {doc['email']}")
+
+
+@users.command("token")
+@click.argument("email")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def users_token(app: AppContext, email: str, as_json: bool) -> None:
+    """Print a new API bearer token for EMAIL (shown once; only its hash is stored)."""
+    from .services.users import new_token
+
+    with app.transaction() as session:
+        token = new_token(session, email, actor=app.actor)
+    if as_json:
+        emit_json({"email": email.strip().lower(), "token": token})
+    else:
+        click.echo(token)
+
+
+# ------------------------------------------------------------------------------------------------------ demo, serve
+
+
+@main.command("demo")
+@click.option("--reset", is_flag=True, help="Delete the demo database first and seed it again.")
+@click.option("--no-serve", is_flag=True, help="Stop after seeding.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@db_option
+@pass_app
+@refusals()
+def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> None:
+    """Create the demo co-op in the configured database, print logins, and serve the web app."""
+    import datetime as dt
+
+    from .db import dispose_all
+    from .migrate import upgrade
+    from .services import demo as demo_service
+
+    config = app.config
+    if reset:
+        _reset_database(config.database_url)
+        dispose_all()
+    upgrade(config.database_url)
+    with app.transaction() as session:
+        logins = demo_service.seed(session, config.instance_dir / "demo", today=dt.date.today())
+    click.echo("The demo co-op is ready. Sign in as:")
+    click.echo(f"  admin    {logins.admin[0]}  password {logins.admin[1]}")
+    click.echo(f"  auditor  {logins.auditor[0]}  password {logins.auditor[1]}")
+    click.echo(f"  member   {logins.member[0]}  password {logins.member[1]}")
+    if not no_serve:
+        _serve(app, host, port)
+
+
+def _reset_database(url: str) -> None:
+    from sqlalchemy import MetaData
+
+    from .db import get_engine
+
+    engine = get_engine(url)
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        engine.dispose()
+        if path and path != ":memory:":
+            import os
+
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        return
+    meta = MetaData()
+    with engine.begin() as conn:
+        meta.reflect(conn)
+        for table in reversed(meta.sorted_tables):
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}" CASCADE')
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
+def _serve(app: AppContext, host: str, port: int) -> None:
+    from waitress import serve
+
+    from web import create_app
+
+    require_current_schema(app.config.database_url)
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
+    serve(create_app(app.config), host=host, port=port, threads=8)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@db_option
+@pass_app
+@refusals()
+def serve_command(app: AppContext, host: str, port: int) -> None:
+    """Serve the web app with a production WSGI server (waitress)."""
+    _serve(app, host, port)
