@@ -3,12 +3,18 @@
 from .assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
 from .audit import AuditEntry
 from .base import Base, utcnow
+from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
 from .members import MEMBER_TYPES, ROLES, ApiToken, Member, User
 from .rates import CreditRate
 from .readings import ImportBatch, Reading, ReadingRevision
 from .shares import SHARE_KINDS, ShareTransaction
 
 __all__ = [
+    "ENTRY_KINDS",
+    "GENESIS_HASH",
+    "AllocationRun",
+    "LedgerEntry",
+    "LedgerHead",
     "ARRAY_TYPES",
     "ASSET_KINDS",
     "METER_KINDS",

@@ -1,0 +1,101 @@
+"""Allocation runs and the credit ledger (SPEC sections 5 and 6).
+
+The ledger is append-only: the database refuses UPDATE and DELETE of ``ledger_entries`` (migration triggers).
+A correction is a new entry; a posted allocation is undone by one reversal entry per entry, and
+``reverses_seq`` is UNIQUE so nothing can be reversed twice. Each entry carries the SHA-256 of the previous
+entry's hash and its own content (see ``energy_coop.calc.chain``), so an export can be verified offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .assets import Asset
+from .base import Base, BigInt, UTCDateTime, utcnow
+from .members import Member
+
+ENTRY_KINDS = ("allocation", "reversal", "adjustment", "payout", "bill_application")
+GENESIS_HASH = "0" * 64
+
+
+class AllocationRun(Base):
+    """One posting of one month. ``generation`` counts reposts; (period, generation) is unique, so of two
+    processes posting the same month at once exactly one can commit."""
+
+    __tablename__ = "allocation_runs"
+    __table_args__ = (UniqueConstraint("period", "generation"),)
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    generation: Mapped[int] = mapped_column(Integer)
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    posted_by: Mapped[str] = mapped_column(String(320))
+    allow_gaps: Mapped[bool] = mapped_column(Boolean, default=False)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    total_wh: Mapped[int] = mapped_column(BigInteger)  # [Wh], members and COOP
+    total_cents: Mapped[int] = mapped_column(BigInteger)  # [cents], members and COOP
+    member_wh: Mapped[int] = mapped_column(BigInteger)  # [Wh] posted to members' accounts
+    member_cents: Mapped[int] = mapped_column(BigInteger)  # [cents] posted to members' accounts
+    entries: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)  # the allocate --json document as posted
+    replaces_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("allocation_runs.id"), unique=True)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale_since: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    stale_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class LedgerEntry(Base):
+    """One credit or debit on a member's account: energy [Wh] and money [cents]."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('allocation','reversal','adjustment','payout','bill_application')", name="kind"
+        ),
+        CheckConstraint("(kind = 'reversal') = (reverses_seq IS NOT NULL)", name="reversal_links_entry"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    period: Mapped[Optional[str]] = mapped_column(String(7), index=True)
+    asset_id: Mapped[Optional[int]] = mapped_column(ForeignKey("assets.id"))
+    wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("allocation_runs.id"), index=True)
+    reverses_seq: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_entries.seq"), unique=True)
+    memo: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    member: Mapped[Member] = relationship()
+    asset: Mapped[Optional[Asset]] = relationship()
+
+
+class LedgerHead(Base):
+    """The single row at the end of the chain; appending locks it, so appends are serial on every database."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)

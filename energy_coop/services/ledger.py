@@ -1,0 +1,186 @@
+"""Appending to and verifying the credit ledger (SPEC section 6). Nothing here commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..calc.chain import GENESIS, ChainEntry, entry_content, entry_hash, verify_chain
+from ..errors import NotFoundError, RefusedError
+from ..models import AllocationRun, Asset, LedgerEntry, LedgerHead, Member, utcnow
+from . import audit
+
+MANUAL_KINDS = ("adjustment", "payout", "bill_application")
+
+
+@dataclass
+class NewEntry:
+    """An entry to append; amounts in integer Wh and cents (signed: credits positive)."""
+
+    kind: str
+    member_id: int
+    member_number: str
+    wh: int
+    cents: int
+    period: str | None = None
+    asset_id: int | None = None
+    asset_code: str | None = None
+    run_id: int | None = None
+    reverses_seq: int | None = None
+    memo: str | None = None
+
+
+def lock_head(session: Session) -> LedgerHead:
+    """The chain's head row, locked for this transaction (SELECT ... FOR UPDATE; SQLite locks at BEGIN)."""
+    head = session.scalar(select(LedgerHead).where(LedgerHead.id == 1).with_for_update())
+    if head is None:
+        raise RefusedError("the ledger has no head row; run `energy-coop db upgrade`")
+    return head
+
+
+def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None = None) -> list[int]:
+    """Append ``entries`` to the chain in order; return their ``seq`` numbers. One bulk INSERT."""
+    if not entries:
+        return []
+    head = lock_head(session)
+    created = (now or utcnow()).astimezone(dt.timezone.utc)
+    prev = head.last_hash
+    seq = head.last_seq
+    rows: list[dict[str, Any]] = []
+    total_wh = total_cents = 0
+    for e in entries:
+        if type(e.wh) is not int or type(e.cents) is not int:  # noqa: E721 - never a float in the ledger
+            raise TypeError(f"ledger amounts must be integers, got {e.wh!r} Wh and {e.cents!r} cents")
+        seq += 1
+        content = entry_content(seq, e.kind, e.member_number, e.period, e.asset_code, e.wh, e.cents, e.run_id,
+                                e.reverses_seq, e.memo, created)
+        digest = entry_hash(prev, content)
+        rows.append({
+            "seq": seq, "kind": e.kind, "member_id": e.member_id, "period": e.period, "asset_id": e.asset_id,
+            "wh": e.wh, "cents": e.cents, "run_id": e.run_id, "reverses_seq": e.reverses_seq, "memo": e.memo,
+            "created_at": created, "prev_hash": prev, "hash": digest,
+        })
+        prev = digest
+        total_wh += e.wh
+        total_cents += e.cents
+    session.execute(insert(LedgerEntry), rows)
+    session.execute(
+        update(LedgerHead).where(LedgerHead.id == 1).values(
+            last_seq=seq, last_hash=prev, entries=LedgerHead.entries + len(rows),
+            total_wh=LedgerHead.total_wh + total_wh, total_cents=LedgerHead.total_cents + total_cents,
+        )
+    )
+    session.expire(head)
+    return [r["seq"] for r in rows]
+
+
+def record_manual_entry(session: Session, *, kind: str, member_number: str, cents: int, wh: int = 0,
+                        memo: str, actor: str) -> int:
+    """An adjustment, payout or bill application on one member's account (an admin action, audited)."""
+    if kind not in MANUAL_KINDS:
+        raise RefusedError(f"{kind!r} is not a manual entry kind; choose one of: {', '.join(MANUAL_KINDS)}")
+    if not memo or not memo.strip():
+        raise RefusedError("a manual ledger entry needs a memo saying why")
+    if type(cents) is not int or type(wh) is not int:  # noqa: E721
+        raise RefusedError("amounts must be whole cents and whole Wh")
+    member = session.scalar(select(Member).where(Member.member_number == member_number))
+    if member is None:
+        raise NotFoundError(f"no member with number {member_number!r}")
+    [seq] = append(session, [NewEntry(kind, member.id, member.member_number, wh, cents, memo=memo.strip())])
+    audit.record(session, actor=actor, action="ledger_entry", entity="ledger", key=str(seq),
+                 after={"kind": kind, "member_number": member_number, "wh": wh, "cents": cents, "memo": memo})
+    return seq
+
+
+def iter_chain(session: Session, *, period: str | None = None, batch: int = 20_000) -> Iterator[ChainEntry]:
+    """Every ledger entry in ``seq`` order as :class:`ChainEntry` (member and asset codes joined in)."""
+    stmt = (
+        select(LedgerEntry.seq, LedgerEntry.kind, Member.member_number, LedgerEntry.period, Asset.asset_code,
+               LedgerEntry.wh, LedgerEntry.cents, LedgerEntry.run_id, LedgerEntry.reverses_seq, LedgerEntry.memo,
+               LedgerEntry.created_at, LedgerEntry.prev_hash, LedgerEntry.hash)
+        .join(Member, LedgerEntry.member_id == Member.id)
+        .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
+        .order_by(LedgerEntry.seq)
+    )
+    if period is not None:
+        stmt = stmt.where(LedgerEntry.period == period)
+    for row in session.execute(stmt.execution_options(yield_per=batch)):
+        yield ChainEntry(*row)
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    members: int = 0
+    total_wh: int = 0
+    total_cents: int = 0
+    last_hash: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "members": self.members, "total_wh": self.total_wh,
+                "total_cents": self.total_cents, "last_hash": self.last_hash, "problems": self.problems}
+
+
+def verify(session: Session) -> VerifyReport:
+    """Re-walk the whole hash chain and re-sum every balance, run and total; name every mismatch."""
+    report = VerifyReport()
+    balances: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    run_sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def counted() -> Iterator[ChainEntry]:
+        for e in iter_chain(session):
+            report.entries += 1
+            b = balances[e.member_number]
+            b[0] += e.wh
+            b[1] += e.cents
+            if e.run_id is not None and e.kind == "allocation":
+                r = run_sums[e.run_id]
+                r[0] += e.wh
+                r[1] += e.cents
+                r[2] += 1
+            report.last_hash = e.hash
+            yield e
+
+    report.problems.extend(verify_chain(counted()))
+    report.members = len(balances)
+    report.total_wh = sum(b[0] for b in balances.values())
+    report.total_cents = sum(b[1] for b in balances.values())
+    head = session.get(LedgerHead, 1)
+    if head is None:
+        report.problems.append("the ledger head row is missing")
+    else:
+        if head.entries != report.entries or head.last_seq != report.entries:
+            report.problems.append(f"the ledger head counts {head.entries} entries ending at {head.last_seq}; "
+                                   f"the chain has {report.entries}")
+        if head.last_hash != (report.last_hash if report.entries else GENESIS):
+            report.problems.append("the ledger head's hash is not the last entry's hash (entries were removed)")
+        if (head.total_wh, head.total_cents) != (report.total_wh, report.total_cents):
+            report.problems.append(
+                f"the ledger head totals {head.total_wh} Wh / {head.total_cents} cents; the entries sum to "
+                f"{report.total_wh} Wh / {report.total_cents} cents")
+    for run in session.scalars(select(AllocationRun).order_by(AllocationRun.id)):
+        wh, cents, n = run_sums.get(run.id, [0, 0, 0])
+        if (wh, cents, n) != (run.member_wh, run.member_cents, run.entries):
+            report.problems.append(
+                f"allocation run {run.id} ({run.period}) recorded {run.entries} entries, {run.member_wh} Wh, "
+                f"{run.member_cents} cents; its ledger entries are {n}, {wh} Wh, {cents} cents")
+    return report
+
+
+def balance(session: Session, member_id: int) -> tuple[int, int]:
+    """A member's balance: (Wh, cents) summed over every ledger entry."""
+    wh, cents = session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.wh), 0), func.coalesce(func.sum(LedgerEntry.cents), 0))
+        .where(LedgerEntry.member_id == member_id)
+    ).one()
+    return int(wh), int(cents)
