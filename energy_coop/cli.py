@@ -315,3 +315,87 @@ def _serve(app: AppContext, host: str, port: int) -> None:
 def serve_command(app: AppContext, host: str, port: int) -> None:
     """Serve the web app with a production WSGI server (waitress)."""
     _serve(app, host, port)
+
+
+# ------------------------------------------------------------------------------------------------------ allocation
+
+
+@contextmanager
+def progress_bar(as_json: bool, length: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A click progress bar on a terminal; nothing when piped or with --json."""
+    if not show_progress(as_json) or length <= 0:
+        yield None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+@main.command("allocate")
+@click.argument("period", metavar="YYYY-MM")
+@click.option("--post", "do_post", is_flag=True, help="Post the month's credits to the ledger.")
+@click.option("--repost", is_flag=True, help="Reverse an earlier posting of the month and post it again.")
+@click.option("--allow-gaps", is_flag=True, help="Post even though some meter readings are missing.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def allocate(app: AppContext, period: str, do_post: bool, repost: bool, allow_gaps: bool, as_json: bool) -> None:
+    """Compute a month's credits (a draft that changes nothing), or post them with --post."""
+    from sqlalchemy import func, select
+
+    from .models import Asset
+    from .services import allocation
+
+    with app.transaction() as session:
+        n_assets = session.scalar(select(func.count()).select_from(Asset)) or 0
+        with progress_bar(as_json, n_assets, f"allocating {period}") as progress:
+            if do_post or repost:
+                outcome = allocation.post(session, period, actor=app.actor, repost=repost, allow_gaps=allow_gaps,
+                                          progress=progress)
+            else:
+                outcome = allocation.compute(session, period, progress=progress)
+        doc = outcome.document
+    for message in outcome.messages:
+        click.echo(message, err=True)
+    if outcome.incomplete and outcome.status == "draft":
+        click.echo("coverage below 100 %: " + "; ".join(outcome.incomplete), err=True)
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{doc['period']} ({doc['status']}{', run ' + str(doc['run_id']) if doc['run_id'] else ''}): "
+               f"{doc['total_wh'] / 1000:,.3f} kWh, {doc['total_cents'] / 100:,.2f} in credits")
+    for a in doc["assets"]:
+        click.echo(f"  {a['asset_code']:<16} coverage {a['coverage']}  {a['wh'] / 1000:>14,.3f} kWh  "
+                   f"{a['cents'] / 100:>12,.2f}  {len(a['holders'])} holders")
+    click.echo(f"  {len(doc['members'])} members credited")
+
+
+# ------------------------------------------------------------------------------------------------------ ledger
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """The credit ledger."""
+
+
+@ledger_group.command("verify")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def ledger_verify(app: AppContext, as_json: bool) -> None:
+    """Re-walk the hash chain and re-sum every balance; exit status 1 on any mismatch."""
+    from .services import ledger
+
+    with app.transaction() as session:
+        report = ledger.verify(session)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        state = "intact" if report.ok else "BROKEN"
+        click.echo(f"ledger {state}: {report.entries} entries, {report.members} members, "
+                   f"{report.total_wh / 1000:,.3f} kWh, {report.total_cents / 100:,.2f} in balances")
+        for problem in report.problems:
+            click.echo(f"  - {problem}", err=True)
+    if not report.ok:
+        sys.exit(1)
