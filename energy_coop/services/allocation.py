@@ -36,7 +36,7 @@ from ..errors import ConflictError, RefusedError
 from ..models import AllocationRun, Asset, CreditRate, LedgerEntry, Member, Reading, utcnow
 from . import audit, ledger
 from .coverage import Coverage, coverage_from_starts
-from .registers import _register_of
+from .registers import share_register
 
 
 @dataclass
@@ -101,7 +101,7 @@ def compute(session: Session, period: str, *, today: dt.date | None = None,
     _refuse_period(period, today)
     period = period.strip()
     assets = session.scalars(select(Asset).order_by(Asset.asset_code)).all()
-    timelines = holdings_timelines(_register_of(session))
+    timelines = holdings_timelines(share_register(session))
     rate_rows = [
         (int(r.valid_from.timestamp()), r.rate_micros, None if r.scope == "*" else r.scope)
         for r in session.scalars(select(CreditRate))

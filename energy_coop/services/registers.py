@@ -60,28 +60,52 @@ class LoadResult:
         }
 
 
+COLUMNS: dict[str, tuple[set[str], set[str]]] = {}  # kind -> (required, optional), filled below
+
+
+def _loaders() -> dict[str, Callable[..., LoadResult]]:
+    return {"members": _load_members, "assets": _load_assets, "shares": _load_shares, "rates": _load_rates}
+
+
 def load_register(session: Session, kind: str, path: str | Path, *, actor: str) -> LoadResult:
     """Load register file ``path`` of ``kind`` (members|assets|shares|rates) into the session's transaction.
 
     Raises :class:`RefusedError` naming every bad row; the caller must then roll back (nothing is flushed
     before all rows are known to be valid).
     """
-    loaders: dict[str, Callable[..., LoadResult]] = {
-        "members": _load_members,
-        "assets": _load_assets,
-        "shares": _load_shares,
-        "rates": _load_rates,
-    }
-    if kind not in loaders:
+    if kind not in KINDS:
         raise RefusedError(f"unknown register {kind!r}; choose one of: {', '.join(KINDS)}")
-    return loaders[kind](session, Path(path), actor)
+    required, optional = COLUMNS[kind]
+    path = Path(path)
+    _, rows = read_table(path, required=required, optional=optional)
+    return _loaders()[kind](session, rows, path.name, actor)
 
 
-def _refuse_if(errors: list[RowError], path: Path) -> None:
+def apply_records(session: Session, kind: str, records: list[dict[str, str]], *, source: str,
+                  actor: str) -> LoadResult:
+    """The same upsert and checks as :func:`load_register`, for rows that come from a form instead of a file.
+
+    ``records`` are text values by column name (blank = empty); errors name "line N" = the N-th record.
+    """
+    if kind not in KINDS:
+        raise RefusedError(f"unknown register {kind!r}; choose one of: {', '.join(KINDS)}")
+    required, optional = COLUMNS[kind]
+    errors = []
+    for col in sorted({c for r in records for c in r} - required - optional):
+        errors.append(RowError("", col, "unknown field"))
+    for col in sorted(required - {c for r in records for c in r}):
+        errors.append(RowError("", col, "is required"))
+    if errors or not records:
+        raise RefusedError(f"{source}: refused, nothing was saved", errors)
+    rows = [TableRow(i + 1, {k: (v or "").strip() for k, v in r.items()}) for i, r in enumerate(records)]
+    return _loaders()[kind](session, rows, source, actor)
+
+
+def _refuse_if(errors: list[RowError], name: str) -> None:
     if errors:
         errors.sort(key=lambda e: (int(e.where[5:]) if e.where[5:].isdigit() else 0, e.field))
         raise RefusedError(
-            f"{path.name}: refused, nothing was loaded ({len(errors)} problem{'s' if len(errors) != 1 else ''})",
+            f"{name}: refused, nothing was loaded ({len(errors)} problem{'s' if len(errors) != 1 else ''})",
             errors,
         )
 
@@ -155,8 +179,10 @@ MEMBER_REQUIRED = {"member_number", "name"}
 MEMBER_OPTIONAL = {"email", "member_type", "joined_on", "low_income", "annual_usage_kwh", "meter_code"}
 
 
-def _load_members(session: Session, path: Path, actor: str) -> LoadResult:
-    _, rows = read_table(path, required=MEMBER_REQUIRED, optional=MEMBER_OPTIONAL)
+COLUMNS["members"] = (MEMBER_REQUIRED, MEMBER_OPTIONAL)
+
+
+def _load_members(session: Session, rows: list[TableRow], name: str, actor: str) -> LoadResult:
     errors = duplicate_keys(rows, lambda r: r.values["member_number"], "member_number")
     parsed: list[tuple[TableRow, dict[str, Any], Any]] = []
     for row in rows:
@@ -201,8 +227,8 @@ def _load_members(session: Session, path: Path, actor: str) -> LoadResult:
                                            f"meter {meter_code!r} belongs to member {holder}"))
                     continue
         resolved.append((values, meter))
-    _refuse_if(errors, path)
-    result = LoadResult(path.name, "members")
+    _refuse_if(errors, name)
+    result = LoadResult(name, "members")
     for values, meter in resolved:
         member = existing.get(values["member_number"])
         shown = dict(values)
@@ -240,8 +266,10 @@ STORAGE_COLUMNS = ("storage_kwh", "storage_kw", "roundtrip_efficiency")
 ASSET_OPTIONAL = {"altitude_m", "commissioned_on", *SOLAR_COLUMNS, *STORAGE_COLUMNS}
 
 
-def _load_assets(session: Session, path: Path, actor: str) -> LoadResult:
-    _, rows = read_table(path, required=ASSET_REQUIRED, optional=ASSET_OPTIONAL)
+COLUMNS["assets"] = (ASSET_REQUIRED, ASSET_OPTIONAL)
+
+
+def _load_assets(session: Session, rows: list[TableRow], name: str, actor: str) -> LoadResult:
     errors = duplicate_keys(rows, lambda r: r.values["asset_code"], "asset_code")
     errors += duplicate_keys(rows, lambda r: r.values["meter_code"], "meter_code")
     parsed: list[tuple[TableRow, dict[str, Any], str]] = []
@@ -319,8 +347,8 @@ def _load_assets(session: Session, path: Path, actor: str) -> LoadResult:
                 errors.append(RowError(row.where, "total_shares", problem))
                 continue
         resolved.append((values, meter))
-    _refuse_if(errors, path)
-    result = LoadResult(path.name, "assets")
+    _refuse_if(errors, name)
+    result = LoadResult(name, "assets")
     for values, meter in resolved:
         asset = existing.get(values["asset_code"])
         shown = {**{k: v for k, v in values.items() if v is not MISSING}, "meter_code": meter.code}
@@ -344,7 +372,7 @@ def _load_assets(session: Session, path: Path, actor: str) -> LoadResult:
 
 
 def _shares_over_total(session: Session, asset: Asset, new_total: int) -> str | None:
-    txns = _register_of(session, asset.id)
+    txns = share_register(session, asset.id)
     problems = validate_register(txns, {asset.asset_code: new_total})
     if problems:
         return (f"cannot lower total_shares of {asset.asset_code} to {new_total}: " + problems[0].reason)
@@ -357,7 +385,10 @@ SHARE_REQUIRED = {"ref", "date", "asset_code", "kind", "member_number", "shares"
 SHARE_OPTIONAL = {"from_member_number", "price_per_share"}
 
 
-def _register_of(session: Session, asset_id: int | None = None) -> list[ShareTxn]:
+COLUMNS["shares"] = (SHARE_REQUIRED, SHARE_OPTIONAL)
+
+
+def share_register(session: Session, asset_id: int | None = None) -> list[ShareTxn]:
     """The stored share register as plain values (optionally for one asset)."""
     from sqlalchemy.orm import aliased
 
@@ -381,8 +412,7 @@ def _register_of(session: Session, asset_id: int | None = None) -> list[ShareTxn
     return [ShareTxn(*row) for row in session.execute(stmt)]
 
 
-def _load_shares(session: Session, path: Path, actor: str) -> LoadResult:
-    _, rows = read_table(path, required=SHARE_REQUIRED, optional=SHARE_OPTIONAL)
+def _load_shares(session: Session, rows: list[TableRow], name: str, actor: str) -> LoadResult:
     errors = duplicate_keys(rows, lambda r: r.values["ref"], "ref")
     parsed: list[tuple[TableRow, dict[str, Any]]] = []
     for row in rows:
@@ -423,9 +453,9 @@ def _load_shares(session: Session, path: Path, actor: str) -> LoadResult:
             number = values[col]
             if number and number not in members:
                 errors.append(RowError(row.where, col, f"no member with number {number!r} is registered"))
-    _refuse_if(errors, path)
+    _refuse_if(errors, name)
     # The whole register as it would be after this file: stored transactions overridden by the file's.
-    register = {t.ref: t for t in _register_of(session)}
+    register = {t.ref: t for t in share_register(session)}
     for _, values in parsed:
         register[values["ref"]] = ShareTxn(values["ref"], values["date"], values["asset_code"], values["kind"],
                                            values["member_number"], values["from_member_number"], values["shares"])
@@ -436,8 +466,8 @@ def _load_shares(session: Session, path: Path, actor: str) -> LoadResult:
             errors.append(RowError(row.where, "shares", problem.reason))
         else:
             errors.append(RowError(f"stored transaction {problem.ref}", "shares", problem.reason))
-    _refuse_if(errors, path)
-    result = LoadResult(path.name, "shares")
+    _refuse_if(errors, name)
+    result = LoadResult(name, "shares")
     for _, values in parsed:
         stored = {
             "date": values["date"],
@@ -465,8 +495,10 @@ RATE_REQUIRED = {"valid_from", "rate_per_kwh"}
 RATE_OPTIONAL = {"asset_code"}
 
 
-def _load_rates(session: Session, path: Path, actor: str) -> LoadResult:
-    _, rows = read_table(path, required=RATE_REQUIRED, optional=RATE_OPTIONAL)
+COLUMNS["rates"] = (RATE_REQUIRED, RATE_OPTIONAL)
+
+
+def _load_rates(session: Session, rows: list[TableRow], name: str, actor: str) -> LoadResult:
     errors: list[RowError] = []
     parsed: list[tuple[TableRow, dt.datetime, int, str]] = []
     for row in rows:
@@ -490,9 +522,9 @@ def _load_rates(session: Session, path: Path, actor: str) -> LoadResult:
     for row, _, _, scope in parsed:
         if scope != "*" and scope not in assets:
             errors.append(RowError(row.where, "asset_code", f"no asset with code {scope!r} is registered"))
-    _refuse_if(errors, path)
+    _refuse_if(errors, name)
     existing = {(r.valid_from, r.scope): r for r in session.scalars(select(CreditRate))}
-    result = LoadResult(path.name, "rates")
+    result = LoadResult(name, "rates")
     for _, valid_from, micros, scope in parsed:
         key = f"{scope}@{valid_from.isoformat()}"
         rate = existing.get((valid_from, scope))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from energy_coop.calc.holdings import holdings_on
 from energy_coop.models import Asset, AuditEntry, CreditRate, Member, Meter, ShareTransaction
-from energy_coop.services.registers import _register_of
+from energy_coop.services.registers import share_register
 
 MEMBERS = """member_number,name,email,member_type,joined_on,low_income,annual_usage_kwh,meter_code
 1001,Ada Lovelace,ada@example.org,household,2023-01-05,false,3200.5,CONS-1001
@@ -107,7 +107,7 @@ def test_an_update_changes_only_that_row_and_is_audited(loaded, cli, sessions):
 
 def test_holdings_on_any_day_equal_the_register_up_to_that_day(loaded, sessions):
     with sessions.begin() as s:
-        register = _register_of(s)
+        register = share_register(s)
     assert holdings_on(register, "SUN1", dt.date(2023, 12, 31)) == {}
     assert holdings_on(register, "SUN1", dt.date(2024, 1, 1)) == {"1001": 300, "1002": 200}
     assert holdings_on(register, "SUN1", dt.date(2024, 3, 14)) == {"1001": 300, "1002": 200}
