@@ -399,3 +399,80 @@ def ledger_verify(app: AppContext, as_json: bool) -> None:
             click.echo(f"  - {problem}", err=True)
     if not report.ok:
         sys.exit(1)
+
+
+# ------------------------------------------------------------------------------------------------------ exports
+
+
+@main.group("export")
+def export_group() -> None:
+    """Statements and auditor exports (SPEC section 6)."""
+
+
+@export_group.command("statements")
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "csv"]), required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def export_statements(app: AppContext, period: str, fmt: str, out_dir: str, as_json: bool) -> None:
+    """One statement per member for a month, as PDF (members) or CSV (auditors)."""
+    from pathlib import Path
+
+    from .services import statements
+
+    with app.transaction() as session:
+        paths = statements.export_statements(session, period, fmt, Path(out_dir))
+    if as_json:
+        emit_json({"period": period, "format": fmt, "files": [str(p) for p in paths]})
+    else:
+        click.echo(f"{len(paths)} statements written to {out_dir}")
+
+
+@export_group.command("ledger")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), metavar="FILE")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
+    """Every ledger entry with its hashes, so an auditor can verify the chain offline."""
+    import hashlib
+    import os
+
+    from .services import statements
+
+    tmp = out_file + ".part"
+    with app.transaction() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        count = statements.write_ledger_csv(session, fh)
+    os.replace(tmp, out_file)
+    digest = hashlib.sha256(open(out_file, "rb").read()).hexdigest()
+    if as_json:
+        emit_json({"file": out_file, "entries": count, "sha256": digest})
+    else:
+        click.echo(f"{count} ledger entries written to {out_file} (sha256 {digest})")
+
+
+@export_group.command("audit")
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def export_audit(app: AppContext, period: str, out_dir: str, as_json: bool) -> None:
+    """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
+    from pathlib import Path
+
+    from .services import statements
+
+    with app.transaction() as session:
+        manifest = statements.export_audit(session, period, Path(out_dir))
+    if as_json:
+        emit_json(manifest)
+    else:
+        click.echo(f"audit bundle for {period} written to {out_dir} ({len(manifest['files'])} files)")
+        if manifest["note"]:
+            click.echo("warning: " + manifest["note"], err=True)

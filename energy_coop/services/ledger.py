@@ -80,8 +80,11 @@ def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None
 
 
 def record_manual_entry(session: Session, *, kind: str, member_number: str, cents: int, wh: int = 0,
-                        memo: str, actor: str) -> int:
-    """An adjustment, payout or bill application on one member's account (an admin action, audited)."""
+                        memo: str, actor: str, period: str | None = None) -> int:
+    """An adjustment, payout or bill application on one member's account (an admin action, audited).
+
+    ``period`` ('YYYY-MM') is the statement month the entry shows on; default: the current UTC month.
+    """
     if kind not in MANUAL_KINDS:
         raise RefusedError(f"{kind!r} is not a manual entry kind; choose one of: {', '.join(MANUAL_KINDS)}")
     if not memo or not memo.strip():
@@ -91,7 +94,17 @@ def record_manual_entry(session: Session, *, kind: str, member_number: str, cent
     member = session.scalar(select(Member).where(Member.member_number == member_number))
     if member is None:
         raise NotFoundError(f"no member with number {member_number!r}")
-    [seq] = append(session, [NewEntry(kind, member.id, member.member_number, wh, cents, memo=memo.strip())])
+    if period is None:
+        period = utcnow().strftime("%Y-%m")
+    else:
+        from ..calc.allocation import parse_period
+
+        try:
+            parse_period(period)
+        except ValueError as exc:
+            raise RefusedError(str(exc)) from None
+    [seq] = append(session, [NewEntry(kind, member.id, member.member_number, wh, cents, period=period,
+                                      memo=memo.strip())])
     audit.record(session, actor=actor, action="ledger_entry", entity="ledger", key=str(seq),
                  after={"kind": kind, "member_number": member_number, "wh": wh, "cents": cents, "memo": memo})
     return seq
