@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from energy_coop.models import ImportBatch, Meter, Reading
 from energy_coop.services.registers import load_register
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 MEMBERS = """member_number,name,member_type
 1001,Ada Lovelace,household
 1002,Worker Bees Co-op,worker_coop
