@@ -288,7 +288,7 @@ def validate_register(
                 same_day = f" (that day's rows: {', '.join(involved)})" if len(involved) > 1 else ""
                 reason = (
                     f"on {day.isoformat()} member {member} would hold {end} shares of {asset_code}: "
-                    f"they hold {start_of_day[member]} and {_join(actions)}{same_day}"
+                    f"{_join([f'they hold {start_of_day[member]}', *actions])}{same_day}"
                 )
                 for tx in debits:
                     problems.append(RegisterProblem(str(tx.ref), day, asset_code, reason))
