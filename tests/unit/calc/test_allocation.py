@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from fractions import Fraction
 
 import numpy as np
@@ -22,7 +22,8 @@ from energy_coop.calc.allocation import (
     month_days,
     parse_period,
 )
-from energy_coop.calc.holdings import ShareTransaction as T, holdings_timeline
+from energy_coop.calc.holdings import ShareTransaction as T
+from energy_coop.calc.holdings import holdings_timeline
 from energy_coop.calc.rates import rates_for_asset
 from energy_coop.units import largest_remainder
 
@@ -31,7 +32,7 @@ MAR1, MAR2 = D(2024, 3, 1), D(2024, 3, 2)
 
 
 def utc(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 def parts(allocation):
@@ -74,10 +75,14 @@ def test_local_month_differs_from_utc_month_in_auckland():
     # NZDT (+13) all March 2024 (ends 7 Apr): local March = 29 Feb 11:00Z .. 31 Mar 11:00Z.
     days, start, end = month_days("2024-03", "Pacific/Auckland")
     assert (start, end) == (utc("2024-02-29T11:00:00"), utc("2024-03-31T11:00:00"))
-    starts = np.array([utc("2024-02-29T10:45:00"),  # local 29 Feb 23:45: February, not counted
-                       utc("2024-02-29T11:00:00"),  # local 1 Mar 00:00: day 1
-                       utc("2024-03-31T10:45:00"),  # local 31 Mar 23:45: day 31
-                       utc("2024-03-31T11:00:00")])  # local 1 Apr 00:00: not counted
+    starts = np.array(
+        [
+            utc("2024-02-29T10:45:00"),  # local 29 Feb 23:45: February, not counted
+            utc("2024-02-29T11:00:00"),  # local 1 Mar 00:00: day 1
+            utc("2024-03-31T10:45:00"),  # local 31 Mar 23:45: day 31
+            utc("2024-03-31T11:00:00"),
+        ]
+    )  # local 1 Apr 00:00: not counted
     mwh = np.array([1, 10, 100, 1000])
     energy, value = daily_totals(starts, mwh, np.array([2, 2, 2, 2]), "Pacific/Auckland", days)
     assert energy[0] == 10 and energy[30] == 100 and sum(energy) == 110
@@ -92,39 +97,60 @@ def test_midnight_that_does_not_exist_starts_the_day_at_the_jump():
 
 def test_day_assignment_right_across_the_dst_switches_in_london():
     # 31 Mar 2024 is 23 h long (00:00Z..23:00Z). 27 Oct 2024 is 25 h long (26 Oct 23:00Z .. 28 Oct 00:00Z).
-    days, start, end = month_days("2024-10", "Europe/London")
-    starts = np.array([
-        utc("2024-10-26T22:45:00"),  # 23:45 BST on the 26th            -> day 26
-        utc("2024-10-26T23:00:00"),  # 00:00 BST on the 27th            -> day 27
-        utc("2024-10-27T00:45:00"),  # 01:45 BST (first pass of 01:xx)  -> day 27
-        utc("2024-10-27T01:45:00"),  # 01:45 GMT (second pass)          -> day 27
-        utc("2024-10-27T23:45:00"),  # 23:45 GMT on the 27th            -> day 27
-        utc("2024-10-28T00:00:00"),  # 00:00 GMT on the 28th            -> day 28
-    ])
+    days, _, _ = month_days("2024-10", "Europe/London")
+    starts = np.array(
+        [
+            utc("2024-10-26T22:45:00"),  # 23:45 BST on the 26th            -> day 26
+            utc("2024-10-26T23:00:00"),  # 00:00 BST on the 27th            -> day 27
+            utc("2024-10-27T00:45:00"),  # 01:45 BST (first pass of 01:xx)  -> day 27
+            utc("2024-10-27T01:45:00"),  # 01:45 GMT (second pass)          -> day 27
+            utc("2024-10-27T23:45:00"),  # 23:45 GMT on the 27th            -> day 27
+            utc("2024-10-28T00:00:00"),  # 00:00 GMT on the 28th            -> day 28
+        ]
+    )
     mwh = np.array([1, 10, 100, 1_000, 10_000, 100_000])
     energy, _ = daily_totals(starts, mwh, np.zeros(6, dtype=np.int64), "Europe/London", days)
     assert energy[25] == 1 and energy[26] == 11_110 and energy[27] == 100_000
     assert sum(energy) == 111_111
     # The 25-hour day has 100 quarter-hours, the 23-hour day 92.
-    assert expected_intervals(local_midnight_utc(D(2024, 10, 27), "Europe/London"),
-                              local_midnight_utc(D(2024, 10, 28), "Europe/London"), 900) == 100
-    assert expected_intervals(local_midnight_utc(D(2024, 3, 31), "Europe/London"),
-                              local_midnight_utc(D(2024, 4, 1), "Europe/London"), 900) == 92
+    assert (
+        expected_intervals(
+            local_midnight_utc(D(2024, 10, 27), "Europe/London"),
+            local_midnight_utc(D(2024, 10, 28), "Europe/London"),
+            900,
+        )
+        == 100
+    )
+    assert (
+        expected_intervals(
+            local_midnight_utc(D(2024, 3, 31), "Europe/London"),
+            local_midnight_utc(D(2024, 4, 1), "Europe/London"),
+            900,
+        )
+        == 92
+    )
 
 
 def test_day_assignment_across_spring_switch_in_new_york():
     # 10 Mar 2024, New York: 23 h, from 05:00Z (EST) to 11 Mar 04:00Z (EDT).
     days, _, _ = month_days("2024-03", "America/New_York")
-    starts = np.array([utc("2024-03-10T04:45:00"), utc("2024-03-10T05:00:00"),
-                       utc("2024-03-11T03:45:00"), utc("2024-03-11T04:00:00")])
-    energy, _ = daily_totals(starts, np.array([1, 10, 100, 1000]), np.ones(4, dtype=np.int64),
-                             "America/New_York", days)
+    starts = np.array(
+        [
+            utc("2024-03-10T04:45:00"),
+            utc("2024-03-10T05:00:00"),
+            utc("2024-03-11T03:45:00"),
+            utc("2024-03-11T04:00:00"),
+        ]
+    )
+    energy, _ = daily_totals(
+        starts, np.array([1, 10, 100, 1000]), np.ones(4, dtype=np.int64), "America/New_York", days
+    )
     assert energy[8:11] == [1, 110, 1000]
 
 
 def test_expected_intervals_and_coverage():
     # Kolkata (+05:30): local March = 29 Feb 18:30Z .. 31 Mar 18:30Z; hourly intervals start on UTC hours.
-    days, start, end = month_days("2024-03", "Asia/Kolkata")
+    _, start, end = month_days("2024-03", "Asia/Kolkata")
     assert start == utc("2024-02-29T18:30:00")
     assert expected_intervals(start, end, 3600) == 744
     assert expected_intervals(0, 3600, 900) == 4 and expected_intervals(1, 3600, 900) == 3
@@ -158,7 +184,10 @@ def test_mid_month_transfer_three_holders_and_coop():
     # 1003: 20000 x 3 / 10 = 6000 Wh, 60 cents, 3 share-days
     # COOP: 30000 x 3 / 10 = 9000 Wh, 90 cents, 6 share-days
     assert parts(a) == [
-        ("1001", 8, 12_000, 120), ("1002", 3, 3_000, 30), ("1003", 3, 6_000, 60), (COOP, 6, 9_000, 90),
+        ("1001", 8, 12_000, 120),
+        ("1002", 3, 3_000, 30),
+        ("1003", 3, 6_000, 60),
+        (COOP, 6, 9_000, 90),
     ]
     assert a.holder("1001").exact_wh == 12_000 and a.holder("1001").exact_cents == 120
 
@@ -227,15 +256,24 @@ def test_largest_remainder_with_negative_total():
 
 def test_time_of_use_rates_mid_day_and_asset_rate_overriding_blank():
     rows = [
-        (utc("2024-03-01T00:00:00"), 100_000, None),   # 0.10 for everyone
-        (utc("2024-03-01T12:00:00"), 300_000, None),   # 0.30 from noon
-        (utc("2024-03-01T18:00:00"), 100_000, None),   # 0.10 from 18:00
-        (utc("2024-03-02T00:00:00"), 500_000, "A"),    # A's own 0.50 from 2 Mar (blank rows no longer reach A)
+        (utc("2024-03-01T00:00:00"), 100_000, None),  # 0.10 for everyone
+        (utc("2024-03-01T12:00:00"), 300_000, None),  # 0.30 from noon
+        (utc("2024-03-01T18:00:00"), 100_000, None),  # 0.10 from 18:00
+        (utc("2024-03-02T00:00:00"), 500_000, "A"),  # A's own 0.50 from 2 Mar (blank rows no longer reach A)
         (utc("2024-03-02T12:00:00"), 999_999, None),
     ]
-    starts = np.array([utc(t) for t in [
-        "2024-03-01T11:45:00", "2024-03-01T12:00:00", "2024-03-01T17:45:00", "2024-03-01T18:00:00",
-        "2024-03-02T13:00:00"]])
+    starts = np.array(
+        [
+            utc(t)
+            for t in [
+                "2024-03-01T11:45:00",
+                "2024-03-01T12:00:00",
+                "2024-03-01T17:45:00",
+                "2024-03-01T18:00:00",
+                "2024-03-02T13:00:00",
+            ]
+        ]
+    )
     mwh = np.array([1_000_000, 1_000_000, 2_000_000, 1_000_000, 1_000_000])  # 1, 1, 2, 1, 1 kWh
     rates = rates_for_asset(rows, "A").lookup(starts)
     assert rates.tolist() == [100_000, 300_000, 300_000, 100_000, 500_000]
@@ -267,7 +305,9 @@ def test_huge_values_stay_exact():
     # per-holder numerator (x shares) passes 2**63: Python integers keep it exact.
     mwh = 744_000 * 10**6
     starts = np.array([utc("2024-03-01T00:00:00"), utc("2024-03-01T01:00:00")])
-    energy, value = daily_totals(starts, np.array([mwh, mwh]), np.array([9_999_999, 9_999_999]), "UTC", [MAR1])
+    energy, value = daily_totals(
+        starts, np.array([mwh, mwh]), np.array([9_999_999, 9_999_999]), "UTC", [MAR1]
+    )
     assert value == [2 * mwh * 9_999_999] and value[0] > 2**63
     a = allocate_asset("A", 3, [MAR1], energy, value, {"1001": [(MAR1, 2)]})
     # Wh 1,488,000,000; exact 2/3 of it = 992,000,000, COOP 496,000,000.
@@ -293,18 +333,35 @@ def test_period_document_shape():
     # BATT1: -1 Wh, -10 cents all to 1001. Members: 1001 1 Wh 190 c; 1002 1 Wh 100 c. Totals 3 Wh, 390 c.
     doc = period.to_document()
     assert doc == {
-        "period": "2024-03", "status": "draft", "run_id": None,
+        "period": "2024-03",
+        "status": "draft",
+        "run_id": None,
         "assets": [
-            {"asset_code": "BATT1", "coverage": "0.9895", "wh": -1, "cents": -10,
-             "holders": [{"holder": "1001", "shares_days": 1, "wh": -1, "cents": -10}]},
-            {"asset_code": "SOLAR1", "coverage": "1.0000", "wh": 4, "cents": 400,
-             "holders": [{"holder": "1001", "shares_days": 2, "wh": 2, "cents": 200},
-                         {"holder": "1002", "shares_days": 1, "wh": 1, "cents": 100},
-                         {"holder": "COOP", "shares_days": 1, "wh": 1, "cents": 100}]},
+            {
+                "asset_code": "BATT1",
+                "coverage": "0.9895",
+                "wh": -1,
+                "cents": -10,
+                "holders": [{"holder": "1001", "shares_days": 1, "wh": -1, "cents": -10}],
+            },
+            {
+                "asset_code": "SOLAR1",
+                "coverage": "1.0000",
+                "wh": 4,
+                "cents": 400,
+                "holders": [
+                    {"holder": "1001", "shares_days": 2, "wh": 2, "cents": 200},
+                    {"holder": "1002", "shares_days": 1, "wh": 1, "cents": 100},
+                    {"holder": "COOP", "shares_days": 1, "wh": 1, "cents": 100},
+                ],
+            },
         ],
-        "members": [{"member_number": "1001", "wh": 1, "cents": 190},
-                    {"member_number": "1002", "wh": 1, "cents": 100}],
-        "total_wh": 3, "total_cents": 390,
+        "members": [
+            {"member_number": "1001", "wh": 1, "cents": 190},
+            {"member_number": "1002", "wh": 1, "cents": 100},
+        ],
+        "total_wh": 3,
+        "total_cents": 390,
     }
     json.dumps(doc)  # plain JSON types only
     assert period.to_document("posted", 7)["status"] == "posted"

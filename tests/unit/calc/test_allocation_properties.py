@@ -55,8 +55,10 @@ def reference(period, tz_name, total_shares, transactions, readings, rate_rows):
             return max(mine)[1]
         return max(r for r in rate_rows if r[2] is None and r[0] <= t)[1]
 
-    members = sorted({tx.member_number for tx in transactions} | {tx.from_member_number for tx in transactions
-                                                                   if tx.from_member_number})
+    members = sorted(
+        {tx.member_number for tx in transactions}
+        | {tx.from_member_number for tx in transactions if tx.from_member_number}
+    )
     holding = {(m, d): h(m, d) for m in members for d in days}
     for d in days:
         holding[(COOP, d)] = total_shares - sum(holding[(m, d)] for m in members)
@@ -72,7 +74,9 @@ def reference(period, tz_name, total_shares, transactions, readings, rate_rows):
             E[m] += kwh * holding[(m, d)] / total_shares
             V[m] += kwh * Fraction(rate(t), 10**6) * holding[(m, d)] / total_shares
     total_wh = round(1000 * sum((Fraction(mwh, 10**6) for _, mwh in R), Fraction(0)))
-    total_cents = round(100 * sum((Fraction(mwh, 10**6) * Fraction(rate(t), 10**6) for t, mwh in R), Fraction(0)))
+    total_cents = round(
+        100 * sum((Fraction(mwh, 10**6) * Fraction(rate(t), 10**6) for t, mwh in R), Fraction(0))
+    )
 
     present = [m for m in holders if sum(holding[(m, d)] for d in days) != 0]
 
@@ -88,9 +92,14 @@ def reference(period, tz_name, total_shares, transactions, readings, rate_rows):
     exact_cents = {m: 100 * V[m] for m in present}
     wh = split(total_wh, exact_wh)
     cents = split(total_cents, exact_cents)
-    return total_wh, total_cents, {
-        m: (sum(holding[(m, d)] for d in days), wh[m], cents[m], exact_wh[m], exact_cents[m]) for m in present
-    }
+    return (
+        total_wh,
+        total_cents,
+        {
+            m: (sum(holding[(m, d)] for d in days), wh[m], cents[m], exact_wh[m], exact_cents[m])
+            for m in present
+        },
+    )
 
 
 def fast(period, tz_name, total_shares, transactions, readings, rate_rows):
@@ -102,14 +111,25 @@ def fast(period, tz_name, total_shares, transactions, readings, rate_rows):
     rates = rates_for_asset(rate_rows, ASSET).lookup(starts[keep])
     energy, value = daily_totals(starts[keep], mwh[keep], rates, tz_name, days)
     a = allocate_asset(ASSET, total_shares, days, energy, value, holdings_timeline(transactions, ASSET))
-    return a.wh, a.cents, {p.holder: (p.shares_days, p.wh, p.cents, p.exact_wh, p.exact_cents) for p in a.holders}, a
+    return (
+        a.wh,
+        a.cents,
+        {p.holder: (p.shares_days, p.wh, p.cents, p.exact_wh, p.exact_cents) for p in a.holders},
+        a,
+    )
 
 
 # ------------------------------------------------------------------------------------------ the strategies
 
-CASES = [("2024-03", "Europe/London"), ("2024-10", "Europe/London"), ("2024-11", "America/New_York"),
-         ("2024-03", "Pacific/Auckland"), ("2024-02", "Asia/Kolkata"), ("2018-11", "America/Sao_Paulo"),
-         ("2024-06", "UTC")]
+CASES = [
+    ("2024-03", "Europe/London"),
+    ("2024-10", "Europe/London"),
+    ("2024-11", "America/New_York"),
+    ("2024-03", "Pacific/Auckland"),
+    ("2024-02", "Asia/Kolkata"),
+    ("2018-11", "America/Sao_Paulo"),
+    ("2024-06", "UTC"),
+]
 MEMBERS = ["1001", "1002", "999", "M10", "M2", "ZZ"]
 
 
@@ -120,9 +140,18 @@ def scenarios(draw, big=False):
     total = draw(st.integers(1, 12))
     # A valid register by construction: replay random requests in date order, keeping only those that leave
     # every holding >= 0 and the total <= total_shares.
-    requests = draw(st.lists(st.tuples(
-        st.integers(-40, 34), st.sampled_from(["issue", "issue", "transfer", "redeem"]),
-        st.sampled_from(MEMBERS), st.sampled_from(MEMBERS), st.integers(1, 5)), max_size=14))
+    requests = draw(
+        st.lists(
+            st.tuples(
+                st.integers(-40, 34),
+                st.sampled_from(["issue", "issue", "transfer", "redeem"]),
+                st.sampled_from(MEMBERS),
+                st.sampled_from(MEMBERS),
+                st.integers(1, 5),
+            ),
+            max_size=14,
+        )
+    )
     requests.sort(key=lambda r: r[0])
     held = defaultdict(int)
     txs = []
@@ -136,8 +165,17 @@ def scenarios(draw, big=False):
             held[member] += shares
         else:
             continue
-        txs.append(ShareTransaction(f"t{i:02d}", days[0] + timedelta(days=offset), ASSET, kind, member,
-                                    other if kind == "transfer" else None, shares))
+        txs.append(
+            ShareTransaction(
+                f"t{i:02d}",
+                days[0] + timedelta(days=offset),
+                ASSET,
+                kind,
+                member,
+                other if kind == "transfer" else None,
+                shares,
+            )
+        )
         # noise in another asset must change nothing
         txs.append(ShareTransaction(f"x{i:02d}", days[0], "OTHER", "issue", member, None, 1))
     # Readings: quarter-hours around the month (some fall outside it and must be ignored).
@@ -152,9 +190,17 @@ def scenarios(draw, big=False):
     # Rates: a blank row before everything, more blank and asset rows (and another asset's) inside the window.
     max_rate = 10**9 if big else 2 * 10**6
     rate_rows = [(window - 10 * 86400, draw(st.integers(0, max_rate)), None)]
-    for offset, r, scope in draw(st.lists(st.tuples(
-            st.integers(0, n_slots * 900), st.integers(0, max_rate), st.sampled_from([None, ASSET, "OTHER"])),
-            max_size=8, unique_by=lambda x: (x[0], x[2]))):
+    for offset, r, scope in draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n_slots * 900),
+                st.integers(0, max_rate),
+                st.sampled_from([None, ASSET, "OTHER"]),
+            ),
+            max_size=8,
+            unique_by=lambda x: (x[0], x[2]),
+        )
+    ):
         rate_rows.append((window + offset, r, scope))
     return period, tz, total, txs, readings, rate_rows
 

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 
 from energy_coop.calc.holdings import (
     RegisterProblem,
-    ShareTransaction as T,
     holding_segments,
     holdings_on,
     holdings_timeline,
     holdings_timelines,
     validate_register,
+)
+from energy_coop.calc.holdings import (
+    ShareTransaction as T,
 )
 
 D = date
@@ -63,7 +65,13 @@ def test_holdings_on_counts_the_transactions_of_that_day():
 def test_segments_over_a_month():
     days = [D(2024, 3, 1) + timedelta(days=i) for i in range(31)]
     # held 5 since January, 3 from the 5th, 0 from the 20th, 7 from the 25th
-    points = [(D(2024, 1, 10), 5), (D(2024, 3, 5), 3), (D(2024, 3, 20), 0), (D(2024, 3, 25), 7), (D(2024, 4, 2), 1)]
+    points = [
+        (D(2024, 1, 10), 5),
+        (D(2024, 3, 5), 3),
+        (D(2024, 3, 20), 0),
+        (D(2024, 3, 25), 7),
+        (D(2024, 4, 2), 1),
+    ]
     assert holding_segments(points, days) == [(0, 4, 5), (4, 19, 3), (24, 31, 7)]
     assert holding_segments([(D(2024, 4, 1), 5)], days) == []  # only after the month
     assert holding_segments([(D(2024, 2, 1), 5), (D(2024, 2, 9), 0)], days) == []  # only before
@@ -122,7 +130,9 @@ def test_transfer_from_member_without_enough_shares():
     ]
     assert validate_register(txs, CAPS) == [
         RegisterProblem(
-            "s2", D(2024, 3, 5), "SOLAR1",
+            "s2",
+            D(2024, 3, 5),
+            "SOLAR1",
             "on 2024-03-05 member 1002 would hold -3 shares of SOLAR1: they hold 2 and transfer 5",
         )
     ]
@@ -135,7 +145,9 @@ def test_redeeming_more_than_held():
     ]
     [problem] = validate_register(txs, CAPS)
     assert problem.ref == "s2"
-    assert problem.reason == "on 2024-03-08 member 1001 would hold -1 shares of BATT1: they hold 2 and redeem 3"
+    assert (
+        problem.reason == "on 2024-03-08 member 1001 would hold -1 shares of BATT1: they hold 2 and redeem 3"
+    )
 
 
 def test_more_shares_than_the_asset_has():
@@ -146,7 +158,9 @@ def test_more_shares_than_the_asset_has():
     ]
     assert validate_register(txs, CAPS) == [
         RegisterProblem(
-            "s3", D(2024, 3, 9), "BATT1",
+            "s3",
+            D(2024, 3, 9),
+            "BATT1",
             "on 2024-03-09 the members would hold 6 shares of BATT1, more than its 5 total shares: "
             "5 were held before that day, 1 issued that day",
         )
@@ -159,20 +173,29 @@ def test_every_offending_row_is_named_and_same_day_debits_all_named():
         T("s2", D(2024, 3, 2), "SOLAR1", "transfer", "1002", "1001", 2),
         T("s3", D(2024, 3, 2), "SOLAR1", "redeem", "1001", None, 2),  # with s2: 3 - 4 = -1
         T("s4", D(2024, 3, 2), "SOLAR1", "issue", "1009", None, 1),
-        T("s5", D(2024, 3, 20), "SOLAR1", "issue", "1004", None, 9),  # issued 3 + 1 - redeemed 2, + 9 = 11 > 10
+        T(
+            "s5", D(2024, 3, 20), "SOLAR1", "issue", "1004", None, 9
+        ),  # issued 3 + 1 - redeemed 2, + 9 = 11 > 10
         T("s6", D(2024, 3, 21), "SOLAR1", "redeem", "1005", None, 1),  # holds nothing
     ]
     problems = validate_register(list(reversed(txs)), CAPS)
     assert [p.ref for p in problems] == ["s2", "s3", "s5", "s6"]
-    assert problems[0].reason == problems[1].reason == (
-        "on 2024-03-02 member 1001 would hold -1 shares of SOLAR1: they hold 3, transfer 2 and redeem 2 "
-        "(that day's rows: s2, s3)"
+    assert (
+        problems[0].reason
+        == problems[1].reason
+        == (
+            "on 2024-03-02 member 1001 would hold -1 shares of SOLAR1: they hold 3, transfer 2 and redeem 2 "
+            "(that day's rows: s2, s3)"
+        )
     )
     assert problems[2].reason == (
         "on 2024-03-20 the members would hold 11 shares of SOLAR1, more than its 10 total shares: "
         "2 were held before that day, 9 issued that day"
     )
-    assert problems[3].reason == "on 2024-03-21 member 1005 would hold -1 shares of SOLAR1: they hold 0 and redeem 1"
+    assert (
+        problems[3].reason
+        == "on 2024-03-21 member 1005 would hold -1 shares of SOLAR1: they hold 0 and redeem 1"
+    )
 
 
 def test_same_day_issue_and_transfer_chain_is_valid_in_any_order():
@@ -231,8 +254,17 @@ def test_validation_matches_literal_replay(rows, seed):
     for i, (k, kind, member, other, shares) in enumerate(rows):
         if kind == "transfer" and other == member:
             other = next(m for m in MEMBERS if m != member)
-        txs.append(T(f"t{i}", D(2024, 3, 1) + timedelta(days=k), "SOLAR1", kind, member,
-                     other if kind == "transfer" else None, shares))
+        txs.append(
+            T(
+                f"t{i}",
+                D(2024, 3, 1) + timedelta(days=k),
+                "SOLAR1",
+                kind,
+                member,
+                other if kind == "transfer" else None,
+                shares,
+            )
+        )
     # literal: a holding on day d = Σ of every row dated <= d
     bad = set()
     for k in range(7):

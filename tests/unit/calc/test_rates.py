@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ from energy_coop.calc.rates import NoRateError, RateRow, iso_utc, rates_for_asse
 
 
 def utc(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 JAN1 = utc("2024-01-01T00:00:00")
@@ -43,7 +43,12 @@ def test_time_of_use_switches_mid_day():
         (utc("2024-03-01T18:00:00"), 100_000, None),
     ]
     s = rates_for_asset(rows, "A")
-    t = [utc("2024-03-01T11:45:00"), utc("2024-03-01T12:00:00"), utc("2024-03-01T17:45:00"), utc("2024-03-01T18:00:00")]
+    t = [
+        utc("2024-03-01T11:45:00"),
+        utc("2024-03-01T12:00:00"),
+        utc("2024-03-01T17:45:00"),
+        utc("2024-03-01T18:00:00"),
+    ]
     assert s.lookup(np.array(t)).tolist() == [100_000, 300_000, 300_000, 100_000]
 
 
@@ -69,7 +74,10 @@ def test_used_rows_and_rows_in_effect():
     assert batt.used_rows(march) == [RateRow(JAN1, 100_000, None), RateRow(MAR15, 120_000, None)]
     apr1 = utc("2024-04-01T00:00:00")
     assert solar.rows_in_effect(MAR1, apr1) == [RateRow(MAR1, 150_000, "SOLAR1")]
-    assert solar.rows_in_effect(MAR1 - 1, apr1) == [RateRow(JAN1, 100_000, None), RateRow(MAR1, 150_000, "SOLAR1")]
+    assert solar.rows_in_effect(MAR1 - 1, apr1) == [
+        RateRow(JAN1, 100_000, None),
+        RateRow(MAR1, 150_000, "SOLAR1"),
+    ]
     assert batt.rows_in_effect(MAR1, apr1) == [RateRow(JAN1, 100_000, None), RateRow(MAR15, 120_000, None)]
 
 
