@@ -23,18 +23,19 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 __all__ = [
     "KINDS",
-    "ShareTransaction",
     "RegisterProblem",
+    "ShareTransaction",
     "Timeline",
-    "holdings_timelines",
-    "holdings_timeline",
-    "holdings_on",
     "holding_segments",
+    "holdings_on",
+    "holdings_timeline",
+    "holdings_timelines",
     "validate_register",
 ]
 
@@ -72,7 +73,13 @@ def _as_transaction(tx: object) -> ShareTransaction:
     if isinstance(tx, tuple):
         return ShareTransaction(*tx)
     return ShareTransaction(
-        tx.ref, tx.date, tx.asset_code, tx.kind, tx.member_number, tx.from_member_number, tx.shares  # type: ignore[attr-defined]
+        tx.ref,
+        tx.date,
+        tx.asset_code,
+        tx.kind,
+        tx.member_number,
+        tx.from_member_number,
+        tx.shares,  # type: ignore[attr-defined]
     )
 
 
@@ -95,26 +102,35 @@ def holdings_timelines(transactions: Iterable[object]) -> dict[str, Timeline]:
     whose holding returns to 0 gets a ``(date, 0)`` point. Does not validate (see :func:`validate_register`);
     a negative holding shows up as a negative number.
     """
-    net: dict[str, dict[str, dict[date, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    # (asset, member) -> {date: net change}; most members have a single dated change, kept without sorting.
+    net: dict[tuple[str, str], dict[date, int]] = {}
     for raw in transactions:
         tx = _as_transaction(raw)
-        per_member = net[tx.asset_code]
         for member, change in _deltas(tx):
-            per_member[member][tx.date] += change
+            by_date = net.get((tx.asset_code, member))
+            if by_date is None:
+                net[(tx.asset_code, member)] = {tx.date: change}
+            else:
+                by_date[tx.date] = by_date.get(tx.date, 0) + change
     result: dict[str, Timeline] = {}
-    for asset_code, per_member in net.items():
-        timeline: Timeline = {}
-        for member, by_date in per_member.items():
-            held = 0
-            points: list[tuple[date, int]] = []
-            for day in sorted(by_date):
-                change = by_date[day]
-                if change:
-                    held += change
-                    points.append((day, held))
-            if points:
-                timeline[member] = points
-        result[asset_code] = timeline
+    for (asset_code, member), by_date in net.items():
+        timeline = result.get(asset_code)
+        if timeline is None:
+            timeline = result[asset_code] = {}
+        if len(by_date) == 1:
+            [(day, change)] = by_date.items()
+            if change:
+                timeline[member] = [(day, change)]
+            continue
+        held = 0
+        points: list[tuple[date, int]] = []
+        for day in sorted(by_date):
+            change = by_date[day]
+            if change:
+                held += change
+                points.append((day, held))
+        if points:
+            timeline[member] = points
     return result
 
 
@@ -140,9 +156,7 @@ def holdings_on(transactions: Iterable[object], asset_code: str, day: date) -> d
     return {member: shares for member, shares in sorted(held.items()) if shares}
 
 
-def holding_segments(
-    points: Sequence[tuple[date, int]], days: Sequence[date]
-) -> list[tuple[int, int, int]]:
+def holding_segments(points: Sequence[tuple[date, int]], days: Sequence[date]) -> list[tuple[int, int, int]]:
     """One member's timeline over a sorted list of local ``days``: ``[(start, stop, shares), ...]``.
 
     ``days[start:stop]`` are the days on which the member holds ``shares`` [shares] (the last change point on or
@@ -184,6 +198,39 @@ def _join(actions: list[str]) -> str:
     return ", ".join(actions[:-1]) + " and " + actions[-1]
 
 
+def _own_faults(
+    tx: ShareTransaction, ref_count: Mapping[object, int], total_shares: Mapping[str, int]
+) -> list[tuple[str, bool]]:
+    """What is wrong with one row on its own: ``(reason, still_replayable)`` pairs."""
+    faults: list[tuple[str, bool]] = []
+    if not isinstance(tx.ref, str) or not tx.ref.strip():
+        faults.append(("the ref is empty", False))
+    elif ref_count[tx.ref] > 1:
+        faults.append(
+            (f"ref {tx.ref} is used by {ref_count[tx.ref]} rows; each transaction needs its own ref", True)
+        )
+    if isinstance(tx.date, datetime) or not isinstance(tx.date, date):
+        faults.append((f"the date {tx.date!r} is not a calendar date (YYYY-MM-DD)", False))
+    if not isinstance(tx.asset_code, str) or not tx.asset_code:
+        faults.append(("the asset_code is empty", False))
+    elif tx.asset_code not in total_shares:
+        faults.append((f"asset {tx.asset_code} is not in the asset register", True))
+    if tx.kind not in KINDS:
+        faults.append((f"kind {tx.kind!r} is not one of {', '.join(KINDS)}", False))
+    if not isinstance(tx.shares, int) or isinstance(tx.shares, bool) or tx.shares <= 0:
+        faults.append((f"shares must be a whole number greater than 0, not {tx.shares!r}", False))
+    if not isinstance(tx.member_number, str) or not tx.member_number:
+        faults.append(("the member_number is empty", False))
+    if tx.kind == "transfer":
+        if not isinstance(tx.from_member_number, str) or not tx.from_member_number:
+            faults.append(("a transfer needs the from_member_number of the member giving the shares", False))
+        elif tx.from_member_number == tx.member_number:
+            faults.append((f"member {tx.member_number} cannot transfer shares to themself", False))
+    elif tx.kind in KINDS and tx.from_member_number not in (None, ""):
+        faults.append((f"from_member_number is only for transfers, but this row is a {tx.kind}", False))
+    return faults
+
+
 def _row_problems(
     txs: list[ShareTransaction], total_shares: Mapping[str, int]
 ) -> tuple[list[RegisterProblem], set[int]]:
@@ -197,35 +244,10 @@ def _row_problems(
     for position, tx in enumerate(txs):
         day = tx.date if isinstance(tx.date, date) and not isinstance(tx.date, datetime) else None
         asset = tx.asset_code if isinstance(tx.asset_code, str) and tx.asset_code else None
-
-        def add(reason: str, replayable: bool = False) -> None:
+        for reason, replayable in _own_faults(tx, ref_count, total_shares):
             problems.append(RegisterProblem(str(tx.ref), day, asset, reason))
             if not replayable:
                 malformed.add(position)
-
-        if not isinstance(tx.ref, str) or not tx.ref.strip():
-            add("the ref is empty")
-        elif ref_count[tx.ref] > 1:
-            add(f"ref {tx.ref} is used by {ref_count[tx.ref]} rows; each transaction needs its own ref", True)
-        if day is None:
-            add(f"the date {tx.date!r} is not a calendar date (YYYY-MM-DD)")
-        if asset is None:
-            add("the asset_code is empty")
-        elif asset not in total_shares:
-            add(f"asset {asset} is not in the asset register", True)
-        if tx.kind not in KINDS:
-            add(f"kind {tx.kind!r} is not one of {', '.join(KINDS)}")
-        if not isinstance(tx.shares, int) or isinstance(tx.shares, bool) or tx.shares <= 0:
-            add(f"shares must be a whole number greater than 0, not {tx.shares!r}")
-        if not isinstance(tx.member_number, str) or not tx.member_number:
-            add("the member_number is empty")
-        if tx.kind == "transfer":
-            if not isinstance(tx.from_member_number, str) or not tx.from_member_number:
-                add("a transfer needs the from_member_number of the member giving the shares")
-            elif tx.from_member_number == tx.member_number:
-                add(f"member {tx.member_number} cannot transfer shares to themself")
-        elif tx.kind in KINDS and tx.from_member_number not in (None, ""):
-            add(f"from_member_number is only for transfers, but this row is a {tx.kind}")
     return problems, malformed
 
 
@@ -288,7 +310,7 @@ def validate_register(
                 same_day = f" (that day's rows: {', '.join(involved)})" if len(involved) > 1 else ""
                 reason = (
                     f"on {day.isoformat()} member {member} would hold {end} shares of {asset_code}: "
-                    f"they hold {start_of_day[member]} and {_join(actions)}{same_day}"
+                    f"{_join([f'they hold {start_of_day[member]}', *actions])}{same_day}"
                 )
                 for tx in debits:
                     problems.append(RegisterProblem(str(tx.ref), day, asset_code, reason))

@@ -14,12 +14,13 @@ later blank rows no longer reach that asset; a time-of-use tariff is simply many
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["NoRateError", "RateRow", "RateSchedule", "rates_for_asset", "iso_utc"]
+__all__ = ["NoRateError", "RateRow", "RateSchedule", "iso_utc", "rates_for_asset"]
 
 
 class NoRateError(ValueError):
@@ -45,7 +46,7 @@ class RateRow(NamedTuple):
 
 def iso_utc(epoch_seconds: int) -> str:
     """UTC epoch seconds [s] -> ISO 8601 text with ``+00:00``, e.g. ``2024-03-01T00:00:00+00:00``."""
-    return datetime.fromtimestamp(int(epoch_seconds), tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(int(epoch_seconds), tz=UTC).isoformat()
 
 
 def _is_int(value: object) -> bool:
