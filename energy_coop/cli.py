@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .config import Config, load_config
 from .db import get_engine, get_sessionmaker
-from .errors import RefusedError
+from .errors import RefusedError, RowError
 
 EXIT_REFUSED = 2
 
@@ -476,3 +476,51 @@ def export_audit(app: AppContext, period: str, out_dir: str, as_json: bool) -> N
         click.echo(f"audit bundle for {period} written to {out_dir} ({len(manifest['files'])} files)")
         if manifest["note"]:
             click.echo("warning: " + manifest["note"], err=True)
+
+
+# ------------------------------------------------------------------------------------------------------ import
+
+
+@main.command("import")
+@click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--meter", metavar="CODE", help="Meter code for a Green Button file with one UsagePoint.")
+@click.option("--timezone", "timezone", metavar="ZONE", help="Time zone for timestamps without a UTC offset.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write the others to FILE.rejected.csv.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, timezone: str | None,
+                   skip_invalid: bool, as_json: bool) -> None:
+    """Import meter-reading files (CSV or Green Button XML), each all-or-nothing (SPEC section 4)."""
+    import os
+
+    from .services.imports import FileReport, ImportRefused, import_file
+
+    require_current_schema(app.config.database_url)
+    reports: list[FileReport] = []
+    for path in paths:
+        if not os.path.isfile(path):
+            report = FileReport(file=os.path.basename(path))
+            report.errors = [RowError("file", "", f"{path} does not exist or is not a file")]
+            report.error_count = 1
+            reports.append(report)
+            continue
+        size = os.path.getsize(path)
+        try:
+            with progress_bar(as_json, max(1, size // 40), f"importing {os.path.basename(path)}") as progress:
+                with app.transaction(check_schema=False) as session:
+                    reports.append(import_file(session, path, actor=app.actor, meter=meter, timezone=timezone,
+                                               skip_invalid=skip_invalid, progress=progress))
+        except ImportRefused as exc:
+            reports.append(exc.report)
+    if as_json:
+        emit_json({"files": [r.as_dict() for r in reports]})
+    for r in reports:
+        click.echo(r.summary(), err=as_json or r.status == "refused")
+        for note in r.skipped:
+            click.echo(f"  skipped: {note}", err=True)
+        for e in r.errors:
+            click.echo(f"  - {e}", err=True)
+    if any(r.status == "refused" for r in reports):
+        sys.exit(EXIT_REFUSED)
