@@ -10,7 +10,7 @@ line, meter_code, start, end, mwh, quality``; ``start``/``end`` [UTC epoch s], `
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -224,8 +224,8 @@ class FileConsistency:
         return f"line {int(line)}" if self._csv else f"reading {int(line)}"
 
     @staticmethod
-    def _class_text(cls: int) -> str:
-        return f"{length_text(cls)}" if cls else "daily or billing-period"
+    def _class_text(length: int) -> str:
+        return length_text(length) if length else "daily or billing-period"
 
     def _duplicate(self, r, meter, start, end, mwh, where, other_end, other_mwh, other_where, drop, ok, errors,
                    notes) -> None:

@@ -34,9 +34,9 @@ from __future__ import annotations
 import csv
 import os
 import re
-from datetime import datetime, timezone as dt_timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -424,7 +424,7 @@ def _store(epochs: np.ndarray, reasons: list[str | None], idx: np.ndarray, parse
 
 def _dst_reason(text: str, local: datetime, zone: ZoneInfo, tz_name: str | None) -> str:
     first = local.replace(tzinfo=zone, fold=0)
-    back = first.astimezone(dt_timezone.utc).astimezone(zone).replace(tzinfo=None)
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != local:
         return (f"{text!r} does not exist in {tz_name} (the clocks skip that hour); check the time or write "
                 "it with its UTC offset")

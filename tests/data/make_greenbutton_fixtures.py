@@ -5,9 +5,9 @@ The outputs are committed; this script documents how they were made. All data is
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
-from datetime import datetime, timezone
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,7 +69,7 @@ def one_meter(p: str, title: str, base: str, flow: int, mult: int, blocks: list[
 
 
 def epoch(y: int, mo: int, d: int, h: int = 0, zone: str = "UTC") -> int:
-    return int(datetime(y, mo, d, h, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc).timestamp())
+    return int(datetime(y, mo, d, h, tzinfo=ZoneInfo(zone)).astimezone(UTC).timestamp())
 
 
 def main() -> None:
