@@ -611,7 +611,8 @@ def expected_ac_power(
     site = arrays[0]
     pos, irr = _site_weather(site, times, interval, weather, band, tmy_path, sunlit_midpoint)
     eval_times = pd.DatetimeIndex(pos["eval_time"])
-    dni_extra = _column(pvlib.irradiance.get_extra_radiation(eval_times))
+    # Spencer's extraterrestrial DNI by UTC day of year, as pvlib derives it from a DatetimeIndex
+    dni_extra = _column(pvlib.irradiance.get_extra_radiation(eval_times.tz_convert("UTC").day_of_year.to_numpy()))
     airmass = _column(pvlib.atmosphere.get_relative_airmass(pos["apparent_zenith"].to_numpy()))
     out = np.empty((len(times), len(arrays)))
     step = max(1, int(chunk_columns))
@@ -649,7 +650,8 @@ def forecast_asset(
 
     Without weather: ``days`` local days (in the asset's timezone) from ``start``, hourly by default; a day
     with a DST change has 23 or 25 hours. Clear sky scaled by the typical-year factor gives ``kwh``, and the
-    low/high factors give ``kwh_low`` / ``kwh_high`` (see :func:`typical_year_factors`).
+    low/high factors give ``kwh_low`` / ``kwh_high`` (see :func:`typical_year_factors`); per row, ``kwh_low``
+    and ``kwh_high`` are the smallest and largest of the three (so ``kwh_low <= kwh <= kwh_high`` always).
 
     With weather: the forecast covers the weather's times (its step is the interval); if ``start`` and
     ``days`` are given too, only the weather rows in that window.
@@ -690,6 +692,11 @@ def forecast_asset(
             power = expected_ac_power([array], times, None, interval, band=band,
                                       temperature_model=temperature_model, tmy_path=tmy_path)
             result[column] = to_interval_kwh(power.iloc[:, 0].to_numpy(), interval)
+        # More GHI is not always more energy in an interval (DISC puts it into beam the array may not see, e.g.
+        # a south-facing array with the sun in the north-west on a summer evening), so order the band per row.
+        bands = result[["kwh_low", "kwh", "kwh_high"]].to_numpy()
+        result["kwh_low"] = bands.min(axis=1)
+        result["kwh_high"] = bands.max(axis=1)
         return result
     if not isinstance(weather, pd.DataFrame) or not isinstance(weather.index, pd.DatetimeIndex):
         raise ValueError("weather must be a DataFrame indexed by interval starts")

@@ -430,10 +430,13 @@ def decompose_ghi(ghi: pd.Series, solar_zenith, *, pressure: float = 101325.0, m
         Columns ``ghi``, ``dni``, ``dhi`` [W/m²].
     """
     zenith = pd.Series(np.asarray(solar_zenith, dtype=float), index=ghi.index)
+    day_of_year = ghi.index.tz_convert("UTC").day_of_year.to_numpy()  # as pvlib would take it from the index
     if model == "disc":
-        dni = pvlib.irradiance.disc(ghi, zenith, ghi.index, pressure=pressure)["dni"]
+        dni = pd.Series(np.asarray(pvlib.irradiance.disc(ghi.to_numpy(), zenith.to_numpy(), day_of_year,
+                                                         pressure=pressure)["dni"]), index=ghi.index)
     elif model == "erbs":
-        dni = pvlib.irradiance.erbs(ghi, zenith, ghi.index)["dni"]
+        dni = pd.Series(np.asarray(pvlib.irradiance.erbs(ghi.to_numpy(), zenith.to_numpy(), day_of_year)["dni"]),
+                        index=ghi.index)
     else:
         raise ValueError(f"decomposition must be 'disc' or 'erbs', not {model!r}")
     dni = dni.fillna(0.0).clip(lower=0.0)
