@@ -14,8 +14,9 @@ Every step is a named pvlib function, chosen here rather than inferred (no ``Mod
    cover then DISC decomposition (:func:`energy_coop.calc.weather.cloud_cover_to_irradiance`); with no weather,
    Ineichen clear sky (climatological Linke turbidity shipped inside pvlib) with GHI scaled by a monthly
    **typical-year factor** and decomposed with DISC (:func:`typical_year_factors`).
-3. **Transposition**: :py:func:`pvlib.irradiance.get_total_irradiance` with the Perez 1990 model
-   ("allsitescomposite1990"), as PVWatts uses; extraterrestrial DNI by Spencer, relative airmass by
+3. **Transposition**: the steps of :py:func:`pvlib.irradiance.get_total_irradiance` (``get_sky_diffuse``,
+   ``get_ground_diffuse``, ``poa_components``, called one by one so the angle of incidence is computed once)
+   with the Perez 1990 model ("allsitescomposite1990"), as PVWatts uses; extraterrestrial DNI by Spencer, relative airmass by
    Kasten-Young 1989; ground albedo 0.2 (PVWatts' default without snow).
 4. **Incidence angle modifier**: :py:func:`pvlib.iam.physical` (Fresnel/Snell, air–glass, n = 1.526,
    K = 4 /m, L = 2 mm: PVWatts v5's cover model), applied to the beam part of the plane-of-array irradiance.
@@ -476,6 +477,11 @@ def _site_weather(site: SolarArray, times, interval, weather, band, tmy_path, su
     return pos, irr
 
 
+def _zero_nan(values) -> np.ndarray:
+    out = np.asarray(values, dtype=float)
+    return np.where(np.isnan(out), 0.0, out)
+
+
 def _column(values) -> np.ndarray:
     return np.asarray(values, dtype=float)[:, None]
 
@@ -499,15 +505,19 @@ def _chunk_power(arrays: Sequence[SolarArray], pos, irr, transposition, temperat
             tilt[:, i] = track["surface_tilt"].fillna(a.tilt_deg).to_numpy()
             surf_az[:, i] = track["surface_azimuth"].fillna(a.azimuth_deg).to_numpy()
     albedo = np.array([[a.albedo for a in arrays]], dtype=float)
-    poa = pvlib.irradiance.get_total_irradiance(
+    # get_total_irradiance's own three steps, so that the angle of incidence is computed once for both the
+    # beam projection and the IAM
+    sky = pvlib.irradiance.get_sky_diffuse(
         tilt, surf_az, zen, azi, _column(irr["dni"]), _column(irr["ghi"]), _column(irr["dhi"]),
-        dni_extra=dni_extra, airmass=airmass, albedo=albedo, model=transposition,
+        dni_extra=dni_extra, airmass=airmass, model=transposition,
     )
-    poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float))
-    poa_direct = np.nan_to_num(np.asarray(poa["poa_direct"], dtype=float))
-    poa_diffuse = np.nan_to_num(np.asarray(poa["poa_diffuse"], dtype=float))
+    ground = pvlib.irradiance.get_ground_diffuse(tilt, _column(irr["ghi"]), albedo=albedo)
     aoi = pvlib.irradiance.aoi(tilt, surf_az, zen, azi)
-    iam = np.nan_to_num(np.asarray(pvlib.iam.physical(aoi), dtype=float))
+    poa = pvlib.irradiance.poa_components(aoi, _column(irr["dni"]), sky, ground)
+    poa_global = _zero_nan(poa["poa_global"])
+    poa_direct = _zero_nan(poa["poa_direct"])
+    poa_diffuse = _zero_nan(poa["poa_diffuse"])
+    iam = _zero_nan(pvlib.iam.physical(aoi))
     effective = poa_direct * iam + poa_diffuse
 
     temp_air = _column(np.broadcast_to(np.asarray(irr["temp_air"], dtype=float), (len(pos),)))
@@ -537,7 +547,7 @@ def _chunk_power(arrays: Sequence[SolarArray], pos, irr, transposition, temperat
     eta = np.array([[a.eta_inv_nom for a in arrays]])
     inverter_pdc0 = np.array([[a.capacity_kw_ac * 1000.0 for a in arrays]]) / eta
     ac = pvlib.inverter.pvwatts(dc, inverter_pdc0, eta)
-    return np.nan_to_num(np.asarray(ac, dtype=float))
+    return _zero_nan(ac)
 
 
 def _labels(arrays: Sequence[SolarArray]) -> list:
@@ -577,7 +587,7 @@ def expected_ac_power(
     band : {'typical', 'low', 'high', 'clear'}
         Without weather: which typical-year factor scales clear-sky GHI (``clear`` = none).
     transposition : str, default 'perez'
-        ``model`` of :py:func:`pvlib.irradiance.get_total_irradiance` (``'haydavies'``, ``'isotropic'``...).
+        ``model`` of :py:func:`pvlib.irradiance.get_sky_diffuse` (``'haydavies'``, ``'isotropic'``...).
     temperature_model : {'sapm', 'fuentes'}
     sunlit_midpoint : bool, default False
         Evaluate the sun at the midpoint of the sunlit part of sunrise/sunset intervals (as PVWatts does).
@@ -614,11 +624,17 @@ def expected_ac_power(
     # Spencer's extraterrestrial DNI by UTC day of year, as pvlib derives it from a DatetimeIndex
     dni_extra = _column(pvlib.irradiance.get_extra_radiation(eval_times.tz_convert("UTC").day_of_year.to_numpy()))
     airmass = _column(pvlib.atmosphere.get_relative_airmass(pos["apparent_zenith"].to_numpy()))
-    out = np.empty((len(times), len(arrays)))
-    step = max(1, int(chunk_columns))
-    for lo in range(0, len(arrays), step):
-        out[:, lo:lo + step] = _chunk_power(arrays[lo:lo + step], pos, irr, transposition, temperature_model,
-                                            dni_extra, airmass)
+    # Rows without any irradiance give exactly 0 W through every step (POA 0, DC 0, inverter 0): skip them.
+    # Fuentes integrates over time, so it keeps every row.
+    lit = (irr[["ghi", "dni", "dhi"]].to_numpy() > 0).any(axis=1)
+    if temperature_model == "fuentes":
+        lit[:] = True
+    out = np.zeros((len(times), len(arrays)))
+    if lit.any():
+        step = max(1, int(chunk_columns))
+        for lo in range(0, len(arrays), step):
+            out[lit, lo:lo + step] = _chunk_power(arrays[lo:lo + step], pos[lit], irr[lit], transposition,
+                                                  temperature_model, dni_extra[lit], airmass[lit])
     return pd.DataFrame(out, index=times, columns=labels)
 
 
