@@ -38,7 +38,7 @@ import pvlib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from energy_coop.calc.forecast import (  # noqa: E402
+from energy_coop.calc.forecast import (
     SAPM_PARAMETER_SET,
     TMY_PATH,
     SolarArray,

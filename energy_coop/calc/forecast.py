@@ -46,8 +46,8 @@ import functools
 import math
 import os
 import zoneinfo
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,7 @@ REFRACTION_TEMPERATURE = 12.0
 DEFAULT_PR_THRESHOLD = 0.8
 BANDS = ("typical", "low", "high", "clear")
 CHUNK_COLUMNS = 200
+HOURLY = pd.Timedelta("1h")
 
 TMY_PATH = os.path.join(os.path.dirname(pvlib.__file__), "data", "703165TY.csv")
 
@@ -270,7 +271,7 @@ def _require_aware(times, what: str = "times") -> pd.DatetimeIndex:
     if isinstance(times, pd.Timestamp):
         times = pd.DatetimeIndex([times])
     if not isinstance(times, pd.DatetimeIndex):
-        raise ValueError(f"{what} must be a pandas DatetimeIndex of interval starts")
+        raise TypeError(f"{what} must be a pandas DatetimeIndex of interval starts")
     if times.tz is None:
         raise ValueError(
             f"{what} are naive (no time zone): localise them to their time zone first "
@@ -292,9 +293,10 @@ def interval_midpoints(times: pd.DatetimeIndex, interval: pd.Timedelta) -> pd.Da
     return times + _require_interval(interval) / 2
 
 
-def _sunlit_midpoints(times, interval, latitude, longitude) -> pd.DatetimeIndex:
+def _sunlit_midpoints(times, interval, latitude, longitude, timezone) -> pd.DatetimeIndex:
     """Midpoint of the sunlit part of intervals containing sunrise or sunset; plain midpoint elsewhere."""
-    events = pvlib.solarposition.sun_rise_set_transit_spa(times, latitude, longitude)
+    # pvlib finds the events of each timestamp's *local date*, so ask in the site's own time zone
+    events = pvlib.solarposition.sun_rise_set_transit_spa(times.tz_convert(timezone), latitude, longitude)
     start = pd.Series(times, index=times)
     end = start + interval
     sunrise = pd.Series(pd.DatetimeIndex(events["sunrise"]).tz_convert(times.tz), index=times)
@@ -338,7 +340,7 @@ def solar_position(
     times = _require_aware(times)
     interval = _require_interval(interval)
     if sunlit_midpoint:
-        when = _sunlit_midpoints(times, interval, array.latitude, array.longitude)
+        when = _sunlit_midpoints(times, interval, array.latitude, array.longitude, array.timezone)
     else:
         when = times + interval / 2
     altitude = _site_altitude(array)
@@ -429,7 +431,7 @@ def _site_weather(site: SolarArray, times, interval, weather, band, tmy_path, su
     temp_refraction = REFRACTION_TEMPERATURE
     if weather is not None:
         if not isinstance(weather, pd.DataFrame):
-            raise ValueError("weather must be a DataFrame (see energy_coop.calc.weather.read_weather_csv)")
+            raise TypeError("weather must be a DataFrame (see energy_coop.calc.weather.read_weather_csv)")
         weather, _ = wx.check_weather_frame(weather)
         weather = weather.tz_convert("UTC")
         wanted = times.tz_convert("UTC")
@@ -561,7 +563,7 @@ def expected_ac_power(
     arrays: Sequence[SolarArray],
     times: pd.DatetimeIndex,
     weather: pd.DataFrame | None = None,
-    interval: pd.Timedelta = pd.Timedelta("1h"),
+    interval: pd.Timedelta = HOURLY,
     *,
     band: str = "typical",
     transposition: str = "perez",
@@ -658,7 +660,7 @@ def forecast_asset(
     days: int | None = None,
     weather: pd.DataFrame | None = None,
     *,
-    interval: pd.Timedelta = pd.Timedelta("1h"),
+    interval: pd.Timedelta = HOURLY,
     temperature_model: str = "sapm",
     tmy_path: str | None = None,
 ) -> pd.DataFrame:
@@ -715,7 +717,7 @@ def forecast_asset(
         result["kwh_high"] = bands.max(axis=1)
         return result
     if not isinstance(weather, pd.DataFrame) or not isinstance(weather.index, pd.DatetimeIndex):
-        raise ValueError("weather must be a DataFrame indexed by interval starts")
+        raise TypeError("weather must be a DataFrame indexed by interval starts")
     if weather.index.tz is None:
         raise ValueError("weather times are naive: localise them first")
     interval = wx.weather_interval(weather.index)
@@ -806,7 +808,15 @@ def monthly_performance(
 
 
 __all__: Iterable[str] = [
-    "SolarArray", "validate_array", "interval_midpoints", "solar_position", "typical_year_factors",
-    "expected_ac_power", "to_interval_kwh", "forecast_asset", "performance_ratio", "below_threshold",
+    "SolarArray",
+    "below_threshold",
+    "expected_ac_power",
+    "forecast_asset",
+    "interval_midpoints",
     "monthly_performance",
+    "performance_ratio",
+    "solar_position",
+    "to_interval_kwh",
+    "typical_year_factors",
+    "validate_array",
 ]

@@ -39,8 +39,9 @@ import csv
 import io
 import math
 import os
+from collections.abc import Iterable
 from datetime import datetime
-from typing import IO, Iterable
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -447,10 +448,10 @@ def decompose_ghi(ghi: pd.Series, solar_zenith, *, pressure: float = 101325.0, m
 
 __all__: Iterable[str] = [
     "WeatherError",
-    "read_weather_csv",
     "check_weather_frame",
-    "weather_interval",
-    "complete_irradiance",
     "cloud_cover_to_irradiance",
+    "complete_irradiance",
     "decompose_ghi",
+    "read_weather_csv",
+    "weather_interval",
 ]

@@ -25,15 +25,15 @@ HOUR = pd.Timedelta("1h")
 
 
 def denver(**kw):
-    params = dict(latitude=39.74, longitude=-104.99, timezone="America/Denver", altitude_m=1600.0,
-                  capacity_kw_dc=10.0, capacity_kw_ac=8.0, tilt_deg=30.0, azimuth_deg=180.0)
+    params = {"latitude": 39.74, "longitude": -104.99, "timezone": "America/Denver", "altitude_m": 1600.0,
+              "capacity_kw_dc": 10.0, "capacity_kw_ac": 8.0, "tilt_deg": 30.0, "azimuth_deg": 180.0}
     params.update(kw)
     return SolarArray(**params)
 
 
 def sydney(**kw):
-    params = dict(latitude=-33.87, longitude=151.21, timezone="Australia/Sydney", altitude_m=40.0,
-                  capacity_kw_dc=5.0, capacity_kw_ac=4.0, tilt_deg=30.0, azimuth_deg=0.0)
+    params = {"latitude": -33.87, "longitude": 151.21, "timezone": "Australia/Sydney", "altitude_m": 40.0,
+              "capacity_kw_dc": 5.0, "capacity_kw_ac": 4.0, "tilt_deg": 30.0, "azimuth_deg": 0.0}
     params.update(kw)
     return SolarArray(**params)
 
@@ -322,3 +322,19 @@ def test_monthly_performance_uses_local_months_and_common_intervals():
         {"month": "2024-06", "intervals": 1, "metered_kwh": 2.0, "expected_kwh": 4.0, "performance_ratio": 0.5,
          "flagged": True},
     ]
+
+
+def test_sunlit_midpoint_for_sunrise_and_sunset_hours():
+    array = denver()
+    local = pd.date_range("2024-06-20 04:00", periods=18, freq="h", tz="America/Denver")
+    events = pvlib.solarposition.sun_rise_set_transit_spa(local[:1], 39.74, -104.99)
+    sunrise, sunset = events["sunrise"].iloc[0], events["sunset"].iloc[0]
+    for times in (local, local.tz_convert("UTC")):  # the same instants, whatever zone they come in
+        pos = solar_position(array, times, HOUR, sunlit_midpoint=True)
+        when = pd.DatetimeIndex(pos["eval_time"]).tz_convert("America/Denver")
+        rise_hour = local.floor("h") == sunrise.floor("h")
+        set_hour = local.floor("h") == sunset.floor("h")
+        assert abs(when[rise_hour][0] - (sunrise + (sunrise.ceil("h") - sunrise) / 2)) < pd.Timedelta("1s")
+        assert abs(when[set_hour][0] - (sunset.floor("h") + (sunset - sunset.floor("h")) / 2)) < pd.Timedelta("1s")
+        plain = ~(rise_hour | set_hour)
+        assert (when[plain] == local[plain] + HOUR / 2).all()
