@@ -524,3 +524,5 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
             click.echo(f"  - {e}", err=True)
     if any(r.status == "refused" for r in reports):
         sys.exit(EXIT_REFUSED)
+if __name__ == "__main__":
+    main()

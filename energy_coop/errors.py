@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class RowError:
-    """One problem with one place in an input: ``where`` (e.g. ``line 12``), ``field`` (column/element), ``reason``."""
+    """One problem with one place in an input, in words a co-op volunteer understands.
+
+    ``where`` is ``"line 12"`` for CSV, ``"UsagePoint 'x', IntervalBlock 2, IntervalReading 17"`` for Green
+    Button XML, ``"file"`` when the whole file is concerned, or ``""`` for a form. ``field`` names the column or
+    element; ``raw`` is the row as read (column -> text), for writing ``FILE.rejected.csv``.
+    """
 
     where: str
     field: str
@@ -15,6 +20,8 @@ class RowError:
     raw: dict[str, str] | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
+        if self.where == "file":
+            return f"{self.field}: {self.reason}" if self.field else self.reason
         place = self.where
         if self.field:
             place += f", column {self.field}" if self.where.startswith("line") else f", {self.field}"

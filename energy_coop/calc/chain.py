@@ -52,10 +52,12 @@ def _text(value: object) -> str:
 
 def entry_content(seq: int, kind: str, member_number: str, period: str | None, asset_code: str | None, wh: int,
                   cents: int, run_id: int | None, reverses_seq: int | None, memo: str | None,
-                  created_at: dt.datetime) -> str:
+                  created_at: dt.datetime | str) -> str:
+    """The text that is hashed; ``created_at`` may be given already formatted by :func:`format_time`."""
+    when = created_at if isinstance(created_at, str) else format_time(created_at)
     return "|".join([
         str(seq), kind, _text(member_number), _text(period), _text(asset_code), str(wh), str(cents),
-        _text(run_id), _text(reverses_seq), _text(memo), format_time(created_at),
+        _text(run_id), _text(reverses_seq), _text(memo), when,
     ])
 
 

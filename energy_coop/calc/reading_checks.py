@@ -15,7 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from energy_coop.importers.common import RowError, epoch_to_text, length_text, mwh_to_kwh_text
+from energy_coop.errors import RowError
+from energy_coop.importers.common import epoch_to_text, length_text, mwh_to_kwh_text
 
 #: Interval lengths an asset (production) meter may use [s]: 5, 15, 30 and 60 minutes.
 INTERVAL_LENGTHS = (300, 900, 1800, 3600)

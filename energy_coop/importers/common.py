@@ -32,6 +32,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ..errors import RowError  # noqa: F401 - re-exported: one error type for every input
+
 CHUNK_COLUMNS: tuple[str, ...] = ("where", "line", "meter_code", "start", "end", "mwh", "quality")
 CHUNK_DTYPES: dict[str, str] = {
     "where": "str",
@@ -53,28 +55,6 @@ XML_MAX_BYTES = 200 * 1024**2
 #: Anything outside is a typo (and keeps the duplicate-detection keys inside int64).
 EARLIEST_EPOCH = 0
 LATEST_EPOCH = 4_102_444_800
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One thing wrong with an input file, in words a co-op volunteer understands.
-
-    ``where`` is ``"line 12"`` for CSV, ``"UsagePoint 'x', IntervalBlock 2, IntervalReading 17"`` for Green
-    Button XML, or ``"file"`` when the whole file is concerned. ``field`` names the column or element.
-    ``raw`` is the row as read (column -> text), for writing ``FILE.rejected.csv``.
-    """
-
-    where: str
-    field: str
-    reason: str
-    raw: dict[str, str] | None = None
-
-    def __str__(self) -> str:
-        if self.where == "file":
-            return f"{self.field}: {self.reason}" if self.field else self.reason
-        if self.where.startswith("line "):
-            return f"{self.where}, column {self.field}: {self.reason}"
-        return f"{self.where}, {self.field}: {self.reason}"
 
 
 @dataclass

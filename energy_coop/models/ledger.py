@@ -51,11 +51,17 @@ class AllocationRun(Base):
     member_wh: Mapped[int] = mapped_column(BigInteger)  # [Wh] posted to members' accounts
     member_cents: Mapped[int] = mapped_column(BigInteger)  # [cents] posted to members' accounts
     entries: Mapped[int] = mapped_column(Integer)
-    document: Mapped[dict[str, Any]] = mapped_column(JSON)  # the allocate --json document as posted
+    # the allocate --json document as posted, stored without its own run_id (see posted_document)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
     replaces_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("allocation_runs.id"), unique=True)
     superseded: Mapped[bool] = mapped_column(Boolean, default=False)
     stale_since: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     stale_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+    @property
+    def posted_document(self) -> dict[str, Any]:
+        """The ``allocate --json`` document of this run, ``run_id`` filled in."""
+        return {**self.document, "status": "posted", "run_id": self.id}
 
 
 class LedgerEntry(Base):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -85,9 +84,13 @@ def _refuse_period(period: str, today: dt.date) -> None:
         raise RefusedError(f"{period} is in the future; its production has not been metered yet")
 
 
-def _digest(doc: dict[str, Any]) -> str:
-    body = {k: v for k, v in doc.items() if k not in ("status", "run_id")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def _digest(allocation: PeriodAllocation) -> str:
+    """SHA-256 of everything a posting would write (to tell an unchanged repost from a real one)."""
+    h = hashlib.sha256(allocation.period.encode())
+    for a in allocation.assets:
+        h.update(f"|{a.asset_code}:{allocation.coverage[a.asset_code]}:{a.wh}:{a.cents}".encode())
+        h.update(repr([(p.holder, p.shares_days, p.wh, p.cents) for p in a.holders]).encode())
+    return h.hexdigest()
 
 
 def compute(session: Session, period: str, *, today: dt.date | None = None,
@@ -143,7 +146,7 @@ def compute(session: Session, period: str, *, today: dt.date | None = None,
             progress(1)
     allocation = allocate_period(period, results, coverage)
     outcome = AllocationOutcome(period, allocation, inputs, "", incomplete=incomplete)
-    outcome.inputs_sha256 = _digest(outcome.document)
+    outcome.inputs_sha256 = _digest(allocation)
     return outcome
 
 
@@ -224,7 +227,6 @@ def post(session: Session, period: str, *, actor: str, repost: bool = False, all
             count += 1
     ledger.append(session, entries)
     run.member_wh, run.member_cents, run.entries = member_wh, member_cents, count
-    run.document = {**document, "run_id": run.id}
     audit.record(session, actor=actor, action="repost" if previous else "post", entity="allocation", key=period,
                  after={"run_id": run.id, "replaces_run_id": run.replaces_run_id, "total_wh": run.total_wh,
                         "total_cents": run.total_cents, "entries": count, "allow_gaps": allow_gaps})

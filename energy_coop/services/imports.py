@@ -309,6 +309,7 @@ def import_file(
         report.error_count = 1
         raise ImportRefused(report)
 
+    report.status = "imported"
     if parse.error_count:
         report.status = "partial"
         target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")

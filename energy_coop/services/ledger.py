@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..calc.chain import GENESIS, ChainEntry, entry_content, entry_hash, verify_chain
+from ..calc.chain import GENESIS, ChainEntry, entry_content, entry_hash, format_time, verify_chain
 from ..errors import NotFoundError, RefusedError
 from ..models import AllocationRun, Asset, LedgerEntry, LedgerHead, Member, utcnow
 from . import audit
@@ -56,12 +56,13 @@ def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None
     # the stored form of created_at, as UTCDateTime would bind it on this database
     stored_time: Any = created.replace(tzinfo=None).isoformat(sep=" ") if session.get_bind().dialect.name == "sqlite" \
         else created
+    created_text = format_time(created)
     for e in entries:
         if type(e.wh) is not int or type(e.cents) is not int:  # noqa: E721 - never a float in the ledger
             raise TypeError(f"ledger amounts must be integers, got {e.wh!r} Wh and {e.cents!r} cents")
         seq += 1
         content = entry_content(seq, e.kind, e.member_number, e.period, e.asset_code, e.wh, e.cents, e.run_id,
-                                e.reverses_seq, e.memo, created)
+                                e.reverses_seq, e.memo, created_text)
         digest = entry_hash(prev, content)
         rows.append((seq, e.kind, e.member_id, e.period, e.asset_id, e.wh, e.cents, e.run_id, e.reverses_seq,
                      e.memo, stored_time, prev, digest))

@@ -403,7 +403,7 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
     fh.close()
 
     path = out_dir / "allocation.json"
-    path.write_text(json.dumps(run.document, indent=2, sort_keys=True), encoding="utf-8")
+    path.write_text(json.dumps(run.posted_document, indent=2, sort_keys=True), encoding="utf-8")
     files.append(path)
     path = out_dir / "ledger.csv"
     with path.open("w", newline="", encoding="utf-8") as lf:
