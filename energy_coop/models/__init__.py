@@ -3,6 +3,7 @@
 from .assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
 from .audit import AuditEntry
 from .base import Base, utcnow
+from .forecasts import Forecast
 from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
 from .members import MEMBER_TYPES, ROLES, ApiToken, Member, User
 from .rates import CreditRate
@@ -26,6 +27,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CreditRate",
+    "Forecast",
     "ImportBatch",
     "Member",
     "Meter",
