@@ -16,6 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..calc.forecast import validate_array
 from ..calc.holdings import ShareTransaction as ShareTxn
 from ..calc.holdings import validate_register
 from ..errors import RefusedError, RowError
@@ -311,10 +312,12 @@ def _load_assets(session: Session, rows: list[TableRow], name: str, actor: str) 
                 values["losses_pct"] = 14.0
             if values["array_type"] is MISSING:
                 values["array_type"] = "fixed_open_rack"
-            if dc and ac and ac > 2 * dc:
-                f.error("capacity_kw_ac", f"{ac:g} kW AC is more than twice the {dc:g} kW DC; check both values")
-            if dc and ac and dc > 3 * ac:
-                f.error("capacity_kw_dc", f"{dc:g} kW DC is more than three times the {ac:g} kW AC; check both values")
+            if dc and ac:
+                # the same DC/AC plausibility rule as the forecast model (calc.forecast.validate_array)
+                problems = validate_array(latitude=0, longitude=0, capacity_kw_dc=dc, capacity_kw_ac=ac, tilt_deg=0,
+                                          azimuth_deg=180)
+                for problem in problems:
+                    f.error("capacity_kw_ac", problem)
         elif kind == "storage":
             values.update(
                 storage_kwh=f.number("storage_kwh", required=True, above=0, maximum=10_000_000),
