@@ -262,8 +262,17 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
         _reset_database(config.database_url)
         dispose_all()
     upgrade(config.database_url)
-    with app.transaction() as session:
-        logins = demo_service.seed(session, config.instance_dir / "demo", today=dt.date.today())
+    require_current_schema(config.database_url)
+    steps = ["registers", "meter readings", "allocations", "forecasts", "efficiency programme"]
+    with progress_bar(False, len(steps), "seeding the demo co-op") as progress:
+        def step(name: str) -> None:
+            if progress:
+                progress(1)
+            else:
+                click.echo(f"seeding: {name}", err=True)
+
+        logins = demo_service.seed(get_sessionmaker(config.database_url), config.instance_dir / "demo",
+                                   today=dt.date.today(), progress=step)
     click.echo("The demo co-op is ready. Sign in as:")
     click.echo(f"  admin    {logins.admin[0]}  password {logins.admin[1]}")
     click.echo(f"  auditor  {logins.auditor[0]}  password {logins.auditor[1]}")
@@ -354,9 +363,14 @@ def allocate(app: AppContext, period: str, do_post: bool, repost: bool, allow_ga
                                           progress=progress)
             else:
                 outcome = allocation.compute(session, period, progress=progress)
+        current = allocation.current_run(session, period.strip())
+        posted_run = current.id if current is not None else None
         doc = outcome.document
     for message in outcome.messages:
         click.echo(message, err=True)
+    if outcome.status == "draft" and posted_run is not None:
+        click.echo(f"{period} is posted as run {posted_run}; this draft re-computes it from today's data "
+                   f"(--repost would post it)", err=True)
     if outcome.incomplete and outcome.status == "draft":
         click.echo("coverage below 100 %: " + "; ".join(outcome.incomplete), err=True)
     if as_json:

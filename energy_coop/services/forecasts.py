@@ -31,6 +31,26 @@ from .registers import share_register
 MAX_DAYS = 366
 
 
+# The typical meteorological years that ship inside pvlib (TMY3 format): the nearest one to an asset gives its
+# typical-year factors. Sand Point (Alaska) is pvlib's default but is far cloudier than most co-ops' sites.
+SHIPPED_TMY = {"723170TYA.CSV": (36.1, -79.95), "703165TY.csv": (55.317, -160.517)}
+
+
+def typical_year_file(asset: Asset) -> str:
+    """Path of the shipped TMY3 file nearest to the asset (great-circle distance)."""
+    import math
+
+    import pvlib
+
+    def distance(lat2: float, lon2: float) -> float:
+        p1, p2 = math.radians(asset.latitude), math.radians(lat2)
+        dl = math.radians(lon2 - asset.longitude)
+        return math.acos(max(-1.0, min(1.0, math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl))))
+
+    name = min(SHIPPED_TMY, key=lambda n: distance(*SHIPPED_TMY[n]))
+    return str(Path(pvlib.__file__).parent / "data" / name)
+
+
 def solar_array(asset: Asset) -> SolarArray:
     """The pvlib parameters of a solar asset (refused for storage assets)."""
     if asset.kind != "solar":
@@ -112,7 +132,7 @@ def forecast(
         notes = []
         first = start or today or dt.date.today()
         begin = pd.Timestamp(dt.datetime.combine(first, dt.time(0)), tz=asset.timezone)
-        frame = forecast_asset(array, begin, days)
+        frame = forecast_asset(array, begin, days, tmy_path=typical_year_file(asset))
         interval_s = 3600
         source = "typical"
     if store:
@@ -188,7 +208,8 @@ def performance(session: Session, period: str, *, threshold: float = DEFAULT_PR_
             basis = "weather" if any(src == "weather" for _, _, src in stored) else "typical"
         else:
             frame = forecast_asset(solar_array(asset), pd.Timestamp(dt.datetime.combine(days[0], dt.time(0)),
-                                                                    tz=asset.timezone), len(days))
+                                                                    tz=asset.timezone), len(days),
+                                   tmy_path=typical_year_file(asset))
             expected = pd.Series(frame["kwh"].to_numpy(), index=pd.DatetimeIndex(frame["start"]).tz_convert("UTC"))
             basis = "typical"
         table = monthly_performance(metered, expected, asset.timezone, threshold)
@@ -228,7 +249,8 @@ def member_outlook(session: Session, member_number: str, *, today: dt.date) -> d
             continue
         days, _, _ = month_days(period, asset.timezone)
         frame = forecast_asset(solar_array(asset), pd.Timestamp(dt.datetime.combine(days[0], dt.time(0)),
-                                                                tz=asset.timezone), len(days))
+                                                                tz=asset.timezone), len(days),
+                               tmy_path=typical_year_file(asset))
         starts = np.array([int(t.timestamp()) for t in frame["start"]], dtype=np.int64)
         try:
             rates = rates_for_asset(rate_rows, asset.asset_code).lookup(starts)

@@ -1,0 +1,38 @@
+"""The demo co-op of SPEC section 2, seeded through the same services an administrator uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from energy_coop.models import MEMBER_TYPES, AllocationRun, Asset, LedgerEntry, Member, Reading, ShareTransaction, User
+from energy_coop.services import ledger
+from energy_coop.services.users import check_password
+
+
+def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessions):
+    result = cli("demo", "--no-serve")
+    assert result.exit_code == 0, result.stderr
+    assert "admin@demo.energy-coop.org" in result.stdout and "password" in result.stdout
+    today = dt.date.today()
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Member)) >= 200
+        assert {t for (t,) in s.execute(select(Member.member_type).distinct())} == set(MEMBER_TYPES)
+        kinds = sorted(k for (k,) in s.execute(select(Asset.kind)))
+        assert kinds == ["solar", "solar", "solar", "storage"]
+        periods = sorted(p for (p,) in s.execute(select(AllocationRun.period)))
+        assert len(periods) == 13 and periods[-1] == (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        assert s.scalar(select(func.count()).select_from(Reading)) >= 13 * 28 * 96 * 4
+        assert s.scalar(select(func.count()).select_from(Reading).where(Reading.mwh < 0)) > 0  # battery charging
+        mid_month = s.scalars(select(ShareTransaction).where(ShareTransaction.kind == "transfer")).all()
+        assert mid_month and all(t.date.day == 15 for t in mid_month)
+        assert ledger.verify(s).ok
+        entries = s.scalar(select(func.count()).select_from(LedgerEntry))
+        admin = s.scalar(select(User).where(User.email == "admin@demo.energy-coop.org"))
+        assert admin.role == "admin" and check_password(admin, "demo-admin-password")
+    again = cli("demo", "--no-serve")
+    assert again.exit_code == 0, again.stderr
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == entries
+        assert s.scalar(select(func.count()).select_from(AllocationRun)) == 13
