@@ -603,5 +603,70 @@ def performance_command(app: AppContext, period: str, asset_code: str | None, as
                    f"ratio {r['performance_ratio']}{flag}")
 
 
+# ------------------------------------------------------------------------------------------------------ coverage, batches
+
+
+@main.command("coverage")
+@click.argument("period", metavar="YYYY-MM")
+@click.option("--meter", "meter_code", metavar="CODE", help="One meter (default: every asset's meter).")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def coverage_command(app: AppContext, period: str, meter_code: str | None, as_json: bool) -> None:
+    """Intervals present / expected per meter for a local month, with the gaps listed."""
+    from sqlalchemy import select
+
+    from .calc.allocation import parse_period
+    from .models import Asset, Meter
+    from .services.coverage import meter_month_coverage
+
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None
+    with app.transaction() as session:
+        if meter_code:
+            codes = [meter_code]
+        else:
+            codes = list(session.scalars(select(Meter.code).join(Asset, Asset.meter_id == Meter.id)
+                                         .order_by(Meter.code)))
+        reports = [meter_month_coverage(session, code, period).as_dict() for code in codes]
+    if as_json:
+        emit_json({"period": period, "meters": reports})
+        return
+    for r in reports:
+        click.echo(f"{r['meter_code']:<16} {r['coverage']}  {r['present']} of {r['expected']} "
+                   f"{r['interval_minutes']}-minute intervals")
+        for gap in r["gaps"][:20]:
+            click.echo(f"    missing {gap['start']} .. {gap['end']} ({gap['intervals']} intervals)")
+        if len(r["gaps"]) > 20:
+            click.echo(f"    ... and {len(r['gaps']) - 20} more gaps")
+
+
+@main.command("batches")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@db_option
+@json_option
+@pass_app
+@refusals()
+def batches_command(app: AppContext, limit: int, as_json: bool) -> None:
+    """The most recent import batches: file, SHA-256, who, when and what they did."""
+    from .services.imports import list_batches
+
+    with app.transaction() as session:
+        rows = [{"batch_id": b.id, "file": b.file_name, "sha256": b.sha256, "format": b.format,
+                 "imported_by": b.imported_by, "imported_at": b.imported_at.isoformat(), "status": b.status,
+                 "meters": b.meters, "accepted": b.accepted, "unchanged": b.unchanged, "revised": b.revised,
+                 "rejected": b.rejected} for b in list_batches(session, limit)]
+    if as_json:
+        emit_json({"batches": rows})
+        return
+    for r in rows:
+        click.echo(f"{r['batch_id']:>6} {r['imported_at'][:16]} {r['imported_by']:<20} {r['status']:<8} "
+                   f"{r['accepted']:>8} new {r['unchanged']:>8} same {r['revised']:>6} revised "
+                   f"{r['rejected']:>6} rejected  {r['file']}")
+
+
 if __name__ == "__main__":
     main()

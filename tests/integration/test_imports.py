@@ -204,3 +204,15 @@ def test_coverage_lists_the_gaps(coop, cli, write):
     doc = cov.as_dict()
     assert (doc["present"], doc["expected"], doc["coverage"]) == (686, 696, "0.9856")
     assert doc["gaps"] == [{"start": "2024-02-10T00:00:00+00:00", "end": "2024-02-10T10:00:00+00:00", "intervals": 10}]
+
+
+def test_coverage_and_batches_commands(coop, cli, write):
+    content = "\n".join(line for line in feb_csv().splitlines() if "2024-02-10T0" not in line) + "\n"
+    imported(cli, write("gappy.csv", content))
+    result = cli("coverage", "2024-02", "--json")
+    assert result.exit_code == 0, result.stderr
+    meters = {m["meter_code"]: m for m in json.loads(result.stdout)["meters"]}
+    assert meters["PM-SUN1"]["coverage"] == "0.9856" and meters["PM-BAT1"]["coverage"] == "0.0000"
+    batches = json.loads(cli("batches", "--json").stdout)["batches"]
+    assert [(b["file"], b["accepted"], b["status"]) for b in batches] == [("gappy.csv", 686, "imported")]
+    assert cli("coverage", "2024-13").exit_code == 2
