@@ -126,12 +126,13 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-import-")
     path = Path(tmp) / "readings.csv"
     rows = write_csv(path, args.meters, args.days)
-    base_url = fresh(args.pg, tmp, "bench_import_base", args.meters)
-    base_s = baseline(base_url, path)
-    dispose_all()
+    # Ours first: a child's peak RSS (wait4) counts what it inherited at fork, so the parent must still be small.
     our_url = fresh(args.pg, tmp, "bench_import_ours", args.meters)
     dispose_all()
     our_s, rss, report = ours(our_url, path)
+    base_url = fresh(args.pg, tmp, "bench_import_base", args.meters)
+    base_s = baseline(base_url, path)
+    dispose_all()
     assert report["accepted"] == rows, report
     print(json.dumps({
         "database": "postgresql" if args.pg else "sqlite",

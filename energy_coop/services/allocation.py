@@ -187,7 +187,7 @@ def post(session: Session, period: str, *, actor: str, repost: bool = False, all
         return outcome
 
     document = outcome.allocation.to_document(status="posted", run_id=None)
-    members = dict(session.execute(select(Member.member_number, Member.id)).all())
+    members = dict(session.connection().execute(select(Member.member_number, Member.id)).all())
     asset_ids = {i.asset.asset_code: i.asset.id for i in outcome.inputs}
     run = AllocationRun(
         period=period, generation=(previous.generation + 1) if previous else 1, posted_by=actor,
