@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..calc.allocation import COOP, parse_period
 from ..calc.holdings import holding_segments
 from ..calc.rates import iso_utc
 from ..errors import NotFoundError, RefusedError
-from ..models import AllocationRun, Asset, LedgerEntry, Member
-from ..units import cents_to_decimal, format_cents, mwh_to_kwh_decimal, rate_to_decimal, wh_to_kwh_decimal
+from ..models import Asset, LedgerEntry, Member
+from ..units import format_cents, mwh_to_kwh_decimal, rate_to_decimal, wh_to_kwh_decimal
 from . import allocation as allocation_service
+from .imports import file_sha256
 from .ledger import iter_chain
 
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -302,14 +301,6 @@ def _file_safe(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 AUDIT_README = """\
 energy-coop audit export for {period}
 
@@ -424,7 +415,7 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
         "inputs_match_posted_run": not stale,
         "note": ("the readings, register or rates changed after this month was posted: the inputs here re-compute "
                  "the current draft, not the posted run; repost the month first") if stale else "",
-        "files": {str(p.relative_to(out_dir)): _sha256(p) for p in files},
+        "files": {str(p.relative_to(out_dir)): file_sha256(p) for p in files},
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     return manifest
