@@ -46,7 +46,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_schema_url() -> str:
+def pg_schema_url():
     """A migrated schema of this test worker's own inside the PostgreSQL test database."""
     from energy_coop.migrate import upgrade
 
@@ -59,7 +59,8 @@ def pg_schema_url() -> str:
         if REQUIRE_PG:
             pytest.fail("ENERGY_COOP_REQUIRE_PG=1 but " + message, pytrace=False)
         pytest.skip(message)
-    schema = f"ec_test_{_worker()}"
+    # one schema per test process, so that several runs (CI, a developer, parallel workers) never share one
+    schema = f"ec_test_{_worker()}_{os.getpid()}"
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -68,7 +69,12 @@ def pg_schema_url() -> str:
     url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     upgrade(url)
     dispose_all()
-    return url
+    yield url
+    dispose_all()
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
 
 
 def _pg_reset(url: str) -> None:
