@@ -546,10 +546,9 @@ def scheduler_command(app: AppContext) -> None:
 
     config = app.config
     config.schedule  # noqa: B018 - a malformed timetable setting is refused before anything starts
-    require_current_schema(config.database_url)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve(config)
+    serve(config, check_schema=require_current_schema)
 
 
 @main.group("jobs")

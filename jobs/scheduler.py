@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -119,15 +120,19 @@ def build_scheduler(config: Config, schedule: Schedule, *, catch_up_now: bool = 
     return scheduler
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, *, check_schema: Callable[[str], None] | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM or Ctrl+C.
 
     ``config.schedule`` is parsed first, so a malformed timetable setting stops here with a clear message
-    (:class:`~energy_coop.errors.RefusedError`). A missing inbox folder is created. Runs abandoned by an
+    (:class:`~energy_coop.errors.RefusedError`); so does ``check_schema`` (the CLI's "run db upgrade first").
+    A missing inbox folder is created. Runs abandoned by an
     earlier process are resolved before any job fires; the missed periods are then caught up by the first
     firing of the catch-up job, in the scheduler's thread pool.
     """
     schedule = config.schedule
+    log.info("scheduler starting (host %s, pid %d)", runner.HOST, os.getpid())
+    if check_schema is not None:
+        check_schema(config.database_url)
     if not config.inbox.exists():
         config.inbox.mkdir(parents=True, exist_ok=True)
         log.info("created the inbox %s", config.inbox)
