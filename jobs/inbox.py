@@ -151,7 +151,7 @@ def _import_one(factory, inbox: Path, claimed: Path, name: str, actor: str, run_
         notes.append(f"{name} refused ({exc.report.error_count} problem(s)): see {INBOX_REJECTED}/"
                      f"{target.name}{REPORT_SUFFIX}")
         return
-    except Exception as exc:  # noqa: BLE001 - e.g. the database went away: give the file back, fail the run
+    except Exception as exc:
         if not claimed.exists():
             counts["vanished"] += 1
             notes.append(f"{name} disappeared while it was being imported; nothing was imported from it")

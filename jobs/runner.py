@@ -20,8 +20,9 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
@@ -32,12 +33,14 @@ log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
 
-# Runs this process is executing now: recovery must not take them for abandoned (they carry our own pid).
-_active: set[int] = set()
+# (job, period) keys this process is claiming, running or finishing: recovery (the hourly catch-up, in another
+# thread) must not take them for abandoned although they carry our own pid. A key is added before the claim
+# and removed after the outcome is written, so there is no moment when our own row looks orphaned.
+_active: set[tuple[str, str]] = set()
 _active_lock = threading.Lock()
 
 
-def running_here() -> frozenset[int]:
+def running_here() -> frozenset[tuple[str, str]]:
     with _active_lock:
         return frozenset(_active)
 
@@ -114,6 +117,21 @@ def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period:
     now = now or utcnow()
     schedule = config.schedule
     period = period or job_runs.period_for(job, now, schedule)
+    key = (job, period)
+    with _active_lock:
+        if key in _active:  # this very process is already at it (e.g. a firing and the catch-up at once)
+            return RunResult(job, period, False, None, f"{job} {period} is already running in this process; "
+                             "nothing was done", previous_outcome="running")
+        _active.add(key)
+    try:
+        return _claim_work_finish(config, job, period, now, clock_given, trigger, started_by, force_retry)
+    finally:
+        with _active_lock:
+            _active.discard(key)
+
+
+def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, clock_given: bool, trigger: str,
+                       started_by: str, force_retry: bool) -> RunResult:
     try:
         factory = get_sessionmaker(config.database_url)
         with factory.begin() as session:
@@ -130,8 +148,6 @@ def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period:
                          previous_outcome=previous)
 
     log.info("%s %s: started (%s, attempt %d, run %d)", job, period, trigger, attempt, run_id)
-    with _active_lock:
-        _active.add(run_id)
     try:
         work = _work_function(job)
         result = work(config, period, now=now, run_id=run_id, actor=started_by)
@@ -139,9 +155,6 @@ def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period:
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and logged; the next run still happens
         log.error("%s %s failed:\n%s", job, period, traceback.format_exc())
         result = WorkResult("failed", {}, f"failed: {_first_line(exc)}")
-    finally:
-        with _active_lock:
-            _active.discard(run_id)
 
     finished = now if clock_given else utcnow()
     try:

@@ -10,7 +10,7 @@ table stays the one answer to "did this month's allocation run, and how did it e
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,7 +45,7 @@ class JobRun(Base):
     trigger: Mapped[str] = mapped_column(String(16))  # scheduled | catch-up | manual
     started_by: Mapped[str] = mapped_column(String(320))  # "scheduler" or the user of `jobs run`
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
@@ -54,7 +54,7 @@ class JobRun(Base):
 
     def as_dict(self) -> dict[str, Any]:
         """The run as plain JSON-ready values (``jobs list --json``, the admin page)."""
-        iso = lambda t: t.isoformat() if t is not None else None  # noqa: E731
+        iso = lambda t: t.isoformat() if t is not None else None
         return {
             "id": self.id, "job": self.job, "period": self.period, "outcome": self.outcome,
             "attempt": self.attempt, "trigger": self.trigger, "started_by": self.started_by,

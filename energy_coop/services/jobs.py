@@ -43,9 +43,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -103,7 +104,7 @@ def _spec(job: str) -> JobSpec:
 def _aware(now: dt.datetime) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError("naive datetime refused: give a timezone-aware time")
-    return now.astimezone(dt.timezone.utc)
+    return now.astimezone(dt.UTC)
 
 
 # ---------------------------------------------------------------------------------------------- periods
@@ -130,7 +131,7 @@ def allocation_due_at(period: str, schedule: Schedule) -> dt.datetime:
     """When the allocation of ``period`` (YYYY-MM) falls due: day ``allocation_day`` of the next month, UTC."""
     following = _add_months(period, 1)
     return dt.datetime(int(following[:4]), int(following[5:7]), schedule.allocation_day,
-                       schedule.allocation_at.hour, schedule.allocation_at.minute, tzinfo=dt.timezone.utc)
+                       schedule.allocation_at.hour, schedule.allocation_at.minute, tzinfo=dt.UTC)
 
 
 def latest_due_month(now: dt.datetime, schedule: Schedule) -> str:
@@ -183,7 +184,7 @@ def parse_period(job: str, text: str, *, now: dt.datetime, schedule: Schedule) -
             raise RefusedError(f"{day} is in the future; forecasts are refreshed on the day or later")
         return day.isoformat()
     try:
-        start = dt.datetime.strptime(text.replace("+00:00", "Z"), "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.timezone.utc)
+        start = dt.datetime.strptime(text.replace("+00:00", "Z"), "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
     except ValueError:
         raise wrong from None
     if start.minute % schedule.inbox_minutes:
@@ -237,7 +238,7 @@ def retry_due(run: JobRun, now: dt.datetime) -> bool:
 
 def _not_claimed_reason(run: JobRun, now: dt.datetime) -> str:
     what = f"{run.job} {run.period}"
-    when = lambda t: f"{t:%Y-%m-%d %H:%M} UTC" if t else "an unknown time"  # noqa: E731
+    when = lambda t: f"{t:%Y-%m-%d %H:%M} UTC" if t else "an unknown time"
     if run.outcome == "running":
         return (f"{what} is already running (attempt {run.attempt}, since {when(run.started_at)}, on {run.host}, "
                 f"pid {run.pid}); nothing was done")
@@ -260,8 +261,8 @@ def claim_run(session: Session, job: str, period: str, *, now: dt.datetime, host
     """
     spec = _spec(job)
     now = _aware(now)
-    fields = dict(outcome="running", trigger=trigger, started_by=started_by[:320], started_at=now,
-                  finished_at=None, lease_until=now + spec.lease, host=host[:255], pid=pid, message="")
+    fields = {"outcome": "running", "trigger": trigger, "started_by": started_by[:320], "started_at": now,
+              "finished_at": None, "lease_until": now + spec.lease, "host": host[:255], "pid": pid, "message": ""}
     new_id = _insert_running(session, dict(job=job, period=period, attempt=1, counts={}, **fields))
     if new_id is not None:
         return Claim(True, session.get(JobRun, new_id), "claimed")
@@ -328,16 +329,17 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def abandoned_reason(run: JobRun, *, now: dt.datetime, host: str, running_here: Collection[int] = ()) -> str | None:
+def abandoned_reason(run: JobRun, *, now: dt.datetime, host: str,
+                     running_here: Collection[tuple[str, str]] = ()) -> str | None:
     """Why a ``running`` row is presumed abandoned, or None while its process may still be running it.
 
-    ``running_here`` holds the ids of the runs this very process is executing.
+    ``running_here`` holds the (job, period) keys this very process is claiming, running or finishing.
     """
     if run.outcome != "running":
         return None
     if run.host == host:
         if run.pid == os.getpid():
-            if run.id not in running_here:
+            if (run.job, run.period) not in running_here:
                 return f"this process (pid {run.pid} on {host}) is not running it: an earlier process with that pid died"
         elif not process_alive(run.pid):
             return f"its process (pid {run.pid} on {host}) is gone"
@@ -382,8 +384,8 @@ _RESOLVERS = {MONTHLY_ALLOCATION: _resolve_allocation, REFRESH_FORECASTS: _resol
               IMPORT_INBOX: _resolve_inbox}
 
 
-def recover_stale_runs(session: Session, *, now: dt.datetime, host: str, running_here: Collection[int] = (),
-                       inbox: Path | None = None) -> list[JobRun]:
+def recover_stale_runs(session: Session, *, now: dt.datetime, host: str,
+                       running_here: Collection[tuple[str, str]] = (), inbox: Path | None = None) -> list[JobRun]:
     """Resolve every abandoned ``running`` row (see the module docstring); return the rows resolved.
 
     Each row is first taken over with a compare-and-set, so of two schedulers recovering at once only one

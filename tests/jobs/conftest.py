@@ -6,8 +6,8 @@ Nothing here sleeps for a real schedule: every function under test takes ``now``
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from energy_coop.config import Config, load_config
 from energy_coop.models import JobRun
 from tests.helpers import small_coop
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(*args: int) -> dt.datetime:

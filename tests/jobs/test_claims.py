@@ -16,16 +16,18 @@ from tests.jobs.conftest import at
 
 HOST = "test-host"
 S = Schedule()
+DUE = at(2024, 3, 3, 4, 40)
+DONE = at(2024, 3, 3, 4, 45)
 
 
-def claim(sessions, job="monthly-allocation", period="2024-02", now=at(2024, 3, 3, 4, 40), **kw):
+def claim(sessions, job="monthly-allocation", period="2024-02", now=DUE, **kw):
     with sessions.begin() as s:
         c = job_runs.claim_run(s, job, period, now=now, host=kw.pop("host", HOST), pid=kw.pop("pid", os.getpid()),
                                **kw)
         return c.claimed, c.run.id, c.run.attempt, c.reason
 
 
-def finish(sessions, run_id, attempt, outcome, now=at(2024, 3, 3, 4, 45), message="done"):
+def finish(sessions, run_id, attempt, outcome, now=DONE, message="done"):
     with sessions.begin() as s:
         return job_runs.finish_run(s, run_id, attempt, outcome=outcome, now=now, counts={"n": 1}, message=message)
 
@@ -98,15 +100,16 @@ def test_recovery_leaves_live_runs_alone_and_resolves_dead_ones(sessions, coop):
     mine = claim(sessions, period="2023-12", pid=os.getpid())[1]   # this process is running it
     dead = claim(sessions, period="2024-02", pid=dead_pid())[1]
     reborn = claim(sessions, period="2023-11", pid=os.getpid())[1]  # same pid, but not ours: a dead predecessor
+    here = {("monthly-allocation", "2023-12")}
     with sessions.begin() as s:
-        resolved = job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here={mine})
+        resolved = job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here=here)
         outcome = {r.id: (r.outcome, r.message) for r in resolved}
     assert set(outcome) == {dead, reborn}
     assert "is gone" in outcome[dead][1] and "nothing was posted for 2024-02" in outcome[dead][1]
     assert "earlier process with that pid died" in outcome[reborn][1]
     with sessions.begin() as s:
         assert s.get(JobRun, live).outcome == "running" and s.get(JobRun, mine).outcome == "running"
-        assert job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here={mine}) == []
+        assert job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here=here) == []
 
 
 def test_recovery_of_an_allocation_that_committed_marks_it_succeeded(sessions, coop):
@@ -115,7 +118,7 @@ def test_recovery_of_an_allocation_that_committed_marks_it_succeeded(sessions, c
     with sessions.begin() as s:
         add_readings(s, "PM-SUN1", hourly(utc(2024, 2, 1), utc(2024, 3, 1)))
         add_readings(s, "PM-BAT1", hourly(utc(2024, 2, 1), utc(2024, 3, 1), 500_000), name="bat")
-    _, run_id, _, _ = claim(sessions, now=at(2024, 3, 3, 4, 40), pid=dead_pid())
+    claim(sessions, now=at(2024, 3, 3, 4, 40), pid=dead_pid())
     with sessions.begin() as s:  # the run's work transaction committed; then the process died
         allocation.post(s, "2024-02", actor="scheduler", today=at(2024, 3, 3).date())
     with sessions.begin() as s:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from energy_coop.models import ImportBatch, JobRun
+from energy_coop.models import ImportBatch
 from energy_coop.services import jobs as job_runs
 from jobs import inbox as inbox_job
 from jobs import runner

@@ -85,7 +85,7 @@ def test_every_malformed_schedule_setting_is_named():
                                         "ENERGY_COOP_SCHEDULE_ALLOCATION": "31 04:40",
                                         "ENERGY_COOP_INBOX_SETTLE_SECONDS": "soon"})
     with pytest.raises(RefusedError) as info:
-        cfg.schedule
+        _ = cfg.schedule
     names = [e.where for e in info.value.errors]
     assert names == ["ENERGY_COOP_SCHEDULE_INBOX_MINUTES", "ENERGY_COOP_SCHEDULE_FORECASTS",
                      "ENERGY_COOP_SCHEDULE_ALLOCATION", "ENERGY_COOP_INBOX_SETTLE_SECONDS"]

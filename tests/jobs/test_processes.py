@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from energy_coop.db import get_engine
-
 from energy_coop.config import Schedule
-from energy_coop.models import AllocationRun, ImportBatch, JobRun
+from energy_coop.db import get_engine
+from energy_coop.models import AllocationRun, ImportBatch
 from energy_coop.services import jobs as job_runs
 from jobs import runner
 from tests.helpers import REPO_ROOT, add_readings, hourly, utc
@@ -173,7 +172,7 @@ def test_a_run_killed_mid_way_is_resolved_on_restart_without_a_duplicate(coop, d
 
 
 def test_two_scheduler_processes_on_one_database_run_each_period_once(coop, db_url, tmp_path, job_rows):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     month = job_runs.latest_due_month(now, Schedule())
     complete_month(coop, month)
     (tmp_path / "inbox").mkdir()
@@ -182,7 +181,7 @@ def test_two_scheduler_processes_on_one_database_run_each_period_once(coop, db_u
     os.utime(tmp_path / "inbox" / "sun.csv", (old, old))
     environment = dict(env(), ENERGY_COOP_INSTANCE=str(tmp_path / "instance"), ENERGY_COOP_INBOX=str(tmp_path / "inbox"),
                        ENERGY_COOP_AUTO_POST="1", ENERGY_COOP_INBOX_SETTLE_SECONDS="0")
-    logs = [open(tmp_path / f"scheduler{i}.log", "w+") for i in range(2)]
+    logs = [open(tmp_path / f"scheduler{i}.log", "w+") for i in range(2)]  # noqa: SIM115 - closed below
     # Hold the job-run table locked while both start, so that both wait at their first look at it and then
     # race for the same periods the moment it is released.
     gate = get_engine(db_url).connect()
@@ -219,6 +218,8 @@ def test_two_scheduler_processes_on_one_database_run_each_period_once(coop, db_u
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(timeout=60) for p in procs]
     text_ = "".join(log.seek(0) or log.read() for log in logs)
+    for log in logs:
+        log.close()
     assert codes == [0, 0], text_
     allocation_rows = job_rows("monthly-allocation")
     assert [(r.period, r.outcome, r.attempt) for r in allocation_rows] == [(month, "succeeded", 1)], text_
@@ -233,9 +234,9 @@ def test_two_scheduler_processes_on_one_database_run_each_period_once(coop, db_u
 def test_two_schedulers_firing_the_same_period_at_the_same_instant_run_it_once(coop, db_url, tmp_path, tick,
                                                                               job_rows):
     """What each scheduler process calls when its trigger fires, started in two processes at one instant."""
-    month = job_runs.latest_due_month(dt.datetime.now(dt.timezone.utc), Schedule())
+    month = job_runs.latest_due_month(dt.datetime.now(dt.UTC), Schedule())
     if tick == "monthly_allocation_job":  # the cron firing allocates the month before the current one
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         month = f"{now.year - (now.month == 1):04d}-{(now.month - 2) % 12 + 1:02d}"
     complete_month(coop, month)
     go = tmp_path / "go"
@@ -244,7 +245,7 @@ def test_two_schedulers_firing_the_same_period_at_the_same_instant_run_it_once(c
     go.write_text("go")
     logs = []
     for p in procs:
-        out, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
         logs.append(err)
     rows = job_rows("monthly-allocation")

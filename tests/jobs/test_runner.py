@@ -9,8 +9,7 @@ import shutil
 import sys
 import types
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from energy_coop.db import dispose_all
 from energy_coop.models import AllocationRun, JobRun
@@ -203,3 +202,23 @@ def test_an_outcome_that_cannot_be_written_leaves_the_run_for_recovery(config, m
     # this process is not running it any more, so the next recovery resolves it
     resolved = runner.recover(config, now=at(2024, 3, 5, 10, 16))
     assert [r["outcome"] for r in resolved] == ["failed"]
+
+
+def test_the_hourly_recovery_never_takes_this_process_own_running_run(config, monkeypatch, job_rows):
+    """The catch-up thread recovers while another thread of the same process is mid-run (same host and pid)."""
+    from jobs import inbox as inbox_job
+
+    seen = {}
+    real = inbox_job.import_inbox
+
+    def work_while_recovery_runs(*args, **kwargs):
+        seen["recovered"] = runner.recover(config, now=at(2024, 3, 5, 10, 16))
+        seen["nested"] = runner.run_job(config, "import-inbox", now=at(2024, 3, 5, 10, 16))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inbox_job, "import_inbox", work_while_recovery_runs)
+    result = runner.run_job(config, "import-inbox", now=at(2024, 3, 5, 10, 15))
+    assert result.outcome == "succeeded" and result.recorded
+    assert seen["recovered"] == []
+    assert not seen["nested"].ran and "already running in this process" in seen["nested"].message
+    assert [r.outcome for r in job_rows()] == ["succeeded"]
