@@ -668,5 +668,114 @@ def batches_command(app: AppContext, limit: int, as_json: bool) -> None:
                    f"{r['rejected']:>6} rejected  {r['file']}")
 
 
+# ------------------------------------------------------------------------------------------------------ scheduler
+
+JOB_NAMES = ("import-inbox", "refresh-forecasts", "monthly-allocation")  # energy_coop.services.jobs.JOBS
+
+
+@main.command("scheduler")
+@db_option
+@pass_app
+@refusals()
+def scheduler_command(app: AppContext) -> None:
+    """Run the job scheduler in the foreground (SPEC section 9); Ctrl+C or SIGTERM stops it.
+
+    Run one per database (a second one claims nothing twice, but has nothing to add). Never inside a web worker.
+    """
+    import logging
+
+    from jobs.scheduler import serve
+
+    config = app.config
+    config.schedule  # noqa: B018 - a malformed timetable setting is refused before anything starts
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(config, check_schema=require_current_schema)
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """The scheduler's jobs: timetable, last and next runs; run one now."""
+
+
+@jobs_group.command("list")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def jobs_list(app: AppContext, as_json: bool) -> None:
+    """Show each job, its schedule, its last run and outcome, and when it runs next."""
+    from jobs.scheduler import next_run_times, timetable
+
+    from .models import utcnow
+    from .services import jobs as job_runs
+
+    schedule = app.config.schedule
+    now = utcnow()
+    with app.transaction() as session:
+        last = {job: (run.as_dict() if run else None) for job, run in job_runs.last_runs(session).items()}
+        owed = {job: job_runs.missed_periods(session, job, now=now, schedule=schedule) for job in job_runs.JOBS}
+    upcoming = next_run_times(schedule, now)
+    describe = {t.job_id: t.describe for t in timetable(schedule)}
+    doc = {"now": now.isoformat(), "jobs": [
+        {"name": job, "summary": spec.summary, "schedule": describe[job], "period_format": spec.period_format,
+         "last_run": last[job], "next_run": upcoming[job].isoformat() if upcoming[job] else None,
+         "owed": owed[job]}
+        for job, spec in job_runs.JOBS.items()]}
+    if as_json:
+        emit_json(doc)
+        return
+    for j in doc["jobs"]:
+        click.echo(f"{j['name']}: {j['schedule']}; next {j['next_run'] or 'never'}")
+        run = j["last_run"]
+        if run is None:
+            click.echo("  last run: never")
+        else:
+            click.echo(f"  last run: {run['period']} {run['outcome']} (attempt {run['attempt']}, started "
+                       f"{run['started_at']}, {run['trigger']}){': ' + run['message'] if run['message'] else ''}")
+        if j["owed"]:
+            click.echo(f"  owed: {', '.join(j['owed'])} (run by the scheduler's catch-up, on start and hourly)")
+
+
+@jobs_group.command("run")
+@click.argument("name", type=click.Choice(JOB_NAMES))
+@click.option("--period", metavar="PERIOD", help="YYYY-MM (monthly-allocation), YYYY-MM-DD (refresh-forecasts) "
+              "or YYYY-MM-DDTHH:MMZ (import-inbox); default: the current one.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def jobs_run(app: AppContext, name: str, period: str | None, as_json: bool) -> None:
+    """Run one job now, recorded like a scheduled run.
+
+    A period that already succeeded is not run again (a no-op that says so); a failed one is retried; one that
+    is running elsewhere is left alone (exit status 3). A failed run exits with status 1.
+    """
+    from jobs import runner
+
+    from .models import utcnow
+    from .services import jobs as job_runs
+
+    config = app.config
+    schedule = config.schedule
+    require_current_schema(config.database_url)
+    if period is not None:
+        period = job_runs.parse_period(name, period, now=utcnow(), schedule=schedule)
+    runner.recover(config)
+    result = runner.run_job(config, name, period=period, trigger="manual", started_by=app.actor, force_retry=True)
+    if as_json:
+        emit_json(result.as_dict())
+    if result.ran:
+        status = f"{name} {result.period}: {result.outcome}"
+        click.echo(f"{status}: {result.message}" if result.message else status,
+                   err=as_json or result.outcome == "failed")
+    else:
+        click.echo(result.message, err=as_json or not result.recorded or result.previous_outcome == "running")
+    if result.outcome == "failed":
+        sys.exit(1)
+    if not result.ran and result.previous_outcome == "running":
+        sys.exit(3)
+
+
 if __name__ == "__main__":
     main()

@@ -7,14 +7,106 @@
 | ENERGY_COOP_INBOX          | ``instance/inbox``                                   |
 
 Paths are relative to the current directory. ``ENERGY_COOP_INSTANCE`` may move ``instance/`` elsewhere.
+
+The scheduler's timetable (all times UTC, so a local clock change can neither skip nor repeat a run; the
+defaults stay clear of the 01:00-03:00 window in which clocks change in most zones):
+
+| variable                              | default  | meaning                                             |
+|---------------------------------------|----------|-----------------------------------------------------|
+| ENERGY_COOP_SCHEDULE_INBOX_MINUTES    | ``15``   | import the inbox every N minutes (N divides 60)     |
+| ENERGY_COOP_SCHEDULE_FORECASTS        | ``04:20``| refresh forecasts daily at HH:MM UTC                 |
+| ENERGY_COOP_SCHEDULE_ALLOCATION       | ``3 04:40`` | draft last month's allocation on DAY (1-28) at HH:MM UTC |
+| ENERGY_COOP_INBOX_SETTLE_SECONDS      | ``5``    | a file modified more recently is left for the next run |
+| ENERGY_COOP_AUTO_POST                 | off      | post the monthly allocation when coverage is complete |
+
+They are kept as text here and parsed by :attr:`Config.schedule`, so a malformed one stops the scheduler at
+start with a clear message without getting in the way of any other command.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .errors import RefusedError, RowError
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the scheduler runs each job (UTC). ``inbox_minutes`` divides 60, so slots start on the hour."""
+
+    inbox_minutes: int = 15
+    forecasts_at: dt.time = dt.time(4, 20)
+    allocation_day: int = 3
+    allocation_at: dt.time = dt.time(4, 40)
+    inbox_settle_seconds: float = 5.0
+
+
+SCHEDULE_VARIABLES = {
+    "inbox_minutes": "ENERGY_COOP_SCHEDULE_INBOX_MINUTES",
+    "forecasts": "ENERGY_COOP_SCHEDULE_FORECASTS",
+    "allocation": "ENERGY_COOP_SCHEDULE_ALLOCATION",
+    "settle": "ENERGY_COOP_INBOX_SETTLE_SECONDS",
+}
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _hhmm(text: str) -> dt.time | None:
+    m = _HHMM.match(text)
+    return dt.time(int(m.group(1)), int(m.group(2))) if m else None
+
+
+def parse_schedule(raw: dict[str, str]) -> Schedule:
+    """Turn the schedule settings (variable name -> text, blank = default) into a :class:`Schedule`.
+
+    Every malformed setting is named in one :class:`RefusedError`, with what was found and what is expected.
+    """
+    default = Schedule()
+    errors: list[RowError] = []
+    values: dict[str, object] = {}
+
+    def bad(key: str, value: str, expected: str) -> None:
+        errors.append(RowError(SCHEDULE_VARIABLES[key], "", f"{value!r} is not {expected}"))
+
+    text = (raw.get(SCHEDULE_VARIABLES["inbox_minutes"]) or "").strip()
+    if text:
+        if text.isdigit() and 1 <= int(text) <= 60 and 60 % int(text) == 0:
+            values["inbox_minutes"] = int(text)
+        else:
+            bad("inbox_minutes", text, "a whole number of minutes that divides an hour (1, 2, 3, 4, 5, 6, 10, 12, "
+                                       "15, 20, 30 or 60)")
+    text = (raw.get(SCHEDULE_VARIABLES["forecasts"]) or "").strip()
+    if text:
+        at = _hhmm(text)
+        if at is None:
+            bad("forecasts", text, "a UTC time of day as HH:MM, e.g. 04:20")
+        else:
+            values["forecasts_at"] = at
+    text = (raw.get(SCHEDULE_VARIABLES["allocation"]) or "").strip()
+    if text:
+        day, _, hhmm = text.partition(" ")
+        at = _hhmm(hhmm.strip())
+        if not (day.isdigit() and 1 <= int(day) <= 28) or at is None:
+            bad("allocation", text, "a day of the month (1-28) and a UTC time, e.g. '3 04:40'")
+        else:
+            values["allocation_day"], values["allocation_at"] = int(day), at
+    text = (raw.get(SCHEDULE_VARIABLES["settle"]) or "").strip()
+    if text:
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 3600:
+            bad("settle", text, "a number of seconds between 0 and 3600")
+        else:
+            values["inbox_settle_seconds"] = seconds
+    if errors:
+        raise RefusedError("the scheduler's timetable settings are malformed; fix them and start it again", errors)
+    return Schedule(**{**default.__dict__, **values})
 
 
 @dataclass(frozen=True)
@@ -26,6 +118,12 @@ class Config:
     auto_post: bool = False
     performance_threshold: float = 0.8
     max_upload_bytes: int = 64 * 1024 * 1024
+    schedule_settings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def schedule(self) -> Schedule:
+        """The scheduler's timetable; raises :class:`RefusedError` naming every malformed setting."""
+        return parse_schedule(dict(self.schedule_settings))
 
     @property
     def secret_key(self) -> str:
@@ -64,4 +162,5 @@ def load_config(database_url: str | None = None, env: dict[str, str] | None = No
         _secret_key=env.get("ENERGY_COOP_SECRET_KEY") or None,
         auto_post=_flag(env.get("ENERGY_COOP_AUTO_POST"), False),
         performance_threshold=float(threshold) if threshold else 0.8,
+        schedule_settings=tuple((name, env[name]) for name in SCHEDULE_VARIABLES.values() if name in env),
     )

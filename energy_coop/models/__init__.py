@@ -4,6 +4,7 @@ from .assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
 from .audit import AuditEntry
 from .base import Base, utcnow
 from .forecasts import Forecast
+from .jobs import JOB_OUTCOMES, JobRun
 from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
 from .members import MEMBER_TYPES, ROLES, ApiToken, Member, User
 from .rates import CreditRate
@@ -29,6 +30,8 @@ __all__ = [
     "CreditRate",
     "Forecast",
     "ImportBatch",
+    "JOB_OUTCOMES",
+    "JobRun",
     "Member",
     "Meter",
     "Reading",

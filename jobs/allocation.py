@@ -1,0 +1,69 @@
+"""The ``monthly-allocation`` job: draft last month's allocation, and post it only when the co-op turned
+auto-posting on (``ENERGY_COOP_AUTO_POST``) and every asset's coverage is complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from energy_coop.calc.allocation import format_coverage
+from energy_coop.config import Config
+from energy_coop.db import get_sessionmaker
+from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.services import allocation
+
+from .runner import WorkResult
+
+
+def _counts(outcome: allocation.AllocationOutcome) -> dict[str, Any]:
+    doc = outcome.allocation
+    return {
+        "total_wh": doc.total_wh,
+        "total_cents": doc.total_cents,
+        "assets": len(doc.assets),
+        "members": len(doc.members),
+        "coverage": {code: format_coverage(c) for code, c in sorted(doc.coverage.items())},
+        "incomplete": list(outcome.incomplete),
+        "posted": outcome.status == "posted",
+        "allocation_run_id": outcome.run_id,
+    }
+
+
+def _totals(outcome: allocation.AllocationOutcome) -> str:
+    a = outcome.allocation
+    return f"{a.total_wh / 1000:,.3f} kWh, {a.total_cents / 100:,.2f} in credits over {len(a.assets)} asset(s)"
+
+
+def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id: int, actor: str) -> WorkResult:
+    """Draft ``period`` (and maybe post it) in one transaction; the totals and coverage go into the counts.
+
+    A month already posted is skipped (the job never reposts: that is a person's decision). A post that loses
+    to a simultaneous one (``ConflictError``) is skipped too: the month is posted exactly once either way.
+    """
+    today = now.date()
+    try:
+        with get_sessionmaker(config.database_url).begin() as session:
+            posted = allocation.current_run(session, period)
+            if posted is not None:
+                return WorkResult("skipped", {"posted": True, "allocation_run_id": posted.id},
+                                  f"{period} is already posted (run {posted.id}, {posted.posted_at:%Y-%m-%d %H:%M} UTC "
+                                  f"by {posted.posted_by}); nothing to draft")
+            draft = allocation.compute(session, period, today=today)
+            coverage = ", ".join(f"{code} {format_coverage(c)}" for code, c in sorted(draft.allocation.coverage.items()))
+            if not config.auto_post:
+                return WorkResult("succeeded", _counts(draft),
+                                  f"drafted {period}: {_totals(draft)}; coverage {coverage or 'n/a'}. Not posted: "
+                                  f"auto-posting is off (post it with `energy-coop allocate {period} --post`)")
+            if draft.incomplete:
+                return WorkResult("succeeded", _counts(draft),
+                                  f"drafted {period}: {_totals(draft)}. Not posted: coverage is below 100 % "
+                                  f"({'; '.join(draft.incomplete)}); import the missing readings, or post with "
+                                  f"`energy-coop allocate {period} --post --allow-gaps`")
+            outcome = allocation.post(session, period, actor=actor, today=today)
+            return WorkResult("succeeded", _counts(outcome),
+                              f"drafted and posted {period} as allocation run {outcome.run_id}: {_totals(outcome)}; "
+                              f"coverage {coverage}")
+    except ConflictError as exc:
+        return WorkResult("skipped", {"posted": True}, f"not posted here: {exc.message}")
+    except RefusedError as exc:
+        return WorkResult("failed", {}, f"{period} could not be drafted: {exc}")
