@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import os
@@ -176,18 +177,27 @@ def tmy_daily_temperatures(start: dt.date, end: dt.date, path: str | os.PathLike
     """
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
+    if path is None:
+        import pvlib
+
+        path = Path(pvlib.__file__).resolve().parent / "data" / TMY_FILE
+    typical = _typical_days(str(path))
+    days = pd.date_range(start, end, freq="D").date
+    return pd.Series([typical[(d.month, d.day)] for d in days], index=list(days), name="temp_mean_c", dtype=float)
+
+
+@functools.lru_cache(maxsize=4)
+def _typical_days(path: str) -> dict[tuple[int, int], float]:
+    """Typical daily mean temperature [°C] by (month, day) of a TMY3 file (read once per process)."""
     import pvlib
 
-    if path is None:
-        path = Path(pvlib.__file__).resolve().parent / "data" / TMY_FILE
-    data, _meta = pvlib.iotools.read_tmy3(str(path), coerce_year=1990, map_variables=True)
+    data, _meta = pvlib.iotools.read_tmy3(path, coerce_year=1990, map_variables=True)
     hour_start = data.index - pd.Timedelta(hours=1)
     temps = pd.Series(data["temp_air"].to_numpy(dtype=float), index=hour_start)
     by_day = temps.groupby([temps.index.month, temps.index.day]).mean()
     typical = {(int(m), int(d)): float(v) for (m, d), v in by_day.items()}
     typical[(2, 29)] = (typical[(2, 28)] + typical[(3, 1)]) / 2
-    days = pd.date_range(start, end, freq="D").date
-    return pd.Series([typical[(d.month, d.day)] for d in days], index=list(days), name="temp_mean_c", dtype=float)
+    return typical
 
 
 def degree_days(temp_mean_c: pd.Series, base_c: float = DEGREE_DAY_BASE_C) -> pd.DataFrame:
