@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..calc.savings import degree_days, tmy_daily_temperatures
 from ..errors import RefusedError
-from ..models import IncentiveProgramme, ImportBatch, Member, Reading
+from ..models import ImportBatch, IncentiveProgramme, Member, Reading
 from . import efficiency as eff
 
 DEMO_TIMEZONE = "America/New_York"

@@ -3,8 +3,6 @@ anonymous 401), JSON errors, 409 for an award beyond the budget."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from flask import Flask
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from energy_coop.models import IncentiveAward
 from energy_coop.services import efficiency as eff
-from tests.efficiency.conftest import ADMIN, make_measure, make_programme
+from tests.efficiency.conftest import make_measure, make_programme
 
 HOLD_S = 1.0  # [s] how long each process keeps its transaction open after awarding
 
