@@ -3,6 +3,18 @@
 from .assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
 from .audit import AuditEntry
 from .base import Base, utcnow
+from .efficiency import (
+    HEATING_FUELS,
+    INCENTIVE_RULES,
+    MEASURE_CATEGORIES,
+    MEASURE_STATUSES,
+    EnergyAudit,
+    IncentiveAward,
+    IncentivePayment,
+    IncentiveProgramme,
+    Measure,
+    Premises,
+)
 from .forecasts import Forecast
 from .jobs import JOB_OUTCOMES, JobRun
 from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
@@ -13,6 +25,16 @@ from .shares import SHARE_KINDS, ShareTransaction
 
 __all__ = [
     "ENTRY_KINDS",
+    "HEATING_FUELS",
+    "INCENTIVE_RULES",
+    "MEASURE_CATEGORIES",
+    "MEASURE_STATUSES",
+    "EnergyAudit",
+    "IncentiveAward",
+    "IncentivePayment",
+    "IncentiveProgramme",
+    "Measure",
+    "Premises",
     "GENESIS_HASH",
     "AllocationRun",
     "LedgerEntry",

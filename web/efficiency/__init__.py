@@ -1,0 +1,341 @@
+"""Efficiency programme pages (SPEC sections 8 and 10): members, admins and auditors.
+
+* a member sees their premises, audits, measures, incentives (awards and payments) and measured savings beside
+  the estimate, with a chart;
+* an admin manages programmes (create; award; record payments; move measures on) and sees the budget used vs
+  left, measures by status and savings estimated vs measured per programme;
+* an auditor sees the same as an admin, read-only, and exports every table as CSV.
+
+The current user comes from ``flask_login.current_user`` (``.role``, ``.member``); each view opens one
+transaction and calls the efficiency service. Charts are inline SVG made on the server (no script, no inline
+style: the CSP forbids both). Forms carry the CSRF token when the app has CSRF protection (Flask-WTF's
+``csrf_token`` in templates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+
+from energy_coop.db import get_sessionmaker
+from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
+from energy_coop.models import INCENTIVE_RULES, MEMBER_TYPES
+from energy_coop.services import efficiency as eff
+from energy_coop.units import UnitError, format_cents, parse_cents, parse_rate
+
+bp = Blueprint("efficiency", __name__, url_prefix="/efficiency", template_folder="../templates")
+
+
+def _user():
+    from flask_login import current_user
+
+    if not current_user or not getattr(current_user, "is_authenticated", False):
+        abort(401)
+    return current_user
+
+
+def roles(*allowed: str) -> Callable:
+    """Only users whose ``role`` is in ``allowed`` (401 when signed out, 403 for another role)."""
+
+    def wrap(view: Callable) -> Callable:
+        @wraps(view)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            if _user().role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def _transaction():
+    return get_sessionmaker(current_app.config["ENERGY_COOP"].database_url).begin()
+
+
+def _member_id() -> int | None:
+    user = _user()
+    if user.role != "member":
+        return None
+    member = getattr(user, "member", None)
+    member_id = getattr(user, "member_id", None) or getattr(member, "id", None)
+    if member_id is None:
+        abort(404)
+    return member_id
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+@bp.app_template_filter("money")
+def _money(cents: int | None) -> str:
+    return "" if cents is None else format_cents(cents)
+
+
+# ----------------------------------------------------------------------------------------------- charts
+
+CHART_W, CHART_H, PAD_L, PAD_B, PAD_T = 640, 220, 48, 28, 10
+
+
+def savings_chart(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Geometry of the monthly chart: metered kWh (bars) against the baseline model (outline bars) before and
+    after installation; a dashed line marks the installation."""
+    if result.get("status") != "measured":
+        return None
+    months = [(m["month"], m["actual_kwh"], m["predicted_kwh"], False) for m in result["baseline_months"]]
+    months += [(m["month"], m["actual_kwh"], m["adjusted_baseline_kwh"], True) for m in result["months"]]
+    if not months:
+        return None
+    top = max(max(a, b) for _, a, b, _ in months) or 1
+    inner_w, inner_h = CHART_W - PAD_L - 8, CHART_H - PAD_B - PAD_T
+    slot = inner_w / len(months)
+    bars, labels, divider = [], [], None
+    for i, (month, actual, model, after) in enumerate(months):
+        x = PAD_L + i * slot
+        h_model, h_actual = inner_h * model / top, inner_h * actual / top
+        bars.append({"x": round(x + slot * 0.1, 1), "y": round(PAD_T + inner_h - h_model, 1),
+                     "w": round(slot * 0.8, 1), "h": round(max(h_model, 0), 1), "kind": "model",
+                     "title": f"{month}: baseline model {model} kWh"})
+        bars.append({"x": round(x + slot * 0.25, 1), "y": round(PAD_T + inner_h - h_actual, 1),
+                     "w": round(slot * 0.5, 1), "h": round(max(h_actual, 0), 1),
+                     "kind": "after" if after else "before", "title": f"{month}: metered {actual} kWh"})
+        if i % max(1, len(months) // 8) == 0:
+            labels.append({"x": round(x + slot / 2, 1), "text": month})
+        if after and divider is None:
+            divider = round(x, 1)
+    ticks = [{"y": round(PAD_T + inner_h - inner_h * f, 1), "text": f"{round(top * f):,}"} for f in (0, 0.5, 1)]
+    return {"w": CHART_W, "h": CHART_H, "bars": bars, "labels": labels, "ticks": ticks, "divider": divider,
+            "base_y": PAD_T + inner_h, "label_y": CHART_H - 8, "pad_l": PAD_L, "top": PAD_T}
+
+
+def budget_chart(programmes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Geometry of one horizontal bar per programme: paid, awarded-not-paid and left of the budget [cents]."""
+    if not programmes:
+        return None
+    row_h, label_w, bar_w = 30, 140, 460
+    rows = []
+    for i, p in enumerate(programmes):
+        budget = p["budget_cents"] or 1
+        paid_w = bar_w * p["paid_cents"] / budget
+        awarded_w = bar_w * (p["awarded_cents"] - p["paid_cents"]) / budget
+        rows.append({"y": i * row_h + 6, "label": p["code"], "label_y": i * row_h + 21,
+                     "paid_w": round(paid_w, 1), "awarded_x": round(label_w + paid_w, 1),
+                     "awarded_w": round(awarded_w, 1), "left_x": round(label_w + paid_w + awarded_w, 1),
+                     "left_w": round(bar_w - paid_w - awarded_w, 1),
+                     "title": f"{p['code']}: budget {format_cents(p['budget_cents'])}, awarded "
+                              f"{format_cents(p['awarded_cents'])} (paid {format_cents(p['paid_cents'])}), left "
+                              f"{format_cents(p['left_cents'])}"})
+    return {"w": label_w + bar_w + 10, "h": len(rows) * row_h + 8, "x": label_w, "rows": rows, "bar_h": 20}
+
+
+# ------------------------------------------------------------------------------------------------ pages
+
+
+@bp.get("/")
+@roles("member", "admin", "auditor")
+def index():
+    user = _user()
+    today = _today()
+    with _transaction() as s:
+        if user.role == "member":
+            member_id = _member_id()
+            premises = eff.list_premises(s, member_id=member_id)
+            savings = {p.id: eff.premises_savings(s, p.id, until=today, member_id=member_id) for p in premises}
+            context = dict(
+                premises=[eff.premises_dict(p) for p in premises],
+                audits=[eff.audit_dict(a) for a in eff.list_audits(s, member_id=member_id)],
+                measures=[eff.measure_dict(m) for m in eff.list_measures(s, member_id=member_id)],
+                awards=[eff.award_dict(a) for a in eff.list_awards(s, member_id=member_id)],
+                payments=[eff.payment_dict(p) for p in eff.list_payments(s, member_id=member_id)],
+                savings=savings, charts={pid: savings_chart(r) for pid, r in savings.items()})
+            return render_template("efficiency/member.html", **context)
+        programmes = eff.budget_summary(s, on=today)
+        context = dict(
+            programmes=programmes, chart=budget_chart(programmes), by_status=eff.measures_by_status(s),
+            programme_savings=[eff.programme_savings(s, p["code"], until=today) for p in programmes],
+            measures=[eff.measure_dict(m) for m in eff.list_measures(s)],
+            awards=[eff.award_dict(a) for a in eff.list_awards(s)],
+            premises=[eff.premises_dict(p) for p in eff.list_premises(s)],
+            exports=eff.EXPORTS, rules=INCENTIVE_RULES, member_types=MEMBER_TYPES,
+            is_admin=user.role == "admin", today=today.isoformat())
+        return render_template("efficiency/staff.html", **context)
+
+
+@bp.get("/premises/<int:premises_id>")
+@roles("member", "admin", "auditor")
+def premises(premises_id: int):
+    member_id = _member_id()
+    with _transaction() as s:
+        try:
+            p = eff.get_premises(s, premises_id, member_id=member_id)
+        except NotFoundError:
+            abort(404)
+        result = eff.premises_savings(s, p.id, until=_today(), member_id=member_id)
+        return render_template(
+            "efficiency/premises.html", premises=eff.premises_dict(p), savings=result, chart=savings_chart(result),
+            measures=[eff.measure_dict(m) for m in eff.list_measures(s, premises_id=p.id)],
+            audits=[eff.audit_dict(a) for a in eff.list_audits(s, premises_id=p.id)])
+
+
+@bp.get("/export/<kind>.csv")
+@roles("admin", "auditor")
+def export(kind: str):
+    with _transaction() as s:
+        try:
+            text = eff.export_csv(s, kind)
+        except NotFoundError:
+            abort(404)
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="efficiency-{kind}.csv"'})
+
+
+# ------------------------------------------------------------------------------------------ admin forms
+
+
+def _form_action(action: Callable[[Any, str], str]) -> Any:
+    """Run one admin change in one transaction; flash what happened or every reason it was refused."""
+    try:
+        with _transaction() as s:
+            message = action(s, _user().email)
+        flash(message, "ok")
+    except (RefusedError, ValueError) as exc:
+        if isinstance(exc, RefusedError):
+            flash(exc.message + "".join(f" — {e}" for e in exc.errors), "conflict" if isinstance(
+                exc, ConflictError) else "error")
+        else:
+            flash(str(exc), "error")
+    return redirect(url_for("efficiency.index"))
+
+
+def _field(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def _date_field(name: str, errors: list[RowError], *, required: bool = True) -> dt.date | None:
+    raw = _field(name)
+    if not raw:
+        if required:
+            errors.append(RowError("", name, "is required"))
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        errors.append(RowError("", name, f"{raw!r} is not a date like 2024-05-01"))
+        return None
+
+
+def _int_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
+    raw = _field(name)
+    if not raw:
+        if required:
+            errors.append(RowError("", name, "is required"))
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        errors.append(RowError("", name, f"{raw!r} is not a whole number"))
+        return None
+
+
+def _money_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
+    raw = _field(name)
+    if not raw:
+        if required:
+            errors.append(RowError("", name, "is required"))
+        return None
+    try:
+        return parse_cents(raw)
+    except UnitError as exc:
+        errors.append(RowError("", name, str(exc)))
+        return None
+
+
+def _percent_bp_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
+    """A percentage typed as ``30`` or ``12.5`` -> basis points (3000, 1250), exact to 0.01 %."""
+    raw = _field(name)
+    if not raw:
+        if required:
+            errors.append(RowError("", name, "is required"))
+        return None
+    try:
+        value = Decimal(raw) * 100
+        if value != value.to_integral_value():
+            raise InvalidOperation
+        return int(value)
+    except (InvalidOperation, ValueError):
+        errors.append(RowError("", name, f"{raw!r} is not a percentage with at most two decimals"))
+        return None
+
+
+@bp.post("/programmes")
+@roles("admin")
+def create_programme():
+    def action(s, actor):
+        errors: list[RowError] = []
+        rule = _field("rule")
+        rate = None
+        if rule == "per_kwh":
+            try:
+                rate = parse_rate(_field("rate_per_kwh"))
+            except UnitError as exc:
+                errors.append(RowError("", "rate_per_kwh", str(exc)))
+        values = dict(code=_field("code"), name=_field("name"), budget_cents=_money_field("budget", errors),
+                      rule=rule, rate_micros_per_kwh=rate,
+                      percent_bp=_percent_bp_field("percent", errors, required=rule == "percent_of_cost")
+                      if rule == "percent_of_cost" else None,
+                      cap_cents=_money_field("cap", errors, required=False),
+                      low_income_bonus_bp=_percent_bp_field("bonus", errors, required=False) or 0,
+                      eligible_member_types=request.form.getlist("eligible_member_types"),
+                      opens_on=_date_field("opens_on", errors), closes_on=_date_field("closes_on", errors))
+        if errors:
+            raise RefusedError("the programme was not created", errors)
+        p = eff.create_programme(s, actor=actor, **values)
+        return f"programme {p.code} created with a budget of {format_cents(p.budget_cents)}"
+    return _form_action(action)
+
+
+@bp.post("/awards")
+@roles("admin")
+def award():
+    def action(s, actor):
+        errors: list[RowError] = []
+        measure_id = _int_field("measure_id", errors)
+        awarded_on = _date_field("awarded_on", errors)
+        if errors:
+            raise RefusedError("no award was made", errors)
+        a = eff.award_incentive(s, programme_code=_field("programme"), measure_id=measure_id,
+                                awarded_on=awarded_on, actor=actor)
+        return f"awarded {format_cents(a.amount_cents)} from {a.programme.code} for measure {a.measure_id}"
+    return _form_action(action)
+
+
+@bp.post("/measures/<int:measure_id>/status")
+@roles("admin")
+def measure_status(measure_id: int):
+    def action(s, actor):
+        errors: list[RowError] = []
+        on = _date_field("on", errors, required=False)
+        if errors:
+            raise RefusedError(f"measure {measure_id} was not changed", errors)
+        m = eff.set_measure_status(s, measure_id, _field("status"), on=on, reason=_field("reason") or None,
+                                   actor=actor)
+        return f"measure {m.id} is now {m.status}"
+    return _form_action(action)
+
+
+@bp.post("/awards/<int:award_id>/payments")
+@roles("admin")
+def payment(award_id: int):
+    def action(s, actor):
+        errors: list[RowError] = []
+        amount = _money_field("amount", errors)
+        paid_on = _date_field("paid_on", errors)
+        if errors:
+            raise RefusedError("no payment was recorded", errors)
+        p = eff.record_payment(s, award_id=award_id, amount_cents=amount, paid_on=paid_on,
+                               reference=_field("reference") or None, actor=actor)
+        return f"paid {format_cents(p.amount_cents)} against award {award_id}"
+    return _form_action(action)
