@@ -10,6 +10,20 @@ from wtforms.validators import DataRequired, Length, Optional
 
 SHORT = Length(max=64)
 
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover - older WTForms
+    def _Choice(value: str, label: str):  # noqa: N802
+        return (value, label)
+
+
+def choices(pairs: list[tuple[str, str]]) -> list:
+    """Select options from ``(value, label)`` pairs, in the form the installed WTForms prefers."""
+    return [_Choice(v, label) for v, label in pairs]
+
+
+ROLE_CHOICES = [("member", "member"), ("admin", "admin"), ("auditor", "auditor")]
+
 
 def required(what: str) -> DataRequired:
     return DataRequired(f"Enter {what}.")
@@ -68,7 +82,7 @@ class AllocationForm(FlaskForm):
 
 class UserAddForm(FlaskForm):
     email = StringField("Email", validators=[required("the email address"), Length(max=320)])
-    role = SelectField("Role", choices=[("member", "member"), ("admin", "admin"), ("auditor", "auditor")],
+    role = SelectField("Role", choices=choices(ROLE_CHOICES),
                        validate_choice=False)
     member_number = StringField("Member number (member users)", validators=[Optional(), SHORT])
     password = PasswordField("Initial password (at least 10 characters)",
@@ -76,7 +90,7 @@ class UserAddForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[("member", "member"), ("admin", "admin"), ("auditor", "auditor")],
+    role = SelectField("Role", choices=choices(ROLE_CHOICES),
                        validate_choice=False)
     member_number = StringField("Member number", validators=[Optional(), SHORT])
 

@@ -29,6 +29,7 @@ from .forms import (
     TouForm,
     UploadForm,
     UserAddForm,
+    choices,
 )
 
 STAFF = ("admin", "auditor")
@@ -79,7 +80,7 @@ def _share_forms(codes: list[str]) -> dict[str, ShareForm]:
     forms = {}
     for kind in SHARE_KINDS:
         form = ShareForm(prefix=kind, formdata=None)
-        form.asset_code.choices = [(c, c) for c in codes]
+        form.asset_code.choices = choices([(c, c) for c in codes])
         form.ref.data = f"WEB-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}-{kind[0].upper()}"
         form.date.data = dt.date.today().isoformat()
         forms[kind] = form
@@ -107,7 +108,7 @@ def share_record(kind: str):
     codes = run(web_queries.asset_codes)
     forms = _share_forms(codes)
     form = ShareForm(prefix=kind)
-    form.asset_code.choices = [(c, c) for c in codes]
+    form.asset_code.choices = choices([(c, c) for c in codes])
     forms[kind] = form
     if not form.validate_on_submit():
         return _shares_page(forms, 400)
@@ -128,11 +129,11 @@ def share_record(kind: str):
 
 
 def _rate_forms(codes: list[str], rate: RateForm | None = None, tou: TouForm | None = None):
-    choices = [("", "every asset")] + [(c, c) for c in codes]
+    options = [("", "every asset")] + [(c, c) for c in codes]
     rate = rate or RateForm(prefix="rate", formdata=None)
     tou = tou or TouForm(prefix="tou", formdata=None)
-    rate.asset_code.choices = choices
-    tou.asset_code.choices = choices
+    rate.asset_code.choices = choices(options)
+    tou.asset_code.choices = choices(options)
     if tou.timezone.data is None:
         tou.timezone.data = "America/New_York"
     return rate, tou

@@ -40,7 +40,10 @@ def unauthorized():
 
         return jsonify({"error": "unauthorized", "message": "sign in with a bearer token", "details": []}), 401
     flash("Please sign in to see this page.", "info")
-    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    target = None
+    if request.method == "GET":
+        target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
 
 
 def home_for(user: WebUser) -> str:
