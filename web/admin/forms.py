@@ -6,9 +6,12 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 SHORT = Length(max=64)
+# energy_coop.units overflows on a huge exponent ("1e999999"); nobody writes money or rates that way, so the
+# form asks for plain digits and the register's own checks judge the rest.
+NO_EXPONENT = Regexp(r"^[^eE]*$", message="Write the number out in digits, e.g. 0.125 (no exponent).")
 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
     from wtforms.fields.choices import SelectChoice as _Choice
@@ -38,13 +41,14 @@ class ShareForm(FlaskForm):
     member_number = StringField("Member number", validators=[required("the member number"), SHORT])
     from_member_number = StringField("From member number", validators=[Optional(), SHORT])
     shares = StringField("Number of shares", validators=[required("the number of shares"), Length(max=20)])
-    price_per_share = StringField("Price per share (optional)", validators=[Optional(), Length(max=20)])
+    price_per_share = StringField("Price per share (optional)", validators=[Optional(), Length(max=20), NO_EXPONENT])
 
 
 class RateForm(FlaskForm):
     valid_from = StringField("Valid from (with UTC offset, e.g. 2025-01-01T00:00:00-05:00)",
                              validators=[required("when the rate starts"), Length(max=40)])
-    rate_per_kwh = StringField("Rate per kWh (up to 6 decimals)", validators=[required("the rate"), Length(max=30)])
+    rate_per_kwh = StringField("Rate per kWh (up to 6 decimals)",
+                               validators=[required("the rate"), Length(max=30), NO_EXPONENT])
     asset_code = SelectField("Asset", validate_choice=False)
 
 
