@@ -14,7 +14,7 @@ WIDTH = 640
 HEIGHT = 260
 LEFT = 56
 RIGHT = 12
-TOP = 14
+TOP = 26
 BOTTOM = 40
 
 
@@ -82,7 +82,7 @@ def bar_chart(ident: str, title: str, desc: str, labels: list[str], values: list
         chart.yticks.append({"y": y_of(tick), "label": _fmt(tick)})
         tick += step
     slot = plot_w / len(labels)
-    bar_w = max(2.0, slot * 0.7)
+    bar_w = max(2.0, min(slot * 0.7, 48.0))
     for i, (label, v) in enumerate(zip(labels, values)):
         x = LEFT + i * slot
         if i % label_every == 0:

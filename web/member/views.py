@@ -35,7 +35,7 @@ def production_chart(held) -> object:
                      f"Energy {held.name} produced each day in kWh (bars) beside the stored forecast (line).",
                      labels, [None if d.metered_wh is None else d.metered_wh / 1000 for d in held.days], unit="kWh",
                      line_values=[None if d.forecast_wh is None else d.forecast_wh / 1000 for d in held.days],
-                     bar_label="metered", line_label="forecast", label_every=3)
+                     bar_label="metered (kWh)", line_label="forecast (kWh)", label_every=3)
 
 
 @bp.get("/me")
