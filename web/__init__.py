@@ -35,8 +35,8 @@ ERROR_TEXT = {
     403: ("Not allowed", "Your account does not have the right to do this."),
     404: ("Not found", "There is nothing at this address, or it is not yours to see."),
     405: ("Not allowed here", "This address does not accept that kind of request."),
-    413: ("The file is too large", "The upload is larger than this co-op accepts. Split the file and upload the "
-                                   "parts one by one."),
+    413: ("The file is too large",
+          ("The upload is larger than this co-op accepts. Split the file and upload the parts one by one.")),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong", "The problem has been logged; nothing was half-saved. Please try again later."),
 }
@@ -50,12 +50,14 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         SECRET_KEY=config.secret_key,
         ENERGY_COOP=config,
         MAX_CONTENT_LENGTH=config.max_upload_bytes,
-        SESSION_COOKIE_SECURE=True,
+        # Secure unless the Config says otherwise (a ``cookie_secure`` field, when the lead adds
+        # ENERGY_COOP_COOKIE_SECURE to energy_coop.config) or an override turns it off.
+        SESSION_COOKIE_SECURE=bool(getattr(config, "cookie_secure", True)),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="energy_coop_session",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
-        REMEMBER_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_SECURE=bool(getattr(config, "cookie_secure", True)),
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session (which is bounded above)
         LOGIN_LIMIT_PER_ACCOUNT=5,
@@ -151,5 +153,5 @@ def _register_filters(app: Flask) -> None:
         if value is None:
             return ""
         if isinstance(value, dt.datetime):
-            return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         return value.isoformat()

@@ -15,7 +15,8 @@ import functools
 import threading
 import time
 from collections import OrderedDict, deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, request
 from flask_login import UserMixin, current_user

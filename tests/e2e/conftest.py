@@ -74,7 +74,7 @@ def _recent_readings(sessions) -> None:
     """Two weeks of hourly SUN1 readings ending today, so the member's production chart has bars."""
     from tests.helpers import add_readings
 
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = int((today - dt.timedelta(days=13)).timestamp())
     rows = []
     for t in range(start, int(today.timestamp()), 3600):

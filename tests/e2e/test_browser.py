@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,6 +15,8 @@ NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= window.innerWidt
 
 
 def test_member_signs_in_and_sees_balance_and_charts(live_coop, page, browser, artifacts):
+    problems = []  # CSP violations and failed loads show up as console errors
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     live_coop.login(page, "member_a")
     expect(page).to_have_url(re.compile(r"/members/1001$"))
     expect(page.locator("#balance")).to_have_text("20.88")
@@ -24,6 +27,7 @@ def test_member_signs_in_and_sees_balance_and_charts(live_coop, page, browser, a
     assert page.locator("figure.chart rect.bar").count() >= 2  # a credit bar and production bars
     expect(page.get_by_text("No forecast yet for this asset.").first).to_be_visible()
     page.screenshot(path=str(artifacts / "member-dashboard.png"), full_page=True)
+    assert not problems, problems
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                 is_mobile=True, has_touch=True)
@@ -84,8 +88,8 @@ def test_auditor_verifies_the_ledger_and_downloads_a_statement(live_coop, page, 
         page.get_by_role("link", name="CSV statement for 2024-02").click()
     download = info.value
     assert download.suggested_filename == "statement_2024-02_1001.csv"
-    body = open(download.path(), encoding="utf-8").read()
+    body = Path(download.path()).read_text(encoding="utf-8")
     assert "closing_balance" in body and "208.800" in body
     with page.expect_download() as info:
         page.get_by_role("link", name="PDF statement for 2024-02").click()
-    assert open(info.value.path(), "rb").read(4) == b"%PDF"
+    assert Path(info.value.path()).read_bytes()[:4] == b"%PDF"

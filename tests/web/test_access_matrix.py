@@ -12,8 +12,8 @@ must get 404, never 403. Pages use the session cookie; ``/api/`` rules use each 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 

@@ -17,8 +17,8 @@ def text(resp) -> str:
 
 
 def month_csv(meters: list[str], year: int, month: int, kwh: str = "1.000", last_hours: int | None = None) -> bytes:
-    start = dt.datetime(year, month, 1, tzinfo=dt.timezone.utc)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.UTC)
     lines = ["meter_code,start,interval_minutes,kwh"]
     t = start
     while t < end:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.conftest import form_token, login
+from tests.web.conftest import form_token
 
 
 def text(resp) -> str:

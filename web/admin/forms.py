@@ -16,7 +16,7 @@ NO_EXPONENT = Regexp(r"^[^eE]*$", message="Write the number out in digits, e.g. 
 try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
     from wtforms.fields.choices import SelectChoice as _Choice
 except ImportError:  # pragma: no cover - older WTForms
-    def _Choice(value: str, label: str):  # noqa: N802
+    def _Choice(value: str, label: str):
         return (value, label)
 
 

@@ -11,10 +11,18 @@ import re
 import tempfile
 from pathlib import Path
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
-from energy_coop.services import accounts, allocation, imports, registers, tariff_templates, users, web_queries
+from energy_coop.services import (
+    accounts,
+    allocation,
+    imports,
+    registers,
+    tariff_templates,
+    users,
+    web_queries,
+)
 
 from ..helpers import actor, attach_errors, csv_response, page_arg, run
 from ..security import roles_required
@@ -81,7 +89,7 @@ def _share_forms(codes: list[str]) -> dict[str, ShareForm]:
     for kind in SHARE_KINDS:
         form = ShareForm(prefix=kind, formdata=None)
         form.asset_code.choices = choices([(c, c) for c in codes])
-        form.ref.data = f"WEB-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}-{kind[0].upper()}"
+        form.ref.data = f"WEB-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{kind[0].upper()}"
         form.date.data = dt.date.today().isoformat()
         forms[kind] = form
     return forms
@@ -102,8 +110,6 @@ def shares():
 @roles_required("admin")
 def share_record(kind: str):
     if kind not in SHARE_KINDS:
-        from flask import abort
-
         abort(404)
     codes = run(web_queries.asset_codes)
     forms = _share_forms(codes)

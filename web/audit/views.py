@@ -71,7 +71,7 @@ def run_document(run_id: int):
 def ledger_csv():
     """The whole ledger (SPEC 6 ``export ledger``) with its hashes. Memos are written as stored, unescaped,
     because the hashes are computed over them: verify with a script, not by opening the file in a spreadsheet."""
-    fh = tempfile.TemporaryFile()
+    fh = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it (and the OS deletes it) after the response
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
     run(statements.write_ledger_csv, text)
     text.flush()

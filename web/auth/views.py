@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from energy_coop.errors import RefusedError
@@ -80,8 +80,8 @@ def login():
         wait = limiter.retry_after(email, address)
         if wait:
             minutes = max(1, round(wait / 60))
-            form.form_errors = [f"Too many sign-in attempts. Try again in about {minutes} minute"
-                                f"{'s' if minutes != 1 else ''}."]
+            plural = "s" if minutes != 1 else ""
+            form.form_errors = [f"Too many sign-in attempts. Try again in about {minutes} minute{plural}."]
             return render_template("auth/login.html", form=form), 429
         principal = run(accounts.sign_in, email, form.password.data)
         if principal is None:
