@@ -1,30 +1,157 @@
-"""The web app (SPEC section 10): an application factory; migrations are never run from here."""
+"""The web app (SPEC section 10): pages for members, admins and auditors, and the JSON API.
+
+``create_app`` builds one app from a :class:`energy_coop.config.Config`: extensions are created once in
+``web.extensions`` and bound here; one blueprint per audience (``auth``, ``member``, ``admin``, ``audit``) plus
+the API (``web.api.init_api``). Migrations never run from here: ``energy-coop db upgrade`` does that before
+the server starts. Each view opens one transaction and calls one service (``web.helpers.run``).
+
+Settings beyond the Config are keyword ``overrides`` of Flask config keys, e.g. ``SESSION_COOKIE_SECURE=False``
+for a plain-http set-up that is not on localhost (browsers accept secure cookies from http://127.0.0.1 and
+http://localhost, so the demo works with the default), ``LOGIN_LIMIT_PER_ACCOUNT`` / ``LOGIN_LIMIT_PER_ADDRESS`` /
+``LOGIN_LIMIT_WINDOW_S`` for the sign-in limiter, ``WTF_CSRF_ENABLED=False`` in tests only.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
-from sqlalchemy import func, select
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from energy_coop.config import Config, load_config
-from energy_coop.db import get_sessionmaker
+from energy_coop.units import format_cents, rate_to_decimal, wh_to_kwh_decimal
+
+from .extensions import csrf, login_limiter, login_manager
+from .security import security_headers
+
+log = logging.getLogger(__name__)
+
+ERROR_TEXT = {
+    400: ("The request could not be understood", "Something in the request was malformed. Go back and try again."),
+    401: ("Please sign in", "This page needs you to sign in first."),
+    403: ("Not allowed", "Your account does not have the right to do this."),
+    404: ("Not found", "There is nothing at this address, or it is not yours to see."),
+    405: ("Not allowed here", "This address does not accept that kind of request."),
+    413: ("The file is too large",
+          ("The upload is larger than this co-op accepts. Split the file and upload the parts one by one.")),
+    429: ("Too many attempts", "Please wait a little and try again."),
+    500: ("Something went wrong", "The problem has been logged; nothing was half-saved. Please try again later."),
+}
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the web app for ``config`` (default: read from the environment); ``overrides`` set Flask keys."""
     config = config or load_config()
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=config.secret_key, ENERGY_COOP=config)
-    factory = get_sessionmaker(config.database_url)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        ENERGY_COOP=config,
+        MAX_CONTENT_LENGTH=config.max_upload_bytes,
+        # Secure unless the Config says otherwise (a ``cookie_secure`` field, when the lead adds
+        # ENERGY_COOP_COOKIE_SECURE to energy_coop.config) or an override turns it off.
+        SESSION_COOKIE_SECURE=bool(getattr(config, "cookie_secure", True)),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="energy_coop_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        REMEMBER_COOKIE_SECURE=bool(getattr(config, "cookie_secure", True)),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session (which is bounded above)
+        LOGIN_LIMIT_PER_ACCOUNT=5,
+        LOGIN_LIMIT_PER_ADDRESS=20,
+        LOGIN_LIMIT_WINDOW_S=900,
+        COOP_NAME="energy-coop",
+    )
+    app.config.update(overrides)
 
-    @app.get("/")
-    def index() -> str:
-        from energy_coop.models import Asset, Member
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.session_protection = "basic"
+    login_limiter.init_app(app)
 
-        with factory.begin() as s:
-            members = s.scalar(select(func.count()).select_from(Member))
-            assets = s.scalar(select(func.count()).select_from(Asset))
-        return (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>energy-coop</title>"
-            f"<h1>energy-coop</h1><p>{members} members, {assets} assets.</p></html>"
-        )
+    from .admin import bp as admin_bp
+    from .audit import bp as audit_bp
+    from .auth import bp as auth_bp
+    from .member import bp as member_bp
 
+    for bp in (auth_bp, member_bp, admin_bp, audit_bp):
+        app.register_blueprint(bp)
+
+    from web.api import init_api
+
+    init_api(app)
+    for name in getattr(__import__("web.api", fromlist=["EXEMPT_FROM_CSRF"]), "EXEMPT_FROM_CSRF", ()):
+        if name in app.blueprints:
+            csrf.exempt(app.blueprints[name])
+
+    app.after_request(security_headers)
+    _register_error_pages(app)
+    _register_filters(app)
     return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_page(code: int, message: str | None = None):
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    if _wants_json():
+        return jsonify({"error": title, "message": message or text, "details": []}), code
+    return render_template("errors/error.html", code=code, title=title, text=message or text), code
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _error_page(400, "The form had expired or did not come from this site, so nothing was saved. "
+                                "Reload the page and send the form again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        if code in ERROR_TEXT:
+            return _error_page(code)
+        return exc
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _error_page(500)
+
+
+def _register_filters(app: Flask) -> None:
+    @app.template_filter("kwh")
+    def kwh(wh: int | None) -> str:
+        """Integer Wh as kWh with three decimals and thousands separators."""
+        if wh is None:
+            return "-"
+        return f"{wh_to_kwh_decimal(int(wh)):,}"
+
+    @app.template_filter("money")
+    def money(cents: int | None) -> str:
+        if cents is None:
+            return "-"
+        text = format_cents(int(cents))
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        whole, frac = digits.split(".")
+        return f"{sign}{int(whole):,}.{frac}"
+
+    @app.template_filter("rate")
+    def rate(micros: int) -> str:
+        return str(rate_to_decimal(int(micros)))
+
+    @app.template_filter("when")
+    def when(value: dt.datetime | dt.date | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return value.isoformat()

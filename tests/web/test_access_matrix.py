@@ -1,0 +1,211 @@
+"""Who may reach what: every rule in ``app.url_map``, for anonymous, member A, member B, admin and auditor.
+
+``EXPECT`` is keyed by endpoint name and method. A rule without an entry fails ``test_every_rule_has_an_expectation``
+(add one line when you add a route: pick a row type below, or spell out the five answers). Entries for
+endpoints this app does not have (e.g. the API before it is merged) are ignored.
+
+Answers: ``OK`` = allowed (2xx, a redirect that is not to sign-in, or a 400/409 refusal of the empty form the
+test sends: the role got past the access check); ``LOGIN`` = redirect to the sign-in page; 401/403/404 = exactly
+that status. URLs use the real keys of a seeded co-op with a posted month; member B asking for member A's data
+must get 404, never 403. Pages use the session cookie; ``/api/`` rules use each user's bearer token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from energy_coop.services.users import new_token
+from tests.web.conftest import Seeded, login, make_config
+
+OK, LOGIN = "ok", "login"
+ROLES = ("anonymous", "member_a", "member_b", "admin", "auditor")
+
+
+@dataclass(frozen=True)
+class Expect:
+    url: Callable[[Seeded], str]
+    answers: tuple  # one per ROLES entry
+
+
+def fixed(path: str) -> Callable[[Seeded], str]:
+    return lambda s: path
+
+
+# Row types (anonymous, member A, member B, admin, auditor)
+PUBLIC = (OK, OK, OK, OK, OK)
+SIGNED_IN = (LOGIN, OK, OK, OK, OK)
+STAFF_PAGE = (LOGIN, 403, 403, OK, OK)  # admin console / audit area: read by admins and auditors
+ADMIN_WRITE = (LOGIN, 403, 403, OK, 403)  # auditors never write
+MEMBER_A_DATA = (LOGIN, OK, 404, OK, OK)  # member B gets 404, never 403
+OWN_ACCOUNT_WRITE = (LOGIN, OK, OK, OK, OK)  # one's own password: not co-op data, so auditors too
+SIGN_OUT = (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)  # everyone lands on the sign-in page (auditors too)
+API_SIGNED_IN = (401, OK, OK, OK, OK)
+API_STAFF_READ = (401, 403, 403, OK, OK)
+API_ADMIN_WRITE = (401, 403, 403, OK, 403)
+API_MEMBER_A_DATA = (401, OK, 404, OK, OK)
+
+A = "1001"
+
+EXPECT: dict[tuple[str, str], Expect] = {
+    # static files and sign-in
+    ("static", "GET"): Expect(fixed("/static/style.css"), PUBLIC),
+    ("auth.login", "GET"): Expect(fixed("/login"), PUBLIC),
+    ("auth.login", "POST"): Expect(fixed("/login"), PUBLIC),
+    ("auth.index", "GET"): Expect(fixed("/"), SIGNED_IN),
+    ("auth.logout", "POST"): Expect(fixed("/logout"), SIGN_OUT),
+    ("auth.password", "GET"): Expect(fixed("/account/password"), SIGNED_IN),
+    ("auth.password", "POST"): Expect(fixed("/account/password"), OWN_ACCOUNT_WRITE),
+    # member pages
+    ("member.me", "GET"): Expect(fixed("/me"), SIGNED_IN),
+    ("member.dashboard", "GET"): Expect(fixed(f"/members/{A}"), MEMBER_A_DATA),
+    ("member.statements_list", "GET"): Expect(fixed(f"/members/{A}/statements"), MEMBER_A_DATA),
+    ("member.statement_download", "GET"): Expect(lambda s: f"/members/{A}/statements/{s.period}.pdf", MEMBER_A_DATA),
+    # admin console
+    ("admin.index", "GET"): Expect(fixed("/admin/"), STAFF_PAGE),
+    ("admin.members", "GET"): Expect(fixed("/admin/members"), STAFF_PAGE),
+    ("admin.members_csv", "GET"): Expect(fixed("/admin/members.csv"), STAFF_PAGE),
+    ("admin.assets", "GET"): Expect(fixed("/admin/assets"), STAFF_PAGE),
+    ("admin.shares", "GET"): Expect(fixed("/admin/shares"), STAFF_PAGE),
+    ("admin.share_record", "POST"): Expect(fixed("/admin/shares/issue"), ADMIN_WRITE),
+    ("admin.rates", "GET"): Expect(fixed("/admin/rates"), STAFF_PAGE),
+    ("admin.rate_add", "POST"): Expect(fixed("/admin/rates"), ADMIN_WRITE),
+    ("admin.rate_tou", "POST"): Expect(fixed("/admin/rates/time-of-use"), ADMIN_WRITE),
+    ("admin.imports_page", "GET"): Expect(fixed("/admin/imports"), STAFF_PAGE),
+    ("admin.imports_upload", "POST"): Expect(fixed("/admin/imports"), ADMIN_WRITE),
+    ("admin.coverage", "GET"): Expect(lambda s: f"/admin/coverage?period={s.period}", STAFF_PAGE),
+    ("admin.allocation_view", "GET"): Expect(lambda s: f"/admin/allocation?period={s.period}", STAFF_PAGE),
+    ("admin.allocation_post", "POST"): Expect(fixed("/admin/allocation"), ADMIN_WRITE),
+    ("admin.users_view", "GET"): Expect(fixed("/admin/users"), STAFF_PAGE),
+    ("admin.user_add", "POST"): Expect(fixed("/admin/users"), ADMIN_WRITE),
+    ("admin.user_role", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/role", ADMIN_WRITE),
+    ("admin.user_active", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/active", ADMIN_WRITE),
+    ("admin.user_password", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/password",
+                                            ADMIN_WRITE),
+    ("admin.audit_log", "GET"): Expect(fixed("/admin/audit-log"), STAFF_PAGE),
+    ("admin.jobs", "GET"): Expect(fixed("/admin/jobs"), STAFF_PAGE),
+    # auditors' area
+    ("audit.index", "GET"): Expect(fixed("/audit/"), STAFF_PAGE),
+    ("audit.ledger", "GET"): Expect(fixed("/audit/ledger"), STAFF_PAGE),
+    ("audit.runs", "GET"): Expect(fixed("/audit/runs"), STAFF_PAGE),
+    ("audit.run_detail", "GET"): Expect(lambda s: f"/audit/runs/{s.run_id}", STAFF_PAGE),
+    ("audit.run_document", "GET"): Expect(lambda s: f"/audit/runs/{s.run_id}.json", STAFF_PAGE),
+    ("audit.ledger_csv", "GET"): Expect(fixed("/audit/exports/ledger.csv"), STAFF_PAGE),
+    ("audit.audit_bundle", "GET"): Expect(lambda s: f"/audit/exports/audit-{s.period}.zip", STAFF_PAGE),
+    ("audit.statements_bundle", "GET"): Expect(lambda s: f"/audit/exports/statements-{s.period}-csv.zip",
+                                               STAFF_PAGE),
+    # JSON API (SPEC 10; endpoint names of the api branch - checked once it is merged)
+    ("energy-coop-api-api-docs.openapi_json", "GET"): Expect(fixed("/api/v1/openapi.json"), PUBLIC),
+    ("api_members.me", "GET"): Expect(fixed("/api/v1/me"), API_SIGNED_IN),
+    ("api_members.list_members", "GET"): Expect(fixed("/api/v1/members"), API_STAFF_READ),
+    ("api_members.get_member", "GET"): Expect(fixed(f"/api/v1/members/{A}"), API_MEMBER_A_DATA),
+    ("api_members.credits", "GET"): Expect(fixed(f"/api/v1/members/{A}/credits"), API_MEMBER_A_DATA),
+    ("api_members.statement_json_5", "GET"): Expect(lambda s: f"/api/v1/members/{A}/statements/{s.period}",
+                                                    API_MEMBER_A_DATA),
+    ("api_members.statement_json", "GET"): Expect(lambda s: f"/api/v1/members/{A}/statements/{s.period}.json",
+                                                  API_MEMBER_A_DATA),
+    ("api_members.statement_as_csv", "GET"): Expect(lambda s: f"/api/v1/members/{A}/statements/{s.period}.csv",
+                                                    API_MEMBER_A_DATA),
+    ("api_members.statement_as_pdf", "GET"): Expect(lambda s: f"/api/v1/members/{A}/statements/{s.period}.pdf",
+                                                    API_MEMBER_A_DATA),
+    ("api_assets.list_assets", "GET"): Expect(fixed("/api/v1/assets"), API_SIGNED_IN),
+    ("api_assets.production", "GET"): Expect(fixed("/api/v1/assets/SUN1/production"), API_SIGNED_IN),
+    ("api_assets.forecast", "GET"): Expect(fixed("/api/v1/assets/SUN1/forecast"), API_SIGNED_IN),
+    ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
+    ("api_operations.allocate", "POST"): Expect(lambda s: f"/api/v1/allocations/{s.period}", API_ADMIN_WRITE),
+    ("api_operations.ledger", "GET"): Expect(fixed("/api/v1/ledger"), API_STAFF_READ),
+}
+
+
+def _routes(app) -> list[tuple[str, str]]:
+    out = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            out.add((rule.endpoint, method))
+    return sorted(out)
+
+
+def test_every_rule_has_an_expectation(make_app):
+    missing = [f"{endpoint} {method}" for endpoint, method in _routes(make_app()) if (endpoint, method) not in EXPECT]
+    assert not missing, ("these routes have no expected answers in tests/web/test_access_matrix.py EXPECT; add "
+                         "one line each:\n  " + "\n  ".join(missing))
+
+
+def _verdict(resp) -> object:
+    loc = resp.headers.get("Location", "")
+    if resp.status_code in (301, 302, 303, 307, 308):
+        return LOGIN if "/login" in loc else OK
+    if resp.status_code in (401, 403, 404):
+        return resp.status_code
+    if resp.status_code >= 500 or resp.status_code == 405:
+        return f"status {resp.status_code}"
+    return OK  # 2xx, or a 400/409/413/422 refusal of the (empty) request after the access check
+
+
+@pytest.fixture
+def matrix(make_app, seeded, sessions):
+    app = make_app(WTF_CSRF_ENABLED=False)
+    tokens = {}
+    with sessions.begin() as s:
+        for role, email in (("member_a", "ada@coop.test"), ("member_b", "bees@coop.test"),
+                            ("admin", "admin@coop.test"), ("auditor", "auditor@coop.test")):
+            tokens[role] = new_token(s, email, actor="test")
+    return app, tokens
+
+
+def test_access_matrix(matrix, seeded):
+    app, tokens = matrix
+    clients = {"anonymous": app.test_client()}
+    for role in ROLES[1:]:
+        c = app.test_client()
+        assert login(c, role).status_code == 302
+        clients[role] = c
+    failures = []
+    # Signing out ends every session of that user (it bumps session_version), so it goes last.
+    for endpoint, method in sorted(_routes(app), key=lambda r: r == ("auth.logout", "POST")):
+        expect = EXPECT.get((endpoint, method))
+        if expect is None:
+            continue  # reported by test_every_rule_has_an_expectation
+        url = expect.url(seeded)
+        for role, wanted in zip(ROLES, expect.answers):
+            client = clients[role]
+            headers = {}
+            if url.startswith("/api/") and role != "anonymous":
+                headers["Authorization"] = f"Bearer {tokens[role]}"
+            resp = client.open(url, method=method, headers=headers, data={} if method != "GET" else None)
+            got = _verdict(resp)
+            if got != wanted:
+                failures.append(f"{method} {url} ({endpoint}) as {role}: expected {wanted}, got {got} "
+                                f"[{resp.status_code} {resp.headers.get('Location', '')}]")
+    assert not failures, "\n".join(failures)
+
+
+def test_auditor_write_attempts_change_nothing(matrix, seeded, sessions):
+    """Auditors are refused before anything runs: no audit-log entry appears for their POSTs."""
+    from sqlalchemy import func, select
+
+    from energy_coop.models import AuditEntry
+
+    app, _ = matrix
+    c = app.test_client()
+    login(c, "auditor")
+    with sessions.begin() as s:
+        before = s.scalar(select(func.count()).select_from(AuditEntry))
+    data = {"issue-ref": "X1", "issue-date": "2024-03-01", "issue-asset_code": "SUN1", "issue-member_number": "1001",
+            "issue-shares": "1"}
+    assert c.post("/admin/shares/issue", data=data).status_code == 403
+    assert c.post("/admin/allocation", data={"period": "2024-02", "repost": "1"}).status_code == 403
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+def test_unknown_paths_are_404_for_everyone(make_app, seeded, tmp_path, db_url):
+    app = make_app(make_config(db_url, tmp_path))
+    c = app.test_client()
+    assert c.get("/no/such/page").status_code == 404
+    assert c.get("/admin/users/abc/role").status_code == 404
+    login(c, "member_a")
+    assert c.get("/members/1001/statements/2024-02.doc").status_code == 404
+    assert c.get("/members/9999/statements").status_code == 404

@@ -1,0 +1,10 @@
+"""The admin console: registers, meter data, the monthly allocation, users, the audit log and job runs.
+
+Auditors may read every page here (GET); only admins may send the forms (POST answers 403 for auditors).
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import views  # noqa: F401

@@ -1,0 +1,107 @@
+"""Admin forms. Fields are text so that the registers' own checks (the same as the CLI's) judge the values
+and name the problems; the validators here only catch what is missing or absurdly long."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+SHORT = Length(max=64)
+# energy_coop.units overflows on a huge exponent ("1e999999"); nobody writes money or rates that way, so the
+# form asks for plain digits and the register's own checks judge the rest.
+NO_EXPONENT = Regexp(r"^[^eE]*$", message="Write the number out in digits, e.g. 0.125 (no exponent).")
+
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover - older WTForms
+    def _Choice(value: str, label: str):
+        return (value, label)
+
+
+def choices(pairs: list[tuple[str, str]]) -> list:
+    """Select options from ``(value, label)`` pairs, in the form the installed WTForms prefers."""
+    return [_Choice(v, label) for v, label in pairs]
+
+
+ROLE_CHOICES = [("member", "member"), ("admin", "admin"), ("auditor", "auditor")]
+
+
+def required(what: str) -> DataRequired:
+    return DataRequired(f"Enter {what}.")
+
+
+class ShareForm(FlaskForm):
+    """One share-register transaction: an issue, a transfer or a redemption."""
+
+    ref = StringField("Reference (unique)", validators=[required("a reference"), SHORT])
+    date = StringField("Effective date (YYYY-MM-DD)", validators=[required("the date"), Length(max=20)])
+    asset_code = SelectField("Asset", validators=[required("the asset")], validate_choice=False)
+    member_number = StringField("Member number", validators=[required("the member number"), SHORT])
+    from_member_number = StringField("From member number", validators=[Optional(), SHORT])
+    shares = StringField("Number of shares", validators=[required("the number of shares"), Length(max=20)])
+    price_per_share = StringField("Price per share (optional)", validators=[Optional(), Length(max=20), NO_EXPONENT])
+
+
+class RateForm(FlaskForm):
+    valid_from = StringField("Valid from (with UTC offset, e.g. 2025-01-01T00:00:00-05:00)",
+                             validators=[required("when the rate starts"), Length(max=40)])
+    rate_per_kwh = StringField("Rate per kWh (up to 6 decimals)",
+                               validators=[required("the rate"), Length(max=30), NO_EXPONENT])
+    asset_code = SelectField("Asset", validate_choice=False)
+
+
+class TouForm(FlaskForm):
+    """A time-of-use template: up to four daily bands, written as step rows for every day in a range."""
+
+    asset_code = SelectField("Asset", validate_choice=False)
+    timezone = StringField("Time zone of the band times", validators=[required("the time zone"), Length(max=64)])
+    first_day = StringField("First day (YYYY-MM-DD)", validators=[required("the first day"), Length(max=20)])
+    last_day = StringField("Last day (YYYY-MM-DD)", validators=[required("the last day"), Length(max=20)])
+    band1_start = StringField("Band 1 starts (HH:MM)", validators=[required("when band 1 starts"), Length(max=8)])
+    band1_rate = StringField("Band 1 rate per kWh", validators=[required("the rate of band 1"), Length(max=30)])
+    band2_start = StringField("Band 2 starts", validators=[Optional(), Length(max=8)])
+    band2_rate = StringField("Band 2 rate", validators=[Optional(), Length(max=30)])
+    band3_start = StringField("Band 3 starts", validators=[Optional(), Length(max=8)])
+    band3_rate = StringField("Band 3 rate", validators=[Optional(), Length(max=30)])
+    band4_start = StringField("Band 4 starts", validators=[Optional(), Length(max=8)])
+    band4_rate = StringField("Band 4 rate", validators=[Optional(), Length(max=30)])
+
+    BANDS = 4
+
+
+class UploadForm(FlaskForm):
+    file = FileField("Meter file (CSV or Green Button XML)", validators=[FileRequired("Choose a file to upload.")])
+    meter = StringField("Meter code (Green Button files with one UsagePoint)", validators=[Optional(), SHORT])
+    timezone = StringField("Time zone for timestamps without an offset", validators=[Optional(), SHORT])
+    skip_invalid = BooleanField("Import the valid rows and reject the others")
+
+
+class AllocationForm(FlaskForm):
+    period = HiddenField("Month", validators=[required("the month")])
+    allow_gaps = BooleanField("Post even though some readings are missing")
+    repost = HiddenField("Repost")
+
+
+class UserAddForm(FlaskForm):
+    email = StringField("Email", validators=[required("the email address"), Length(max=320)])
+    role = SelectField("Role", choices=choices(ROLE_CHOICES),
+                       validate_choice=False)
+    member_number = StringField("Member number (member users)", validators=[Optional(), SHORT])
+    password = PasswordField("Initial password (at least 10 characters)",
+                             validators=[required("a password"), Length(max=1024)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=choices(ROLE_CHOICES),
+                       validate_choice=False)
+    member_number = StringField("Member number", validators=[Optional(), SHORT])
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField("Active")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[required("a new password"), Length(max=1024)])

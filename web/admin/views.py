@@ -1,0 +1,388 @@
+"""Admin console views: each parses the request, calls one service in one transaction and renders.
+
+GET pages are open to admins and auditors (read-only for auditors: the forms are hidden from them and every
+POST here answers 403 for them). Every change goes through a service that writes the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.services import (
+    accounts,
+    allocation,
+    imports,
+    registers,
+    tariff_templates,
+    users,
+    web_queries,
+)
+
+from ..helpers import actor, attach_errors, csv_response, page_arg, run
+from ..security import roles_required
+from . import bp
+from .forms import (
+    ActiveForm,
+    AllocationForm,
+    RateForm,
+    ResetPasswordForm,
+    RoleForm,
+    ShareForm,
+    TouForm,
+    UploadForm,
+    UserAddForm,
+    choices,
+)
+
+STAFF = ("admin", "auditor")
+SHARE_KINDS = ("issue", "transfer", "redeem")
+
+
+def _period_arg() -> tuple[str, str | None]:
+    """The ``period`` query argument (default: last month) and a message when it is not a month."""
+    text = (request.args.get("period") or "").strip()[:20] or web_queries.previous_month(dt.date.today())
+    try:
+        return web_queries.check_period(text), None
+    except RefusedError as exc:
+        return web_queries.previous_month(dt.date.today()), exc.message
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def index():
+    return render_template("admin/index.html", overview=run(web_queries.overview))
+
+
+# ------------------------------------------------------------------------------------------------ registers
+
+
+@bp.get("/members")
+@roles_required(*STAFF)
+def members():
+    q = request.args.get("q", "")[:100]
+    page = run(web_queries.members_page, q=q, page=page_arg())
+    return render_template("admin/members.html", page=page, q=q)
+
+
+@bp.get("/members.csv")
+@roles_required(*STAFF)
+def members_csv():
+    rows = run(web_queries.members_export)
+    header = ["member_number", "name", "email", "member_type", "joined_on", "low_income", "meter_code"]
+    return csv_response(header, rows, "members.csv")
+
+
+@bp.get("/assets")
+@roles_required(*STAFF)
+def assets():
+    return render_template("admin/assets.html", assets=run(web_queries.assets_overview, today=dt.date.today()))
+
+
+def _share_forms(codes: list[str]) -> dict[str, ShareForm]:
+    forms = {}
+    for kind in SHARE_KINDS:
+        form = ShareForm(prefix=kind, formdata=None)
+        form.asset_code.choices = choices([(c, c) for c in codes])
+        form.ref.data = f"WEB-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{kind[0].upper()}"
+        form.date.data = dt.date.today().isoformat()
+        forms[kind] = form
+    return forms
+
+
+def _shares_page(forms: dict[str, ShareForm], status: int = 200):
+    page = run(web_queries.share_transactions_page, page=page_arg())
+    return render_template("admin/shares.html", page=page, forms=forms), status
+
+
+@bp.get("/shares")
+@roles_required(*STAFF)
+def shares():
+    return _shares_page(_share_forms(run(web_queries.asset_codes)))
+
+
+@bp.post("/shares/<kind>")
+@roles_required("admin")
+def share_record(kind: str):
+    if kind not in SHARE_KINDS:
+        abort(404)
+    codes = run(web_queries.asset_codes)
+    forms = _share_forms(codes)
+    form = ShareForm(prefix=kind)
+    form.asset_code.choices = choices([(c, c) for c in codes])
+    forms[kind] = form
+    if not form.validate_on_submit():
+        return _shares_page(forms, 400)
+    record = {"ref": form.ref.data, "date": form.date.data, "asset_code": form.asset_code.data, "kind": kind,
+              "member_number": form.member_number.data, "shares": form.shares.data,
+              "price_per_share": form.price_per_share.data or ""}
+    if kind == "transfer":
+        record["from_member_number"] = form.from_member_number.data or ""
+    try:
+        result = run(registers.apply_records, "shares", [record], source="share form", actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return _shares_page(forms, 400)
+    verb = {"issue": "issued", "transfer": "transferred", "redeem": "redeemed"}[kind]
+    flash(f"Shares {verb} ({result.created} created, {result.updated} updated, {result.unchanged} unchanged).",
+          "success")
+    return redirect(url_for("admin.shares"))
+
+
+def _rate_forms(codes: list[str], rate: RateForm | None = None, tou: TouForm | None = None):
+    options = [("", "every asset")] + [(c, c) for c in codes]
+    rate = rate or RateForm(prefix="rate", formdata=None)
+    tou = tou or TouForm(prefix="tou", formdata=None)
+    rate.asset_code.choices = choices(options)
+    tou.asset_code.choices = choices(options)
+    if tou.timezone.data is None:
+        tou.timezone.data = "America/New_York"
+    return rate, tou
+
+
+def _rates_page(rate: RateForm, tou: TouForm, status: int = 200):
+    page = run(web_queries.rates_page, page=page_arg())
+    return render_template("admin/rates.html", page=page, rate_form=rate, tou_form=tou), status
+
+
+@bp.get("/rates")
+@roles_required(*STAFF)
+def rates():
+    return _rates_page(*_rate_forms(run(web_queries.asset_codes)))
+
+
+@bp.post("/rates")
+@roles_required("admin")
+def rate_add():
+    rate, tou = _rate_forms(run(web_queries.asset_codes), rate=RateForm(prefix="rate"))
+    if not rate.validate_on_submit():
+        return _rates_page(rate, tou, 400)
+    record = {"valid_from": rate.valid_from.data, "rate_per_kwh": rate.rate_per_kwh.data,
+              "asset_code": rate.asset_code.data or ""}
+    try:
+        result = run(registers.apply_records, "rates", [record], source="rate form", actor=actor())
+    except RefusedError as exc:
+        attach_errors(rate, exc)
+        return _rates_page(rate, tou, 400)
+    flash(f"Rate saved ({result.created} created, {result.updated} updated, {result.unchanged} unchanged).", "success")
+    return redirect(url_for("admin.rates"))
+
+
+@bp.post("/rates/time-of-use")
+@roles_required("admin")
+def rate_tou():
+    rate, tou = _rate_forms(run(web_queries.asset_codes), tou=TouForm(prefix="tou"))
+    if not tou.validate_on_submit():
+        return _rates_page(rate, tou, 400)
+    bands = [(getattr(tou, f"band{i}_start").data or "", getattr(tou, f"band{i}_rate").data or "")
+             for i in range(1, TouForm.BANDS + 1)]
+    try:
+        result = run(tariff_templates.apply_time_of_use, asset_code=tou.asset_code.data, timezone=tou.timezone.data,
+                     first_day=tou.first_day.data, last_day=tou.last_day.data, bands=bands, actor=actor())
+    except RefusedError as exc:
+        attach_errors(tou, exc)
+        return _rates_page(rate, tou, 400)
+    flash(f"Time-of-use tariff saved: {result.created} rate rows created, {result.updated} updated, "
+          f"{result.unchanged} unchanged.", "success")
+    return redirect(url_for("admin.rates"))
+
+
+# ------------------------------------------------------------------------------------------------ meter data
+
+
+def _imports_page(form: UploadForm, report: dict | None = None, status: int = 200):
+    batches = run(web_queries.import_batches)
+    return render_template("admin/imports.html", form=form, report=report, batches=batches), status
+
+
+@bp.get("/imports")
+@roles_required(*STAFF)
+def imports_page():
+    return _imports_page(UploadForm(formdata=None))
+
+
+def _display_name(filename: str | None) -> str:
+    name = Path((filename or "upload").replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:200]
+    return name or "upload"
+
+
+@bp.post("/imports")
+@roles_required("admin")
+def imports_upload():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _imports_page(form, status=400)
+    name = _display_name(form.file.data.filename)
+    with tempfile.TemporaryDirectory(prefix="energy-coop-upload-") as tmp:
+        path = Path(tmp) / ("upload" + (Path(name).suffix[:10] if Path(name).suffix else ""))
+        form.file.data.save(path)
+        try:
+            report = run(imports.import_file, path, actor=actor(), display_name=name,
+                         meter=(form.meter.data or "").strip() or None,
+                         timezone=(form.timezone.data or "").strip() or None,
+                         skip_invalid=bool(form.skip_invalid.data), rejected_path=Path(tmp) / "rejected.csv")
+        except imports.ImportRefused as exc:
+            return _imports_page(form, exc.report.as_dict() | {"error_count": exc.report.error_count}, 400)
+        except RefusedError as exc:
+            attach_errors(form, exc)
+            return _imports_page(form, status=400)
+    doc = report.as_dict() | {"error_count": report.error_count}
+    doc.pop("rejected_file", None)  # a temporary file, gone with the request
+    return _imports_page(UploadForm(formdata=None), doc)
+
+
+@bp.get("/coverage")
+@roles_required(*STAFF)
+def coverage():
+    period, problem = _period_arg()
+    rows = run(web_queries.month_coverage, period)
+    return render_template("admin/coverage.html", period=period, problem=problem, rows=rows)
+
+
+# ------------------------------------------------------------------------------------------------ allocation
+
+
+def _allocation_page(period: str, form: AllocationForm | None = None, problem: str | None = None,
+                     refusal: RefusedError | None = None, status: int = 200):
+    data = run(web_queries.allocation_page, period, today=dt.date.today())
+    form = form or AllocationForm(formdata=None, period=period)
+    return render_template("admin/allocation.html", data=data, form=form, problem=problem,
+                           refusal=refusal), status
+
+
+@bp.get("/allocation")
+@roles_required(*STAFF)
+def allocation_view():
+    period, problem = _period_arg()
+    return _allocation_page(period, problem=problem)
+
+
+@bp.post("/allocation")
+@roles_required("admin")
+def allocation_post():
+    form = AllocationForm()
+    period_text = (form.period.data or "").strip()[:20]
+    try:
+        period = web_queries.check_period(period_text)
+    except RefusedError as exc:
+        return _allocation_page(web_queries.previous_month(dt.date.today()), problem=exc.message, status=400)
+    if not form.validate_on_submit():
+        return _allocation_page(period, form, status=400)
+    try:
+        outcome = run(allocation.post, period, actor=actor(), repost=form.repost.data == "1",
+                      allow_gaps=bool(form.allow_gaps.data), today=dt.date.today())
+    except ConflictError as exc:
+        return _allocation_page(period, form, refusal=exc, status=409)
+    except RefusedError as exc:
+        return _allocation_page(period, form, refusal=exc, status=400)
+    for message in outcome.messages:
+        flash(message, "info")
+    flash(f"{period} is posted (run {outcome.run_id}).", "success")
+    return redirect(url_for("admin.allocation_view", period=period))
+
+
+# ------------------------------------------------------------------------------------------------ users
+
+
+def _users_page(add: UserAddForm | None = None, failed: dict | None = None, status: int = 200):
+    """``failed`` = {"user_id": id, "form": the refused per-user form} to show its errors in its row."""
+    rows = run(web_queries.users_list)
+    add = add or UserAddForm(prefix="add", formdata=None)
+    for row in rows:
+        row["role_form"] = RoleForm(prefix=f"role{row['id']}", formdata=None, role=row["role"],
+                                    member_number=row["member_number"] or "")
+        row["active_form"] = ActiveForm(prefix=f"active{row['id']}", formdata=None,
+                                        active="0" if row["active"] else "1")
+        row["password_form"] = ResetPasswordForm(prefix=f"password{row['id']}", formdata=None)
+        if failed and failed["user_id"] == row["id"]:
+            row[failed["slot"]] = failed["form"]
+    return render_template("admin/users.html", users=rows, add_form=add), status
+
+
+@bp.get("/users")
+@roles_required(*STAFF)
+def users_view():
+    return _users_page()
+
+
+@bp.post("/users")
+@roles_required("admin")
+def user_add():
+    form = UserAddForm(prefix="add")
+    if not form.validate_on_submit():
+        return _users_page(form, status=400)
+    try:
+        run(users.add_user, form.email.data, form.role.data, form.password.data,
+            member_number=(form.member_number.data or "").strip() or None, actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc, rename={"member": "member_number"})
+        return _users_page(form, status=409 if isinstance(exc, ConflictError) else 400)
+    flash(f"User {form.email.data.strip().lower()} added.", "success")
+    return redirect(url_for("admin.users_view"))
+
+
+@bp.post("/users/<int:user_id>/role")
+@roles_required("admin")
+def user_role(user_id: int):
+    form = RoleForm(prefix=f"role{user_id}")
+    try:
+        if not form.validate_on_submit():
+            raise RefusedError("the role was not changed")
+        run(accounts.change_role, user_id, form.role.data, form.member_number.data, actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return _users_page(failed={"user_id": user_id, "slot": "role_form", "form": form}, status=400)
+    flash("Role changed; the user's sessions were ended.", "success")
+    return redirect(url_for("admin.users_view"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@roles_required("admin")
+def user_active(user_id: int):
+    form = ActiveForm(prefix=f"active{user_id}")
+    try:
+        if not form.validate_on_submit() or form.active.data not in ("0", "1"):
+            raise RefusedError("nothing was changed: the form was incomplete")
+        run(accounts.set_active, user_id, form.active.data == "1", actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return _users_page(failed={"user_id": user_id, "slot": "active_form", "form": form}, status=400)
+    flash("User reactivated." if form.active.data == "1" else "User deactivated; their sessions and API tokens "
+          "no longer work.", "success")
+    return redirect(url_for("admin.users_view"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def user_password(user_id: int):
+    form = ResetPasswordForm(prefix=f"password{user_id}")
+    try:
+        if not form.validate_on_submit():
+            raise RefusedError("the password was not reset")
+        run(accounts.reset_password, user_id, form.password.data, actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return _users_page(failed={"user_id": user_id, "slot": "password_form", "form": form}, status=400)
+    flash("Password reset; the user's sessions were ended.", "success")
+    return redirect(url_for("admin.users_view"))
+
+
+# ------------------------------------------------------------------------------------------------ audit log, jobs
+
+
+@bp.get("/audit-log")
+@roles_required(*STAFF)
+def audit_log():
+    return render_template("admin/audit_log.html", page=run(web_queries.audit_log_page, page=page_arg()))
+
+
+@bp.get("/jobs")
+@roles_required(*STAFF)
+def jobs():
+    return render_template("admin/jobs.html", runs=run(web_queries.job_runs))

@@ -1,0 +1,7 @@
+"""Signing in and out, and changing one's own password."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import views  # noqa: F401  (routes register themselves on bp)

@@ -1,0 +1,109 @@
+"""Charts drawn on the server as inline SVG: geometry here, markup in ``templates/partials/chart.html``.
+
+No script and no resource from another site: the browser gets finished SVG shapes styled by the app's own
+stylesheet (classes only, no style attributes, so the CSP needs no ``unsafe-inline``). Every chart has a
+``<title>`` and ``<desc>`` and the page shows the same numbers in a data table beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+WIDTH = 640
+HEIGHT = 260
+LEFT = 56
+RIGHT = 12
+TOP = 26
+BOTTOM = 40
+
+
+@dataclass
+class Chart:
+    """Finished geometry of one chart in a ``WIDTH`` x ``HEIGHT`` viewBox."""
+
+    ident: str
+    title: str
+    desc: str
+    unit: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[dict] = field(default_factory=list)  # x, y, w, h, label, text, cls
+    line: str = ""  # polyline points of the second series, "" when it has none
+    points: list[dict] = field(default_factory=list)  # cx, cy, text
+    yticks: list[dict] = field(default_factory=list)  # y, label
+    xlabels: list[dict] = field(default_factory=list)  # x, label
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, label)
+    baseline: float = 0.0
+    empty: bool = False
+
+
+def nice_step(span: float, target_ticks: int = 4) -> float:
+    """A round tick step (1, 2 or 5 x 10^n) giving about ``target_ticks`` ticks over ``span``."""
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    raw = span / target_ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * power >= raw:
+            return m * power
+    return 10 * power
+
+
+def _fmt(value: float) -> str:
+    if abs(value) >= 100 or value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def bar_chart(ident: str, title: str, desc: str, labels: list[str], values: list[float | None], *, unit: str,
+              line_values: list[float | None] | None = None, bar_label: str = "", line_label: str = "",
+              label_every: int = 1) -> Chart:
+    """Bars for ``values`` (None = no bar) and, optionally, a line with markers for ``line_values``."""
+    chart = Chart(ident, title, desc, unit)
+    known = [v for v in values if v is not None] + [v for v in (line_values or []) if v is not None]
+    if not labels or not known:
+        chart.empty = True
+        return chart
+    low, high = min(0.0, min(known)), max(0.0, max(known))
+    if high == low:
+        high = low + 1
+    step = nice_step(high - low)
+    low = math.floor(low / step) * step
+    high = math.ceil(high / step) * step
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y_of(v: float) -> float:
+        return round(TOP + (high - v) / (high - low) * plot_h, 2)
+
+    chart.baseline = y_of(0.0)
+    tick = low
+    while tick <= high + step / 2:
+        chart.yticks.append({"y": y_of(tick), "label": _fmt(tick)})
+        tick += step
+    slot = plot_w / len(labels)
+    bar_w = max(2.0, min(slot * 0.7, 48.0))
+    for i, (label, v) in enumerate(zip(labels, values)):
+        x = LEFT + i * slot
+        if i % label_every == 0:
+            chart.xlabels.append({"x": round(x + slot / 2, 2), "label": label})
+        if v is None:
+            continue
+        top, bottom = sorted((y_of(v), chart.baseline))
+        chart.bars.append({"x": round(x + (slot - bar_w) / 2, 2), "y": top, "w": round(bar_w, 2),
+                           "h": round(max(bottom - top, 0.5), 2), "label": label,
+                           "text": f"{label}: {_fmt(v)} {unit}", "cls": "bar" if v >= 0 else "bar negative"})
+    if line_values is not None:
+        pts = []
+        for i, (label, v) in enumerate(zip(labels, line_values)):
+            if v is None:
+                continue
+            cx, cy = round(LEFT + i * slot + slot / 2, 2), y_of(v)
+            pts.append(f"{cx},{cy}")
+            chart.points.append({"cx": cx, "cy": cy, "text": f"{label}: {_fmt(v)} {unit} forecast"})
+        chart.line = " ".join(pts)
+    if bar_label:
+        chart.legend.append(("key-bar", bar_label))
+    if line_label and chart.points:
+        chart.legend.append(("key-line", line_label))
+    return chart

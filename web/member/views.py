@@ -1,0 +1,82 @@
+"""Member pages. Every view names the member in its URL and calls ``member_access`` first: a member asking
+for another member's number gets 404; admins and auditors may see every member."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import abort, redirect, render_template, url_for
+from flask_login import current_user
+
+from energy_coop.errors import RefusedError
+from energy_coop.services import statements, web_queries
+
+from ..charts import bar_chart
+from ..helpers import download, run
+from ..security import member_access, roles_required
+from . import bp
+
+ALL_ROLES = ("member", "admin", "auditor")
+PERIOD_RE = re.compile(r"^\d{4}-\d{2}$")
+
+
+def credits_chart(months: list[dict]) -> object:
+    labels = [m["period"] for m in months]
+    return bar_chart("credits-chart", "Credits by month",
+                     "Value of the credits posted to your account each month, in the co-op's currency.",
+                     labels, [m["cents"] / 100 for m in months], unit="", bar_label="credit value",
+                     label_every=2 if len(labels) > 7 else 1)
+
+
+def production_chart(held) -> object:
+    labels = [d.day.strftime("%d %b") for d in held.days]
+    return bar_chart(f"production-{held.asset_code}", f"{held.name}: production, last {len(held.days)} days",
+                     f"Energy {held.name} produced each day in kWh (bars) beside the stored forecast (line).",
+                     labels, [None if d.metered_wh is None else d.metered_wh / 1000 for d in held.days], unit="kWh",
+                     line_values=[None if d.forecast_wh is None else d.forecast_wh / 1000 for d in held.days],
+                     bar_label="metered (kWh)", line_label="forecast (kWh)", label_every=3)
+
+
+@bp.get("/me")
+@roles_required(*ALL_ROLES)
+def me():
+    if current_user.role != "member":
+        return redirect(url_for("auth.index"))
+    return redirect(url_for("member.dashboard", member_number=current_user.member_number))
+
+
+@bp.get("/members/<path:member_number>")
+@roles_required(*ALL_ROLES)
+def dashboard(member_number: str):
+    member_access(member_number)
+    board = run(web_queries.member_dashboard, member_number, today=dt.date.today())
+    charts = {h.asset_code: production_chart(h) for h in board.holdings}
+    return render_template("member/dashboard.html", board=board, credits_chart=credits_chart(board.months),
+                           production_charts=charts)
+
+
+@bp.get("/members/<path:member_number>/statements")
+@roles_required(*ALL_ROLES)
+def statements_list(member_number: str):
+    member_access(member_number)
+    info = run(web_queries.member_info, member_number)
+    periods = run(statements.periods_with_entries, member_number)
+    return render_template("member/statements.html", member=info, periods=periods)
+
+
+@bp.get("/members/<path:member_number>/statements/<period>.<fmt>")
+@roles_required(*ALL_ROLES)
+def statement_download(member_number: str, period: str, fmt: str):
+    member_access(member_number)
+    if fmt not in ("pdf", "csv") or not PERIOD_RE.match(period):
+        abort(404)
+    try:
+        st = run(statements.statement, member_number, period)
+    except RefusedError:
+        abort(404)
+    safe_number = re.sub(r"[^A-Za-z0-9._-]", "_", member_number)
+    name = f"statement_{period}_{safe_number}.{fmt}"
+    if fmt == "csv":
+        return download(statements.statement_csv(st).encode("utf-8"), name, "text/csv; charset=utf-8")
+    return download(statements.statement_pdf(st), name, "application/pdf")
