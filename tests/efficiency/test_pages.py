@@ -6,42 +6,19 @@ import datetime as dt
 import re
 
 import pytest
-from flask import Flask
-from flask_login import LoginManager, UserMixin
-from sqlalchemy import select
 
-from energy_coop.config import Config
-from energy_coop.models import User
 from energy_coop.services import users
 from tests.efficiency.conftest import ADMIN, make_measure, make_programme
 from tests.efficiency.test_services import _store_synthetic
-from web.efficiency import bp
-
-
-class SignedIn(UserMixin):
-    """What the app's login manager gives views: ``.role`` and the member (here by ``member_id``)."""
-
-    def __init__(self, email, role, member_id):
-        self.id, self.email, self.role, self.member_id = email, email, role, member_id
 
 
 @pytest.fixture
 def pages(coop, db_url, tmp_path):
-    app = Flask("efficiency-pages-test", template_folder=None)
-    app.config.update(TESTING=True, SECRET_KEY="test", ENERGY_COOP=Config(database_url=db_url, instance_dir=tmp_path,
-                                                                          inbox=tmp_path / "inbox"))
-    login = LoginManager(app)
+    """The real web app over the efficiency fixtures; ``get``/``post`` sign in as the given user first."""
+    from tests.web.conftest import TOKEN_RE, make_config
+    from web import create_app
 
-    @login.request_loader
-    def load(request):  # tests sign in with a header; the real app uses its session cookie
-        email = request.headers.get("X-Test-User")
-        if not email:
-            return None
-        with coop.begin() as s:
-            user = s.scalar(select(User).where(User.email == email))
-            return SignedIn(user.email, user.role, user.member_id)
-
-    app.register_blueprint(bp)
+    app = create_app(make_config(db_url, tmp_path), SESSION_COOKIE_SECURE=False)
     with coop.begin() as s:
         for email, role, number in [(ADMIN, "admin", None), ("aud@example.org", "auditor", None),
                                     ("ada@example.org", "member", "2001"), ("bo@example.org", "member", "2002")]:
@@ -52,13 +29,26 @@ def pages(coop, db_url, tmp_path):
         bo = make_measure(s, "2002", status="approved")
         make_programme(s, closes_on=dt.date(2099, 12, 31))
         ids = {"ada_premises": ada.premises_id, "bo_premises": bo.premises_id, "ada": ada.id, "bo": bo.id}
-    client = app.test_client()
+    clients: dict[str, object] = {}
+
+    def client_for(who):
+        if who is None:
+            return app.test_client()
+        if who not in clients:
+            c = app.test_client()
+            token = TOKEN_RE.search(c.get("/login").get_data(as_text=True)).group(1)
+            r = c.post("/login", data={"email": who, "password": "a long enough password", "csrf_token": token})
+            assert r.status_code == 302, r.get_data(as_text=True)[:500]
+            clients[who] = c
+        return clients[who]
 
     def get(path, who=None, **kw):
-        return client.get(path, headers={"X-Test-User": who} if who else {}, **kw)
+        return client_for(who).get(path, **kw)
 
     def post(path, who, data):
-        return client.post(path, headers={"X-Test-User": who}, data=data)
+        c = client_for(who)
+        token = TOKEN_RE.search(c.get("/account/password").get_data(as_text=True)).group(1)
+        return c.post(path, data={**data, "csrf_token": token})
 
     return get, post, ids
 
@@ -77,14 +67,15 @@ def test_member_sees_own_savings_chart_and_not_others(pages):
     assert get(f"/efficiency/premises/{ids['ada_premises']}", "ada@example.org").status_code == 200
     assert get(f"/efficiency/premises/{ids['bo_premises']}", "ada@example.org").status_code == 404
     assert get("/efficiency/export/measures.csv", "ada@example.org").status_code == 403
-    assert get("/efficiency/").status_code == 401
+    signed_out = get("/efficiency/")
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
 
 
 def test_auditor_reads_and_exports_but_cannot_change(pages):
     get, post, ids = pages
     r = get("/efficiency/", "aud@example.org")
     html = r.get_data(as_text=True)
-    assert r.status_code == 200 and "HEAT-24" in html and "<form" not in html
+    assert r.status_code == 200 and "HEAT-24" in html and 'action="/efficiency' not in html  # sign-out is the only form
     _no_inline_script_or_style(html)
     r = get("/efficiency/export/awards.csv", "aud@example.org")
     assert r.status_code == 200 and r.mimetype == "text/csv"

@@ -7,6 +7,7 @@ here because Flask's test client talks plain http (the default, Secure, is check
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from energy_coop.config import Config
-from energy_coop.services import allocation
+from energy_coop.services import allocation, efficiency
+from tests.efficiency.conftest import make_measure, make_programme
 from energy_coop.services.users import add_user
 from tests.helpers import add_readings, hourly, small_coop, utc
 
@@ -34,6 +36,11 @@ class Seeded:
 
     user_ids: dict[str, int]
     run_id: int
+    premises_id: int = 0  # member A's efficiency records
+    audit_id: int = 0
+    measure_id: int = 0
+    award_id: int = 0
+    programme: str = "HEAT-24"
     period: str = "2024-02"
     member_a: str = "1001"
     member_b: str = "1002"
@@ -50,7 +57,14 @@ def seed_coop(sessions, folder: Path) -> Seeded:
             ids[key] = add_user(s, email, role, PASSWORD, member_number=number, actor="test").id
     with sessions.begin() as s:
         outcome = allocation.post(s, "2024-02", actor="test")
-    return Seeded(ids, outcome.run_id)
+    with sessions.begin() as s:  # member A's building, audit, an installed measure and its incentive
+        measure = make_measure(s, "1001", status="installed")
+        make_programme(s)
+        award = efficiency.award_incentive(s, programme_code="HEAT-24", measure_id=measure.id,
+                                           awarded_on=dt.date(2024, 4, 15), actor="test")
+        eff_ids = dict(premises_id=measure.audit.premises_id, audit_id=measure.audit_id, measure_id=measure.id,
+                       award_id=award.id)
+    return Seeded(ids, outcome.run_id, **eff_ids)
 
 
 @pytest.fixture

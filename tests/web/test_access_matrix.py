@@ -116,6 +116,39 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
     ("api_operations.allocate", "POST"): Expect(lambda s: f"/api/v1/allocations/{s.period}", API_ADMIN_WRITE),
     ("api_operations.ledger", "GET"): Expect(fixed("/api/v1/ledger"), API_STAFF_READ),
+    # efficiency programme pages (SPEC 8): a member sees their own records; admins manage; auditors read
+    ("efficiency.index", "GET"): Expect(fixed("/efficiency/"), SIGNED_IN),
+    ("efficiency.premises", "GET"): Expect(lambda s: f"/efficiency/premises/{s.premises_id}", MEMBER_A_DATA),
+    ("efficiency.export", "GET"): Expect(fixed("/efficiency/export/measures.csv"), STAFF_PAGE),
+    ("efficiency.create_programme", "POST"): Expect(fixed("/efficiency/programmes"), ADMIN_WRITE),
+    ("efficiency.award", "POST"): Expect(fixed("/efficiency/awards"), ADMIN_WRITE),
+    ("efficiency.measure_status", "POST"): Expect(lambda s: f"/efficiency/measures/{s.measure_id}/status",
+                                                  ADMIN_WRITE),
+    ("efficiency.payment", "POST"): Expect(lambda s: f"/efficiency/awards/{s.award_id}/payments", ADMIN_WRITE),
+    # efficiency API (SPEC 10): lists hold only a member's own records; another member's record is 404
+    **{(f"api_efficiency.{kind}_list", "GET"): Expect(fixed(f"/api/v1/efficiency/{kind}"), API_SIGNED_IN)
+       for kind in ("premises", "audits", "measures", "programmes", "awards")},
+    **{(f"api_efficiency.{kind}_create", "POST"): Expect(fixed(f"/api/v1/efficiency/{kind}"), API_ADMIN_WRITE)
+       for kind in ("premises", "audits", "measures", "programmes", "awards")},
+    ("api_efficiency.premises_get", "GET"): Expect(lambda s: f"/api/v1/efficiency/premises/{s.premises_id}",
+                                                   API_MEMBER_A_DATA),
+    ("api_efficiency.premises_savings", "GET"): Expect(
+        lambda s: f"/api/v1/efficiency/premises/{s.premises_id}/savings", API_MEMBER_A_DATA),
+    ("api_efficiency.audits_get", "GET"): Expect(lambda s: f"/api/v1/efficiency/audits/{s.audit_id}",
+                                                 API_MEMBER_A_DATA),
+    ("api_efficiency.measures_get", "GET"): Expect(lambda s: f"/api/v1/efficiency/measures/{s.measure_id}",
+                                                   API_MEMBER_A_DATA),
+    ("api_efficiency.measures_status", "POST"): Expect(
+        lambda s: f"/api/v1/efficiency/measures/{s.measure_id}/status", API_ADMIN_WRITE),
+    ("api_efficiency.awards_get", "GET"): Expect(lambda s: f"/api/v1/efficiency/awards/{s.award_id}",
+                                                 API_MEMBER_A_DATA),
+    ("api_efficiency.awards_pay", "POST"): Expect(lambda s: f"/api/v1/efficiency/awards/{s.award_id}/payments",
+                                                  API_ADMIN_WRITE),
+    ("api_efficiency.programmes_get", "GET"): Expect(lambda s: f"/api/v1/efficiency/programmes/{s.programme}",
+                                                     API_SIGNED_IN),
+    ("api_efficiency.programmes_savings", "GET"): Expect(
+        lambda s: f"/api/v1/efficiency/programmes/{s.programme}/savings", API_STAFF_READ),
+    ("api_efficiency.export", "GET"): Expect(fixed("/api/v1/efficiency/exports/measures.csv"), API_STAFF_READ),
 }
 
 

@@ -20,7 +20,9 @@ def test_member_dashboard_shows_balance_chart_holdings_and_no_forecast_yet(signe
     assert 'id="balance">20.88<' in page
     assert "<svg" in page and "<title id=\"credits-chart-title\">Credits by month</title>" in page
     assert "School roof" in page and "No forecast yet" in page
-    assert "No audits yet." in page
+    # the efficiency records seeded for member A: the audit and the installed heat pump
+    assert "No audits yet." not in page
+    assert "Rae Auditor" in page and "Cold-climate heat pump" in page and "installed" in page
     assert "<table" in page and "<th scope=\"col\">Month</th>" in page
 
 

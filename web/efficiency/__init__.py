@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
-from energy_coop.models import INCENTIVE_RULES, MEMBER_TYPES
+from energy_coop.models import INCENTIVE_RULES, MEMBER_TYPES, Member
 from energy_coop.services import efficiency as eff
 from energy_coop.units import UnitError, format_cents, parse_cents, parse_rate
+from web.security import roles_required  # noqa: E402
 
 bp = Blueprint("efficiency", __name__, url_prefix="/efficiency", template_folder="../templates")
 
@@ -38,17 +39,8 @@ def _user():
     return current_user
 
 
-def roles(*allowed: str) -> Callable:
-    """Only users whose ``role`` is in ``allowed`` (401 when signed out, 403 for another role)."""
-
-    def wrap(view: Callable) -> Callable:
-        @wraps(view)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            if _user().role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
-        return inner
-    return wrap
+# The site's own role guard: signed-out visitors are sent to sign in, other roles get 403.
+roles = roles_required
 
 
 def _transaction():
@@ -56,11 +48,15 @@ def _transaction():
 
 
 def _member_id() -> int | None:
+    """The signed-in member's id (None for staff); the web session carries the member number."""
     user = _user()
     if user.role != "member":
         return None
-    member = getattr(user, "member", None)
-    member_id = getattr(user, "member_id", None) or getattr(member, "id", None)
+    number = getattr(user, "member_number", None)
+    if number is None:
+        abort(404)
+    with _transaction() as session:
+        member_id = session.scalar(select(Member.id).where(Member.member_number == number))
     if member_id is None:
         abort(404)
     return member_id
