@@ -14,6 +14,9 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=config.secret_key, ENERGY_COOP=config)
     factory = get_sessionmaker(config.database_url)
+    from .api import init_api
+
+    init_api(app)
 
     @app.get("/")
     def index() -> str:
