@@ -6,6 +6,8 @@ import http
 from typing import Callable
 
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from marshmallow import RAISE
 
 from .auth import BEARER, authenticate
 from .errors import handle_api_exception
@@ -13,10 +15,21 @@ from .errors import handle_api_exception
 API_PREFIX = "/api/v1"
 
 
+class StrictParser(FlaskParser):
+    """webargs' Flask parser, refusing unknown fields in every location (webargs ignores unknown query
+    parameters by default, so a misspelt ``?form=2024-02`` would silently mean 'every month')."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {location: RAISE for location in ("json", "query", "form", "json_or_form")}
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
 def api_blueprint(name: str, description: str) -> Blueprint:
     """A flask-smorest blueprint under ``/api/v1`` whose every request is signed in by bearer token and whose
     every error (from a view, from input validation, from a service) is the API's JSON error."""
-    blp = Blueprint(f"api_{name}", __name__, url_prefix=API_PREFIX, description=description)
+    blp = ApiBlueprint(f"api_{name}", __name__, url_prefix=API_PREFIX, description=description)
     blp.before_request(authenticate)
     blp.register_error_handler(Exception, handle_api_exception)
     return blp
