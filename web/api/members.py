@@ -23,6 +23,7 @@ from .schemas import (
     MembersQuery,
     MeSchema,
     StatementSchema,
+    PERIOD_PARAMETER,
     check_period,
 )
 
@@ -100,6 +101,7 @@ def credits(member_number: str, from_: str | None = None, to: str | None = None)
 @blp.route("/members/<member_number>/statements/<period>")
 @blp.route("/members/<member_number>/statements/<period>.json")
 @documented(blp, 404, 422)
+@blp.doc(parameters=[PERIOD_PARAMETER])
 @roles(*EVERYONE)
 @blp.response(200, StatementSchema)
 def statement_json(member_number: str, period: str):
@@ -112,6 +114,7 @@ def statement_json(member_number: str, period: str):
 
 @blp.route("/members/<member_number>/statements/<period>.csv")
 @documented(blp, 404, 422)
+@blp.doc(parameters=[PERIOD_PARAMETER])
 @roles(*EVERYONE)
 @blp.response(200, {"type": "string"}, content_type="text/csv")
 def statement_as_csv(member_number: str, period: str):
@@ -125,6 +128,7 @@ def statement_as_csv(member_number: str, period: str):
 
 @blp.route("/members/<member_number>/statements/<period>.pdf")
 @documented(blp, 404, 422)
+@blp.doc(parameters=[PERIOD_PARAMETER])
 @roles(*EVERYONE)
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
 def statement_as_pdf(member_number: str, period: str):

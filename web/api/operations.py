@@ -24,6 +24,7 @@ from .schemas import (
     ImportReportSchema,
     LedgerPageSchema,
     LedgerQuery,
+    PERIOD_PARAMETER,
     check_period,
 )
 
@@ -101,6 +102,7 @@ def import_readings():
 
 @blp.route("/allocations/<period>", methods=["POST"])
 @documented(blp, 403, 409, 422)
+@blp.doc(parameters=[PERIOD_PARAMETER])
 @roles("admin")
 @blp.arguments(AllocationBody, location="json", required=False, as_kwargs=True)
 @blp.response(200, AllocationSchema)

@@ -10,20 +10,29 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from energy_coop.calc.allocation import parse_period
 
 MAX_CODE = 64  # longest member number / asset code / meter code the registers hold [characters]
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # months and days the API takes (the ledger's are far inside)
+PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+PERIOD_PARAMETER = {"in": "path", "name": "period", "required": True, "description": "a month, YYYY-MM",
+                    "schema": {"type": "string", "pattern": PERIOD_PATTERN, "example": "2024-02"}}
 
 
 def check_period(value: str) -> None:
+    """Refuse (ValidationError) anything but a month ``YYYY-MM`` between 1900-01 and 2999-12."""
     try:
-        parse_period(value)
+        year, _ = parse_period(value)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+    if value != value.strip():
+        raise ValidationError(f"{value!r} has spaces around it; write YYYY-MM, e.g. 2024-03")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(f"{value!r} is out of range: choose a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
 
 
 class Period(fields.String):
     """A calendar month ``YYYY-MM``."""
 
     def __init__(self, **kwargs):
-        metadata = {"pattern": r"^\d{4}-\d{2}$", "example": "2024-02", **kwargs.pop("metadata", {})}
+        metadata = {"pattern": PERIOD_PATTERN, "example": "2024-02", **kwargs.pop("metadata", {})}
         super().__init__(validate=check_period, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -31,6 +40,15 @@ class Period(fields.String):
         if len(text) > 7:
             raise ValidationError(f"{text[:20]!r} is not a month; write YYYY-MM, e.g. 2024-03")
         return text
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false`` only (marshmallow would also take 1, "yes", "on"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("write true or false")
+        return value
 
 
 class Strict(Schema):
@@ -89,8 +107,9 @@ class DateRangeQuery(Strict):
             raise ValidationError(f"'from' ({data['from_']}) is after 'to' ({data['to']})", "from")
         for key in ("from_", "to"):
             day = data.get(key)
-            if day is not None and not dt.date(1900, 1, 1) <= day <= dt.date(2999, 12, 31):
-                raise ValidationError("choose a day between 1900-01-01 and 2999-12-31", key.rstrip("_"))
+            if day is not None and not dt.date(FIRST_YEAR, 1, 1) <= day <= dt.date(LAST_YEAR, 12, 31):
+                raise ValidationError(f"choose a day from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31",
+                                      key.rstrip("_"))
 
 
 class ProductionQuery(DateRangeQuery):
@@ -106,9 +125,9 @@ class LedgerQuery(Strict):
 
 
 class AllocationBody(Strict):
-    post = fields.Boolean(load_default=False, metadata={"description": "post the month (else a draft)"})
-    repost = fields.Boolean(load_default=False, metadata={"description": "replace a posted month"})
-    allow_gaps = fields.Boolean(load_default=False, metadata={"description": "post despite coverage < 100 %"})
+    post = JsonBoolean(load_default=False, metadata={"description": "post the month (else a draft)"})
+    repost = JsonBoolean(load_default=False, metadata={"description": "replace a posted month"})
+    allow_gaps = JsonBoolean(load_default=False, metadata={"description": "post despite coverage < 100 %"})
 
 
 class ImportForm(Strict):
