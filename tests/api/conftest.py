@@ -43,9 +43,12 @@ def seed(sessions, folder) -> dict[str, str]:
 
 @pytest.fixture
 def app(db_url, tmp_path):
+    from web.api.db import dispose_readers
+
     config = Config(database_url=db_url, instance_dir=tmp_path / "instance", inbox=tmp_path / "inbox",
                     _secret_key="test-secret")
-    return create_app(config)
+    yield create_app(config)
+    dispose_readers()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from energy_coop.services import api_queries
 
-from .auth import roles, sessions
+from .auth import reads, roles
 from .common import api_blueprint, documented
 from .schemas import AssetListSchema, DateRangeQuery, ForecastSchema, ProductionQuery, ProductionSchema
 
@@ -23,7 +23,7 @@ FORECAST_DAYS = 7  # the forecast range when 'to' is left out [days]
 @blp.response(200, AssetListSchema)
 def list_assets():
     """Every asset with its register fields; fields that do not apply to its kind are null."""
-    with sessions().begin() as s:
+    with reads().begin() as s:
         return {"assets": api_queries.list_assets(s)}
 
 
@@ -43,7 +43,7 @@ def production(asset_code: str, resolution: str, from_: dt.date | None = None, t
     hours, 30 days for days, the first of the month 11 months back for months. At most a year of hours, 100
     years of days or months. Buckets with no readings are left out.
     """
-    with sessions().begin() as s:
+    with reads().begin() as s:
         asset = api_queries.get_asset(s, asset_code)
         last = to or _local_today(asset.timezone)
         if from_ is None:
@@ -68,7 +68,7 @@ def forecast(asset_code: str, from_: dt.date | None = None, to: dt.date | None =
     """
     from energy_coop.services.forecasts import stored_forecast
 
-    with sessions().begin() as s:
+    with reads().begin() as s:
         asset = api_queries.get_asset(s, asset_code)
         first = from_ or _local_today(asset.timezone)
         last = to or first + dt.timedelta(days=FORECAST_DAYS - 1)

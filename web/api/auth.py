@@ -22,6 +22,8 @@ from typing import Callable
 from flask import current_app, g, request
 
 from energy_coop.db import get_sessionmaker
+
+from .db import read_sessionmaker
 from energy_coop.errors import NotFoundError
 from energy_coop.services.users import user_for_token
 
@@ -41,8 +43,13 @@ class Principal:
 
 
 def sessions():
-    """The process-wide sessionmaker of the app's database (reads and writes open ``sessions().begin()``)."""
+    """The process-wide sessionmaker of the app's database: writes open ``sessions().begin()``."""
     return get_sessionmaker(current_app.config["ENERGY_COOP"].database_url)
+
+
+def reads():
+    """The sessionmaker for read-only requests (SQLite: deferred BEGIN, see ``web.api.db``)."""
+    return read_sessionmaker(current_app.config["ENERGY_COOP"].database_url)
 
 
 def unauthorized(message: str | None = None):
@@ -60,7 +67,7 @@ def authenticate():
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(header) > 300:
         return unauthorized("the Authorization header must be 'Bearer <token>'")
-    with sessions().begin() as s:
+    with reads().begin() as s:
         user = user_for_token(s, token)
         if user is None:
             return unauthorized("that token is not valid: it is unknown, revoked, or its user is deactivated")

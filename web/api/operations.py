@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from energy_coop.errors import RefusedError
 from energy_coop.services import api_queries
 
-from .auth import roles, sessions
+from .auth import reads, roles, sessions
 from .common import api_blueprint, documented
 from .schemas import (
     AllocationBody,
@@ -156,5 +156,5 @@ def ledger(after_seq: int, limit: int, period: str | None = None):
     Each entry's ``hash`` is SHA-256 of its ``prev_hash`` and content (see ``energy_coop.calc.chain``), so a
     client can re-verify the chain. Pass ``next_after_seq`` as ``after_seq`` for the next page (null = last).
     """
-    with sessions().begin() as s:
+    with reads().begin() as s:
         return api_queries.ledger_page(s, period=period, after_seq=after_seq, limit=limit)
