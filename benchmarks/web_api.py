@@ -41,9 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from energy_coop.calc.chain import GENESIS, entry_content, entry_hash  # noqa: E402
-from energy_coop.db import dispose_all, get_engine, get_sessionmaker  # noqa: E402
-from energy_coop.migrate import upgrade  # noqa: E402
+from energy_coop.calc.chain import GENESIS, entry_content, entry_hash
+from energy_coop.db import dispose_all, get_engine, get_sessionmaker
+from energy_coop.migrate import upgrade
 
 PERIODS = [f"2024-{m:02d}" for m in range(1, 13)]
 ASSETS = 50
@@ -86,7 +86,7 @@ def build(url: str, members: int, max_assets: int, seed: int = 12) -> dict[str, 
              [(a, f"A{a:02d}", f"Array {a}", "solar", a, "America/New_York", 36.07, -79.79, 1_000_000)
               for a in range(1, ASSETS + 1)])
         for run_id, period in enumerate(PERIODS, start=1):
-            created = dt.datetime(2024, run_id, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=33)
+            created = dt.datetime(2024, run_id, 1, tzinfo=dt.UTC) + dt.timedelta(days=33)
             created = created.replace(day=3, hour=2)
             rows = []
             run_wh = run_cents = 0

@@ -15,18 +15,17 @@ There are no cookies here, so CSRF does not apply to the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable
 
 from flask import current_app, g, request
 
 from energy_coop.db import get_sessionmaker
-
-from .db import read_sessionmaker
 from energy_coop.errors import NotFoundError
 from energy_coop.services.users import user_for_token
 
+from .db import read_sessionmaker
 from .errors import error_response
 
 ROLES = ("admin", "auditor", "member")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import http
-from typing import Callable
+from collections.abc import Callable
+from typing import ClassVar
 
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 from marshmallow import RAISE
+from webargs.flaskparser import FlaskParser
 
 from .auth import BEARER, authenticate
 from .errors import handle_api_exception
@@ -19,7 +20,8 @@ class StrictParser(FlaskParser):
     """webargs' Flask parser, refusing unknown fields in every location (webargs ignores unknown query
     parameters by default, so a misspelt ``?form=2024-02`` would silently mean 'every month')."""
 
-    DEFAULT_UNKNOWN_BY_LOCATION = {location: RAISE for location in ("json", "query", "form", "json_or_form")}
+    DEFAULT_UNKNOWN_BY_LOCATION: ClassVar[dict[str, str]] = {
+        location: RAISE for location in ("json", "query", "form", "json_or_form")}
 
 
 class ApiBlueprint(Blueprint):

@@ -16,6 +16,7 @@ from energy_coop.services.statements import member_credits, statement, statement
 from .auth import check_member_access, reads, roles
 from .common import api_blueprint, documented
 from .schemas import (
+    PERIOD_PARAMETER,
     CreditsQuery,
     CreditsSchema,
     MemberDetailSchema,
@@ -23,9 +24,9 @@ from .schemas import (
     MembersQuery,
     MeSchema,
     StatementSchema,
-    PERIOD_PARAMETER,
     check_period,
 )
+
 
 def _attachment(member_number: str, period: str, ext: str) -> dict[str, str]:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", member_number)[:64]

@@ -18,13 +18,13 @@ from energy_coop.services import api_queries
 from .auth import reads, roles, sessions
 from .common import api_blueprint, documented
 from .schemas import (
+    PERIOD_PARAMETER,
     AllocationBody,
     AllocationSchema,
     ImportForm,
     ImportReportSchema,
     LedgerPageSchema,
     LedgerQuery,
-    PERIOD_PARAMETER,
     check_period,
 )
 
