@@ -1,0 +1,160 @@
+"""The administrators' writes (meter imports, monthly allocation) and the ledger read (SPEC sections 4-6, 10).
+
+Every write opens one transaction, calls one service, and is audited by that service with the signed-in
+user's email as the actor. A refusal rolls the whole transaction back: nothing is written.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import current_app, g, request
+from marshmallow import ValidationError
+
+from energy_coop.errors import RefusedError
+from energy_coop.services import api_queries
+
+from .auth import reads, roles, sessions
+from .common import api_blueprint, documented
+from .schemas import (
+    PERIOD_PARAMETER,
+    AllocationBody,
+    AllocationSchema,
+    ImportForm,
+    ImportReportSchema,
+    LedgerPageSchema,
+    LedgerQuery,
+    check_period,
+)
+
+blp = api_blueprint("operations", "Meter imports, the monthly allocation and the credit ledger")
+
+IMPORT_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "required": ["file"],
+        "additionalProperties": False,
+        "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "a meter-reading file: CSV or Green Button XML (SPEC 4)"},
+            "meter": {"type": "string", "minLength": 1, "maxLength": 64,
+                      "description": "meter code for a Green Button file with one UsagePoint"},
+            "timezone": {"type": "string", "minLength": 1, "maxLength": 64,
+                         "description": "IANA time zone for naive timestamps"},
+            "skip_invalid": {"type": "boolean",
+                             "description": "import the valid rows; the report lists the rejected ones"},
+        },
+    }}},
+}
+
+
+def _display_name(name: str | None) -> str:
+    """The uploaded file's own name, without any folder and control characters (it is kept in the batch)."""
+    base = (name or "upload").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[:200] or "upload"
+
+
+@blp.route("/imports", methods=["POST"])
+@documented(blp, 403, 413, 422)
+@roles("admin")
+@blp.doc(requestBody=IMPORT_BODY)
+@blp.response(200, ImportReportSchema)
+def import_readings():
+    """Import one meter-reading file (multipart field ``file``); the answer is its report (SPEC 4).
+
+    A file is all-or-nothing: a refused file answers 422 with the report (every bad row named) in ``report``
+    and ``details``, and nothing is kept. With ``skip_invalid`` the valid rows are imported and the rejected
+    ones are listed in the report's ``errors``. A file already imported (same SHA-256) answers its
+    ``duplicate`` report and changes nothing.
+    """
+    config = current_app.config["ENERGY_COOP"]
+    request.max_content_length = config.max_upload_bytes
+    if request.content_length is not None and request.content_length > config.max_upload_bytes:
+        from werkzeug.exceptions import RequestEntityTooLarge
+
+        raise RequestEntityTooLarge()
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ValidationError({"body": ["send the file as multipart/form-data in a field named 'file'"]})
+    upload = request.files.get("file")
+    unknown = (set(request.files) - {"file"})
+    if upload is None:
+        raise ValidationError({"file": ["the field 'file' with the meter-reading file is missing"]})
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    options = ImportForm().load(request.form.to_dict())
+    from energy_coop.services.imports import import_file
+
+    with tempfile.TemporaryDirectory(prefix="energy-coop-upload-") as folder:
+        path = Path(folder) / "upload"
+        upload.save(path)
+        with sessions().begin() as s:
+            report = import_file(
+                s, path, actor=g.principal.email, display_name=_display_name(upload.filename),
+                meter=options.get("meter"), timezone=options.get("timezone"),
+                skip_invalid=options["skip_invalid"], rejected_path=Path(folder) / "rejected.csv")
+    doc = report.as_dict()
+    doc.pop("rejected_file", None)  # a path inside the server's temporary folder: nothing the client can open
+    return doc
+
+
+@blp.route("/allocations/<period>", methods=["POST"])
+@documented(blp, 403, 409, 422)
+@blp.doc(parameters=[PERIOD_PARAMETER])
+@roles("admin")
+@blp.arguments(AllocationBody, location="json", required=False, as_kwargs=True)
+@blp.response(200, AllocationSchema)
+def allocate(period: str, post: bool, repost: bool, allow_gaps: bool):
+    """Compute (and with ``post`` post) a month's credits; the answer is SPEC 5's allocation document.
+
+    Without ``post`` (or ``repost``, which implies it, as on the command line) this is a draft and changes
+    nothing. Posting a month already posted answers 409 unless ``repost``; posting with any asset's coverage
+    below 100 % answers 422 unless ``allow_gaps``. ``messages`` says what a repost did (or that nothing had
+    changed), and warns of incomplete coverage.
+    """
+    try:
+        check_period(period)
+    except ValidationError as exc:
+        raise ValidationError({"path": {"period": exc.messages}}) from None
+    from energy_coop.services import allocation
+
+    try:
+        with sessions().begin() as s:
+            if post or repost:
+                outcome = allocation.post(s, period, actor=g.principal.email, repost=repost,
+                                          allow_gaps=allow_gaps)
+            else:
+                outcome = allocation.compute(s, period)
+            messages = list(outcome.messages)
+            current = allocation.current_run(s, period)
+            if outcome.status == "draft" and current is not None:
+                messages.append(f"{period} is posted as run {current.id}; this draft re-computes it from "
+                                "today's data")
+            if outcome.incomplete:
+                messages.append("coverage below 100 %: " + "; ".join(outcome.incomplete))
+            return {**outcome.document, "messages": [_api_words(m) for m in messages]}
+    except RefusedError as exc:
+        exc.message = _api_words(exc.message)  # the service speaks the command line's words
+        raise
+
+
+def _api_words(text: str) -> str:
+    """Name the API's body fields where a service's message names command-line options."""
+    return text.replace("--repost", '"repost": true').replace("--allow-gaps", '"allow_gaps": true')
+
+
+@blp.route("/ledger")
+@documented(blp, 403, 422)
+@roles("admin", "auditor")
+@blp.arguments(LedgerQuery, location="query", as_kwargs=True)
+@blp.response(200, LedgerPageSchema)
+def ledger(after_seq: int, limit: int, period: str | None = None):
+    """Ledger entries with their hashes in ``seq`` order, a page at a time (admins and auditors).
+
+    Each entry's ``hash`` is SHA-256 of its ``prev_hash`` and content (see ``energy_coop.calc.chain``), so a
+    client can re-verify the chain. Pass ``next_after_seq`` as ``after_seq`` for the next page (null = last).
+    """
+    with reads().begin() as s:
+        return api_queries.ledger_page(s, period=period, after_seq=after_seq, limit=limit)
