@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
+_readers: dict[str, sessionmaker[Session]] = {}
 
 
 def is_sqlite(url_or_engine: str | Engine) -> bool:
@@ -73,10 +74,45 @@ def get_sessionmaker(url: str) -> sessionmaker[Session]:
     return factory
 
 
+def _sqlite_reader_on_connect(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA query_only=ON")  # a read engine must never write, whatever a bug asks of it
+    cur.close()
+
+
+def _sqlite_reader_on_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN")  # deferred: under WAL a consistent snapshot, no write lock
+
+
+def get_read_sessionmaker(url: str) -> sessionmaker[Session]:
+    """A sessionmaker for read-only transactions (web GET requests).
+
+    On SQLite the ordinary engine begins with ``BEGIN IMMEDIATE``, which would make every read queue behind every
+    other for the write lock; reads go through a second engine whose transactions begin deferred and which
+    refuses writes (``query_only``). On PostgreSQL reads never block, so this is the ordinary sessionmaker.
+    """
+    if not is_sqlite(url):
+        return get_sessionmaker(url)
+    with _lock:
+        factory = _readers.get(url)
+        if factory is None:
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_reader_on_connect)
+            event.listen(engine, "begin", _sqlite_reader_on_begin)
+            factory = _readers[url] = sessionmaker(bind=engine, expire_on_commit=False)
+        return factory
+
+
 def dispose_all() -> None:
     """Close every pooled connection (tests and forked processes call this)."""
     with _lock:
         for engine in _engines.values():
             engine.dispose()
+        for factory in _readers.values():
+            factory.kw["bind"].dispose()
         _engines.clear()
         _sessionmakers.clear()
+        _readers.clear()

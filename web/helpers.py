@@ -12,7 +12,7 @@ from flask import Response, abort, current_app, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from energy_coop.db import get_sessionmaker
+from energy_coop.db import get_read_sessionmaker, get_sessionmaker
 from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.services.statements import safe_cell
 
@@ -22,7 +22,9 @@ T = TypeVar("T")
 def run(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Open one transaction, call ``service(session, *args, **kwargs)``, commit if it returned, roll back if
     it raised. A :class:`NotFoundError` becomes a 404 page; other refusals propagate for the view to show."""
-    factory = get_sessionmaker(current_app.config["ENERGY_COOP"].database_url)
+    url = current_app.config["ENERGY_COOP"].database_url
+    # GET and HEAD only read: on SQLite they take no write lock (and could not write if a bug tried)
+    factory = get_read_sessionmaker(url) if request.method in ("GET", "HEAD") else get_sessionmaker(url)
     try:
         with factory.begin() as session:
             return service(session, *args, **kwargs)

@@ -99,7 +99,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     # JSON API (SPEC 10; endpoint names of the api branch - checked once it is merged)
     ("energy-coop-api-api-docs.openapi_json", "GET"): Expect(fixed("/api/v1/openapi.json"), PUBLIC),
     ("api_members.me", "GET"): Expect(fixed("/api/v1/me"), API_SIGNED_IN),
-    ("api_members.list_members", "GET"): Expect(fixed("/api/v1/members"), API_STAFF_READ),
+    # SPEC 10 "a member for themself": a member's list holds only their own record (tested in tests/api)
+    ("api_members.list_members", "GET"): Expect(fixed("/api/v1/members"), API_SIGNED_IN),
     ("api_members.get_member", "GET"): Expect(fixed(f"/api/v1/members/{A}"), API_MEMBER_A_DATA),
     ("api_members.credits", "GET"): Expect(fixed(f"/api/v1/members/{A}/credits"), API_MEMBER_A_DATA),
     ("api_members.statement_json_5", "GET"): Expect(lambda s: f"/api/v1/members/{A}/statements/{s.period}",
