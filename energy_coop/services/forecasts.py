@@ -9,6 +9,7 @@ against expectation, what might next month bring me.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,6 +65,22 @@ def solar_array(asset: Asset) -> SolarArray:
         )
     except ValueError as exc:
         raise RefusedError(str(exc)) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _typical_month_cached(array: SolarArray, period: str, tmy_path: str) -> pd.DataFrame:
+    days, _, _ = month_days(period, array.timezone)
+    begin = pd.Timestamp(dt.datetime.combine(days[0], dt.time(0)), tz=array.timezone)
+    return forecast_asset(array, begin, len(days), tmy_path=tmy_path)
+
+
+def typical_month(asset: Asset, period: str) -> pd.DataFrame:
+    """The typical-year expectation of a solar asset for a local month, hourly (``forecast_asset`` columns).
+
+    Cached per process by the asset's parameters and the month: it depends on nothing else, and members' pages
+    ask for it on every visit.
+    """
+    return _typical_month_cached(solar_array(asset), period, typical_year_file(asset)).copy()
 
 
 def _asset(session: Session, asset_code: str) -> Asset:
@@ -207,9 +224,7 @@ def performance(session: Session, period: str, *, threshold: float = DEFAULT_PR_
                                  index=pd.to_datetime([s for s, _, _ in stored], unit="s", utc=True))
             basis = "weather" if any(src == "weather" for _, _, src in stored) else "typical"
         else:
-            frame = forecast_asset(solar_array(asset), pd.Timestamp(dt.datetime.combine(days[0], dt.time(0)),
-                                                                    tz=asset.timezone), len(days),
-                                   tmy_path=typical_year_file(asset))
+            frame = typical_month(asset, period)
             expected = pd.Series(frame["kwh"].to_numpy(), index=pd.DatetimeIndex(frame["start"]).tz_convert("UTC"))
             basis = "typical"
         table = monthly_performance(metered, expected, asset.timezone, threshold)
@@ -238,7 +253,7 @@ def member_outlook(session: Session, member_number: str, *, today: dt.date) -> d
         raise NotFoundError(f"no member with number {member_number!r}")
     first = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     period = first.strftime("%Y-%m")
-    register = share_register(session)
+    register = share_register(session, member_number=member.member_number)
     rate_rows = [(int(r.valid_from.timestamp()), r.rate_micros, None if r.scope == "*" else r.scope)
                  for r in session.scalars(select(CreditRate))]
     assets = []
@@ -247,10 +262,7 @@ def member_outlook(session: Session, member_number: str, *, today: dt.date) -> d
         shares = holdings_on(register, asset.asset_code, first).get(member.member_number, 0)
         if not shares:
             continue
-        days, _, _ = month_days(period, asset.timezone)
-        frame = forecast_asset(solar_array(asset), pd.Timestamp(dt.datetime.combine(days[0], dt.time(0)),
-                                                                tz=asset.timezone), len(days),
-                               tmy_path=typical_year_file(asset))
+        frame = typical_month(asset, period)
         starts = np.array([int(t.timestamp()) for t in frame["start"]], dtype=np.int64)
         try:
             rates = rates_for_asset(rate_rows, asset.asset_code).lookup(starts)

@@ -391,8 +391,10 @@ SHARE_OPTIONAL = {"from_member_number", "price_per_share"}
 COLUMNS["shares"] = (SHARE_REQUIRED, SHARE_OPTIONAL)
 
 
-def share_register(session: Session, asset_id: int | None = None) -> list[ShareTxn]:
-    """The stored share register as plain values (optionally for one asset)."""
+def share_register(session: Session, asset_id: int | None = None, *,
+                   member_number: str | None = None) -> list[ShareTxn]:
+    """The stored share register as plain values (optionally for one asset, or only the transactions that move
+    one member's shares: enough to know that member's holdings on any day)."""
     from sqlalchemy.orm import aliased
 
     frm = aliased(Member)
@@ -412,6 +414,8 @@ def share_register(session: Session, asset_id: int | None = None) -> list[ShareT
     )
     if asset_id is not None:
         stmt = stmt.where(ShareTransaction.asset_id == asset_id)
+    if member_number is not None:
+        stmt = stmt.where((Member.member_number == member_number) | (frm.member_number == member_number))
     return [ShareTxn(*row) for row in session.execute(stmt)]
 
 

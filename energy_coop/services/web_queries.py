@@ -35,7 +35,7 @@ from ..models import (
     User,
 )
 from . import coverage as coverage_service
-from . import statements
+from . import forecasts, statements
 from .registers import share_register
 
 MAX_PER_PAGE = 200
@@ -132,6 +132,8 @@ class MemberDashboard:
     holdings: list[HeldAsset]
     periods: list[str]  # months with ledger entries, newest first (statements)
     efficiency: dict[str, Any] | None
+    outlook: dict[str, Any] | None = None  # forecasts.member_outlook: next month's expected credits
+    performance: list[dict[str, Any]] = field(default_factory=list)  # last month, held solar assets
 
 
 def _daily_sums(rows, zone: ZoneInfo, scale: int) -> dict[dt.date, int]:
@@ -169,7 +171,7 @@ def asset_daily_production(session: Session, asset: Asset, first: dt.date, last:
 
 def member_holdings(session: Session, member_number: str, day: dt.date) -> list[tuple[Asset, int]]:
     """The assets ``member_number`` holds shares in on ``day`` and how many, by asset code."""
-    timelines = holdings_timelines(share_register(session))
+    timelines = holdings_timelines(share_register(session, member_number=member_number))
     out = []
     for asset in session.scalars(select(Asset).order_by(Asset.asset_code)):
         held = 0
@@ -181,8 +183,13 @@ def member_holdings(session: Session, member_number: str, day: dt.date) -> list[
     return out
 
 
-def member_dashboard(session: Session, member_number: str, *, today: dt.date, days: int = 14) -> MemberDashboard:
-    """Everything on a member's dashboard; :class:`NotFoundError` for an unknown member number."""
+def member_dashboard(session: Session, member_number: str, *, today: dt.date, days: int = 14,
+                     threshold: float = 0.8) -> MemberDashboard:
+    """Everything on a member's dashboard; :class:`NotFoundError` for an unknown member number.
+
+    Besides credits and holdings: next month's expected credits (typical year, with a low/high band) and last
+    month's performance ratio of each held solar array, flagged below ``threshold``.
+    """
     info = member_info(session, member_number)
     credits = statements.member_credits(session, member_number)
     holdings = []
@@ -195,7 +202,19 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
         months=credits["months"][-13:], holdings=holdings,
         periods=statements.periods_with_entries(session, member_number),
         efficiency=member_efficiency(session, member_number),
+        outlook=_outlook(session, member_number, today),
+        performance=[row for h in holdings if h.kind == "solar"
+                     for row in forecasts.performance(session, previous_month(today), asset_code=h.asset_code,
+                                                      threshold=threshold)],
     )
+
+
+def _outlook(session: Session, member_number: str, today: dt.date) -> dict[str, Any] | None:
+    try:
+        outlook = forecasts.member_outlook(session, member_number, today=today)
+    except RefusedError:  # e.g. an asset whose parameters the forecast model refuses
+        return None
+    return outlook if outlook["assets"] else None
 
 
 def member_efficiency(session: Session, member_number: str) -> dict[str, Any] | None:
@@ -393,14 +412,16 @@ def job_runs(session: Session, *, limit: int = 100) -> list[dict[str, Any]] | No
             for r in session.scalars(select(JobRun).order_by(JobRun.started_at.desc()).limit(limit))]
 
 
-def overview(session: Session) -> dict[str, Any]:
-    """Counts for the admin home page."""
+def overview(session: Session, *, today: dt.date | None = None, threshold: float = 0.8) -> dict[str, Any]:
+    """Counts for the admin home page, and last month's performance ratio of every solar array."""
     def count(model) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
     return {"members": count(Member), "assets": count(Asset), "meters": count(Meter), "users": count(User),
             "batches": count(ImportBatch), "runs": count(AllocationRun), "ledger_entries": count(LedgerEntry),
-            "posted_periods": posted_periods(session)[:3]}
+            "posted_periods": posted_periods(session)[:3],
+            "performance": forecasts.performance(session, previous_month(today or dt.date.today()),
+                                                 threshold=threshold)}
 
 
 # ------------------------------------------------------------------------------------------------ composite pages

@@ -11,7 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.services import (
@@ -56,7 +56,9 @@ def _period_arg() -> tuple[str, str | None]:
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    return render_template("admin/index.html", overview=run(web_queries.overview))
+    threshold = current_app.config["ENERGY_COOP"].performance_threshold
+    return render_template("admin/index.html", overview=run(web_queries.overview, today=dt.date.today(),
+                                                            threshold=threshold))
 
 
 # ------------------------------------------------------------------------------------------------ registers

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from energy_coop.errors import RefusedError
@@ -50,7 +50,8 @@ def me():
 @roles_required(*ALL_ROLES)
 def dashboard(member_number: str):
     member_access(member_number)
-    board = run(web_queries.member_dashboard, member_number, today=dt.date.today())
+    board = run(web_queries.member_dashboard, member_number, today=dt.date.today(),
+                threshold=current_app.config["ENERGY_COOP"].performance_threshold)
     charts = {h.asset_code: production_chart(h) for h in board.holdings}
     return render_template("member/dashboard.html", board=board, credits_chart=credits_chart(board.months),
                            production_charts=charts)
