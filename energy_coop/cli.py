@@ -278,6 +278,10 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
     click.echo(f"  auditor  {logins.auditor[0]}  password {logins.auditor[1]}")
     click.echo(f"  member   {logins.member[0]}  password {logins.member[1]}")
     if not no_serve:
+        # the demo is served over plain http on this machine: a Secure cookie would not come back from every browser
+        import dataclasses
+
+        app._config = dataclasses.replace(config, cookie_secure=False)
         _serve(app, host, port)
 
 

@@ -118,6 +118,8 @@ class Config:
     auto_post: bool = False
     performance_threshold: float = 0.8
     max_upload_bytes: int = 64 * 1024 * 1024
+    # Session cookies only over HTTPS. Production sits behind TLS; the demo on http://127.0.0.1 turns it off.
+    cookie_secure: bool = True
     schedule_settings: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -161,6 +163,7 @@ def load_config(database_url: str | None = None, env: dict[str, str] | None = No
         inbox=inbox,
         _secret_key=env.get("ENERGY_COOP_SECRET_KEY") or None,
         auto_post=_flag(env.get("ENERGY_COOP_AUTO_POST"), False),
+        cookie_secure=_flag(env.get("ENERGY_COOP_COOKIE_SECURE"), True),
         performance_threshold=float(threshold) if threshold else 0.8,
         schedule_settings=tuple((name, env[name]) for name in SCHEDULE_VARIABLES.values() if name in env),
     )
