@@ -154,7 +154,8 @@ def free_port() -> int:
 
 def start_server(url: str, threads: int, workdir: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "ENERGY_COOP_INSTANCE": str(workdir / "instance"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "ENERGY_COOP_INSTANCE": str(workdir / "instance"), "PYTHONPATH": str(ROOT),
+           "ENERGY_COOP_COOKIE_SECURE": "0"}  # plain http on loopback
     proc = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port), str(threads)], env=env, cwd=workdir)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -179,14 +180,43 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-def fire(port: int, token: str, paths, clients: int, seconds: float, max_requests: int) -> dict[str, float]:
+def login_cookie(port: int) -> str:
+    """Sign the auditor in through the sign-in form, as a browser would; return the session ``Cookie`` header."""
+    import re
+    from http.cookies import SimpleCookie
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    jar = SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        jar.load(header)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    body = urlencode({"email": AUDITOR, "password": "benchmark-password", "csrf_token": token})
+    conn.request("POST", "/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": "; ".join(f"{k}={v.value}" for k, v in jar.items())})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"sign-in failed: {response.status}")
+    for header in response.headers.get_all("Set-Cookie") or []:
+        jar.load(header)
+    conn.close()
+    return "; ".join(f"{k}={v.value}" for k, v in jar.items())
+
+
+def fire(port: int, token: str | dict[str, str], paths, clients: int, seconds: float,
+         max_requests: int) -> dict[str, float]:
     """``clients`` threads, each on one keep-alive connection, requesting ``paths()`` until ``seconds`` pass
     (or ``max_requests`` in all); returns latency percentiles [ms] and throughput [requests/s]."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
     stop_at = time.perf_counter() + seconds
     budget = threading.Semaphore(max_requests)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = token if isinstance(token, dict) else {"Authorization": f"Bearer {token}"}
 
     def client(k: int) -> None:
         rng = random.Random(k)
@@ -272,6 +302,14 @@ def main() -> None:
             fire(port, token, credits, args.clients, 2.0, 2_000)
             trivial = fire(port, token, me, args.clients, args.seconds, args.max_requests)
             measured = fire(port, token, credits, args.clients, args.seconds, args.max_requests)
+            # the member dashboard page (server-rendered), read by a signed-in auditor for random members
+            cookie = {"Cookie": login_cookie(port)}
+
+            def dashboard(rng):
+                return f"/members/M{rng.randint(1, args.members):06d}"
+
+            fire(port, cookie, dashboard, args.clients, 8.0, 4_000)  # warm-up: each asset's typical month
+            page = fire(port, cookie, dashboard, args.clients, args.seconds, args.max_requests)
         finally:
             proc.terminate()
             try:
@@ -282,9 +320,10 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "web_api credits", "database": "postgresql" if args.pg else "sqlite",
         "clients": args.clients, "server_threads": args.threads, "co_op": built,
-        "trivial_me": trivial, "credits": measured,
+        "trivial_me": trivial, "credits": measured, "member_dashboard": page,
         "credits_vs_trivial_throughput": round(ratio, 3),
-        "targets": {"credits_p95_under_100ms": measured["p95_ms"] < 100, "ratio_at_least_one_third": ratio >= 1 / 3},
+        "targets": {"credits_p95_under_100ms": measured["p95_ms"] < 100, "ratio_at_least_one_third": ratio >= 1 / 3,
+                    "dashboard_p95_under_100ms": page["p95_ms"] < 100},
         "machine": machine(),
     }, indent=2))
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..calc.allocation import month_days, parse_period
@@ -25,7 +25,7 @@ from ..calc.holdings import holdings_on
 from ..calc.rates import NoRateError, rates_for_asset
 from ..calc.weather import WeatherError, read_weather_csv
 from ..errors import NotFoundError, RefusedError, RowError
-from ..models import Asset, CreditRate, Forecast, Member, Reading, utcnow
+from ..models import Asset, CreditRate, Forecast, ImportBatch, Member, Reading, utcnow
 from ..units import round_half_even
 from .registers import share_register
 
@@ -201,6 +201,17 @@ def _hourly_metered(session: Session, asset: Asset, start: int, end: int) -> pd.
 
 def performance(session: Session, period: str, *, threshold: float = DEFAULT_PR_THRESHOLD,
                 asset_code: str | None = None) -> list[dict[str, Any]]:
+    """Monthly performance ratio per solar asset (see :func:`performance_uncached`), remembered per process until
+    a new import batch or forecast refresh changes what it reads."""
+    signature = (session.scalar(select(func.max(ImportBatch.id))), session.scalar(select(func.max(Forecast.id))),
+                 session.scalar(select(func.count(Asset.id))))
+    return [dict(row) for row in _cached(("performance", period, threshold, asset_code, signature),
+                                         lambda: performance_uncached(session, period, threshold=threshold,
+                                                                      asset_code=asset_code))]
+
+
+def performance_uncached(session: Session, period: str, *, threshold: float = DEFAULT_PR_THRESHOLD,
+                         asset_code: str | None = None) -> list[dict[str, Any]]:
     """Monthly performance ratio per solar asset: metered / expected over the hours that have readings.
 
     Expected comes from stored forecasts where they cover the month (weather-based when a weather file was
@@ -241,6 +252,48 @@ def performance(session: Session, period: str, *, threshold: float = DEFAULT_PR_
     return out
 
 
+_CACHE: dict[Any, Any] = {}
+_CACHE_LIMIT = 4096
+
+
+def _cached(key: Any, compute: Any) -> Any:
+    """A small per-process memo for figures that depend only on what ``key`` names (including a signature of
+    the data they read), so members' pages do not re-run pvlib and pandas on every visit."""
+    if key in _CACHE:
+        return _CACHE[key]
+    value = compute()
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    _CACHE[key] = value
+    return value
+
+
+def _rates_signature(session: Session) -> tuple:
+    return tuple(session.execute(select(func.count(CreditRate.id), func.max(CreditRate.id),
+                                        func.sum(CreditRate.rate_micros))).one())
+
+
+def _asset_month_expectation(session: Session, asset: Asset, period: str) -> dict[str, Any]:
+    """Typical-year energy [Wh] of a solar asset over a local month, and its value [Wh x micro-currency/kWh]
+    at the rates in force hour by hour (None where some hour has no rate), for the typical, low and high bands."""
+    frame = typical_month(asset, period)
+    starts = np.array([int(t.timestamp()) for t in frame["start"]], dtype=np.int64)
+    rate_rows = [tuple(r) for r in session.execute(
+        select(CreditRate.valid_from, CreditRate.rate_micros, CreditRate.scope)
+        .where(CreditRate.scope.in_(("*", asset.asset_code))))]
+    rate_rows = [(int(t.timestamp()), micros, None if scope == "*" else scope) for t, micros, scope in rate_rows]
+    try:
+        rates = rates_for_asset(rate_rows, asset.asset_code).lookup(starts).tolist()
+    except NoRateError:
+        rates = None
+    out: dict[str, Any] = {}
+    for key in ("kwh", "kwh_low", "kwh_high"):
+        wh = _to_wh(frame[key].to_numpy())
+        out[key] = sum(wh)
+        out[key.replace("kwh", "cents")] = None if rates is None else sum(w * r for w, r in zip(wh, rates))
+    return out
+
+
 def member_outlook(session: Session, member_number: str, *, today: dt.date) -> dict[str, Any]:
     """A member's expected credits for next month: kWh and value per held asset, with a low/high band.
 
@@ -254,32 +307,26 @@ def member_outlook(session: Session, member_number: str, *, today: dt.date) -> d
     first = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     period = first.strftime("%Y-%m")
     register = share_register(session, member_number=member.member_number)
-    rate_rows = [(int(r.valid_from.timestamp()), r.rate_micros, None if r.scope == "*" else r.scope)
-                 for r in session.scalars(select(CreditRate))]
+    signature = _rates_signature(session)
     assets = []
     totals = {"kwh": 0.0, "kwh_low": 0.0, "kwh_high": 0.0, "cents": 0, "cents_low": 0, "cents_high": 0}
     for asset in session.scalars(select(Asset).where(Asset.kind == "solar").order_by(Asset.asset_code)):
         shares = holdings_on(register, asset.asset_code, first).get(member.member_number, 0)
         if not shares:
             continue
-        frame = typical_month(asset, period)
-        starts = np.array([int(t.timestamp()) for t in frame["start"]], dtype=np.int64)
-        try:
-            rates = rates_for_asset(rate_rows, asset.asset_code).lookup(starts)
-        except NoRateError:
-            rates = None
+        month = _cached(("outlook", solar_array(asset), period, signature),
+                        lambda: _asset_month_expectation(session, asset, period))
         share = shares / asset.total_shares
         item: dict[str, Any] = {"asset_code": asset.asset_code, "shares": shares, "total_shares": asset.total_shares}
         for key in ("kwh", "kwh_low", "kwh_high"):
-            wh = np.asarray(_to_wh(frame[key].to_numpy()), dtype=object)
-            energy = float(sum(wh)) / 1000 * share
+            energy = month[key] / 1000 * share
             item[key] = f"{energy:.1f}"
             totals[key] += energy
             ckey = key.replace("kwh", "cents")
-            if rates is None:
+            value = month[ckey]  # [Wh x micro-currency/kWh] of the whole asset, or None without rates
+            if value is None:
                 item[ckey] = None
             else:
-                value = sum(int(w) * int(r) for w, r in zip(wh.tolist(), rates.tolist()))  # [Wh x micro/kWh]
                 cents = round_half_even(value * shares, asset.total_shares * 10**7)
                 item[ckey] = cents
                 totals[ckey] += cents
