@@ -33,7 +33,7 @@ class ShareTransaction(Base):
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    from_member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("members.id"))
+    from_member_id: Mapped[Optional[int]] = mapped_column(ForeignKey("members.id"), index=True)
     shares: Mapped[int] = mapped_column(Integer)
     price_per_share_cents: Mapped[Optional[int]] = mapped_column(BigInteger)  # [cents]
 

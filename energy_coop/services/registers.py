@@ -415,7 +415,9 @@ def share_register(session: Session, asset_id: int | None = None, *,
     if asset_id is not None:
         stmt = stmt.where(ShareTransaction.asset_id == asset_id)
     if member_number is not None:
-        stmt = stmt.where((Member.member_number == member_number) | (frm.member_number == member_number))
+        # by id, through the two indexed columns: one member's transactions, never a scan of the register
+        member_id = select(Member.id).where(Member.member_number == member_number).scalar_subquery()
+        stmt = stmt.where((ShareTransaction.member_id == member_id) | (ShareTransaction.from_member_id == member_id))
     return [ShareTxn(*row) for row in session.execute(stmt)]
 
 
