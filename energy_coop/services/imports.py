@@ -157,19 +157,20 @@ class _Writer:
         return accepted, unchanged, revised
 
     def _existing(self, frame: pd.DataFrame) -> pd.DataFrame:
-        parts = []
-        for meter_id, group in frame.groupby("meter_id", sort=False):
-            lo, hi = int(group["start"].min()), int(group["start"].max())
-            rows = self.session.execute(
+        """The held readings a chunk may collide with: one query per chunk (meters in batches of 5,000), not one
+        per meter; the merge on (meter_id, start) then picks the exact matches."""
+        lo, hi = int(frame["start"].min()), int(frame["start"].max())
+        ids = sorted(int(m) for m in frame["meter_id"].unique())
+        rows = []
+        for k in range(0, len(ids), 5000):
+            rows += self.session.connection().execute(
                 select(Reading.id, Reading.meter_id, Reading.start, Reading.end, Reading.mwh, Reading.quality,
                        Reading.batch_id)
-                .where(Reading.meter_id == int(meter_id), Reading.start >= lo, Reading.start <= hi)).all()
-            if rows:
-                parts.append(pd.DataFrame(rows, columns=["id", "meter_id", "start", "end_old", "mwh_old",
-                                                         "quality_old", "batch_id_old"]))
-        if not parts:
+                .where(Reading.meter_id.in_(ids[k:k + 5000]), Reading.start >= lo, Reading.start <= hi)).all()
+        if not rows:
             return pd.DataFrame()
-        out = pd.concat(parts, ignore_index=True)
+        out = pd.DataFrame(rows, columns=["id", "meter_id", "start", "end_old", "mwh_old", "quality_old",
+                                          "batch_id_old"])
         out["meter_id"] = out["meter_id"].astype(np.int64)
         out["start"] = out["start"].astype(np.int64)
         return out

@@ -121,10 +121,8 @@ def _apply(
     entity: str,
     key: str,
 ) -> None:
-    """Create (``obj`` None) or update ``obj`` with the non-MISSING ``values``; count and audit the change."""
+    """Update ``obj`` with the non-MISSING ``values``; count and audit the change (creation: ``_create``)."""
     values = {k: v for k, v in values.items() if v is not MISSING}
-    if obj is None:
-        raise AssertionError("create through _create")
     before = {k: getattr(obj, k) for k in values}
     changed = {k: v for k, v in values.items() if before[k] != v}
     if not changed:
