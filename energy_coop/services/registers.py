@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from ..calc.forecast import validate_array
 from ..calc.holdings import ShareTransaction as ShareTxn
@@ -389,13 +389,14 @@ SHARE_OPTIONAL = {"from_member_number", "price_per_share"}
 COLUMNS["shares"] = (SHARE_REQUIRED, SHARE_OPTIONAL)
 
 
+_FROM_MEMBER = aliased(Member)  # the giving member of a transfer; made once (an alias is costly to build)
+
+
 def share_register(session: Session, asset_id: int | None = None, *,
                    member_number: str | None = None) -> list[ShareTxn]:
     """The stored share register as plain values (optionally for one asset, or only the transactions that move
     one member's shares: enough to know that member's holdings on any day)."""
-    from sqlalchemy.orm import aliased
-
-    frm = aliased(Member)
+    frm = _FROM_MEMBER
     stmt = (
         select(
             ShareTransaction.ref,
@@ -413,9 +414,12 @@ def share_register(session: Session, asset_id: int | None = None, *,
     if asset_id is not None:
         stmt = stmt.where(ShareTransaction.asset_id == asset_id)
     if member_number is not None:
-        # by id, through the two indexed columns: one member's transactions, never a scan of the register
+        # the member's transaction ids through the two indexed columns, then those rows: written as an IN over a
+        # UNION because with a plain OR SQLite's planner walks the whole register asset by asset
         member_id = select(Member.id).where(Member.member_number == member_number).scalar_subquery()
-        stmt = stmt.where((ShareTransaction.member_id == member_id) | (ShareTransaction.from_member_id == member_id))
+        ids = union_all(select(ShareTransaction.id).where(ShareTransaction.member_id == member_id),
+                        select(ShareTransaction.id).where(ShareTransaction.from_member_id == member_id))
+        stmt = stmt.where(ShareTransaction.id.in_(ids))
     return [ShareTxn(*row) for row in session.execute(stmt)]
 
 
