@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 
 from energy_coop.db import dispose_all, get_sessionmaker
+from energy_coop.services import memo
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
@@ -95,6 +96,7 @@ def _pg_reset(url: str) -> None:
 def db_url(request, tmp_path) -> Any:
     """URL of an empty, migrated database (a fresh SQLite file, or a wiped PostgreSQL schema)."""
     backend = request.param
+    memo.forget()  # the PostgreSQL schema is reused with its audit log restarted at id 1
     if backend == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "energy_coop.db"

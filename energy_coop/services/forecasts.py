@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..calc.allocation import month_days, parse_period
@@ -25,8 +25,9 @@ from ..calc.holdings import holdings_on
 from ..calc.rates import NoRateError, rates_for_asset
 from ..calc.weather import WeatherError, read_weather_csv
 from ..errors import NotFoundError, RefusedError, RowError
-from ..models import Asset, CreditRate, Forecast, ImportBatch, Member, Reading, utcnow
+from ..models import Asset, CreditRate, Forecast, Member, Reading, utcnow
 from ..units import round_half_even
+from . import audit, memo
 from .registers import share_register
 
 MAX_DAYS = 366
@@ -95,7 +96,9 @@ def _to_wh(kwh: np.ndarray) -> list[int]:
     return [int(v) for v in np.rint(np.nan_to_num(np.asarray(kwh, dtype=float)) * 1000.0)]
 
 
-def _store(session: Session, asset: Asset, frame: pd.DataFrame, interval_s: int, source: str) -> int:
+def _store(session: Session, asset: Asset, frame: pd.DataFrame, interval_s: int, source: str, actor: str) -> int:
+    """Replace the stored forecast of ``asset`` over the frame's intervals; the audit log records the refresh
+    (which also tells :mod:`.memo` that the stored data changed)."""
     starts = [int(t.timestamp()) for t in frame["start"]]
     if not starts:
         return 0
@@ -109,6 +112,11 @@ def _store(session: Session, asset: Asset, frame: pd.DataFrame, interval_s: int,
         {"asset_id": asset.id, "start": s, "end": s + interval_s, "wh": w, "wh_low": lo, "wh_high": hi,
          "source": source, "computed_at": now}
         for s, w, lo, hi in zip(starts, wh, low, high)])
+    zone = ZoneInfo(asset.timezone)
+    audit.record(session, actor=actor, action="forecast", entity="forecasts", key=asset.asset_code,
+                 after={"source": source, "intervals": len(starts), "total_wh": sum(wh),
+                        "from": dt.datetime.fromtimestamp(min(starts), zone).isoformat(),
+                        "to": dt.datetime.fromtimestamp(max(starts) + interval_s, zone).isoformat()})
     return len(starts)
 
 
@@ -121,6 +129,7 @@ def forecast(
     weather_path: str | Path | None = None,
     today: dt.date | None = None,
     store: bool = True,
+    actor: str = "energy-coop",
 ) -> dict[str, Any]:
     """Expected AC energy per hour for one solar asset; the ``forecast --json`` document of SPEC 7.
 
@@ -153,7 +162,7 @@ def forecast(
         interval_s = 3600
         source = "typical"
     if store:
-        _store(session, asset, frame, interval_s, source)
+        _store(session, asset, frame, interval_s, source, actor)
     wh = _to_wh(frame["kwh"].to_numpy())
     points = []
     for i, t in enumerate(frame["start"]):
@@ -166,11 +175,11 @@ def forecast(
             "total_kwh": f"{sum(wh) / 1000:.3f}", "notes": notes}
 
 
-def refresh_forecasts(session: Session, *, today: dt.date, days: int = 7) -> dict[str, Any]:
+def refresh_forecasts(session: Session, *, today: dt.date, days: int = 7, actor: str = "scheduler") -> dict[str, Any]:
     """The daily refresh: store the next ``days`` local days' expectation for every solar asset."""
     refreshed = {}
     for asset in session.scalars(select(Asset).where(Asset.kind == "solar").order_by(Asset.asset_code)):
-        doc = forecast(session, asset.asset_code, start=today, days=days)
+        doc = forecast(session, asset.asset_code, start=today, days=days, actor=actor)
         refreshed[asset.asset_code] = doc["total_kwh"]
     return {"assets": len(refreshed), "days": days, "total_kwh": refreshed}
 
@@ -200,14 +209,13 @@ def _hourly_metered(session: Session, asset: Asset, start: int, end: int) -> pd.
 
 
 def performance(session: Session, period: str, *, threshold: float = DEFAULT_PR_THRESHOLD,
-                asset_code: str | None = None) -> list[dict[str, Any]]:
+                asset_code: str | None = None, version: tuple | None = None) -> list[dict[str, Any]]:
     """Monthly performance ratio per solar asset (see :func:`performance_uncached`), remembered per process until
-    a new import batch or forecast refresh changes what it reads."""
-    signature = (session.scalar(select(func.max(ImportBatch.id))), session.scalar(select(func.max(Forecast.id))),
-                 session.scalar(select(func.count(Asset.id))))
-    return [dict(row) for row in _cached(("performance", period, threshold, asset_code, signature),
-                                         lambda: performance_uncached(session, period, threshold=threshold,
-                                                                      asset_code=asset_code))]
+    the stored data changes (:mod:`.memo`; ``version``: the data version the caller already read)."""
+    rows = memo.remember(session, ("performance", period, threshold, asset_code),
+                         lambda: performance_uncached(session, period, threshold=threshold, asset_code=asset_code),
+                         version=version)
+    return [dict(row) for row in rows]
 
 
 def performance_uncached(session: Session, period: str, *, threshold: float = DEFAULT_PR_THRESHOLD,
@@ -252,27 +260,6 @@ def performance_uncached(session: Session, period: str, *, threshold: float = DE
     return out
 
 
-_CACHE: dict[Any, Any] = {}
-_CACHE_LIMIT = 4096
-
-
-def _cached(key: Any, compute: Any) -> Any:
-    """A small per-process memo for figures that depend only on what ``key`` names (including a signature of
-    the data they read), so members' pages do not re-run pvlib and pandas on every visit."""
-    if key in _CACHE:
-        return _CACHE[key]
-    value = compute()
-    if len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
-    _CACHE[key] = value
-    return value
-
-
-def _rates_signature(session: Session) -> tuple:
-    return tuple(session.execute(select(func.count(CreditRate.id), func.max(CreditRate.id),
-                                        func.sum(CreditRate.rate_micros))).one())
-
-
 def _asset_month_expectation(session: Session, asset: Asset, period: str) -> dict[str, Any]:
     """Typical-year energy [Wh] of a solar asset over a local month, and its value [Wh x micro-currency/kWh]
     at the rates in force hour by hour (None where some hour has no rate), for the typical, low and high bands."""
@@ -294,28 +281,39 @@ def _asset_month_expectation(session: Session, asset: Asset, period: str) -> dic
     return out
 
 
-def member_outlook(session: Session, member_number: str, *, today: dt.date) -> dict[str, Any]:
+def member_outlook(session: Session, member_number: str, *, today: dt.date,
+                   version: tuple | None = None) -> dict[str, Any]:
     """A member's expected credits for next month: kWh and value per held asset, with a low/high band.
 
     Shares are those held on the first day of next month according to the register today; energy is the
     typical-year expectation of each solar asset; value uses the credit rates in force at each hour.
-    Indicative only: the ledger is what counts.
+    Indicative only: the ledger is what counts. ``version``: the :mod:`.memo` data version the caller already read.
     """
-    member = session.scalar(select(Member).where(Member.member_number == member_number))
-    if member is None:
+    if session.scalar(select(Member.id).where(Member.member_number == member_number)) is None:
         raise NotFoundError(f"no member with number {member_number!r}")
+    version = memo.data_version(session) if version is None else version
+    register = share_register(session, member_number=member_number)
+    codes = sorted({t.asset_code for t in register})  # the assets this member's transactions name
+    assets = session.scalars(select(Asset).where(Asset.asset_code.in_(codes)).order_by(Asset.asset_code)).all()
+    return outlook_from_register(session, member_number, register, assets, today=today, version=version)
+
+
+def outlook_from_register(session: Session, member_number: str, register: list, assets: list[Asset], *,
+                          today: dt.date, version: tuple) -> dict[str, Any]:
+    """:func:`member_outlook` from what its caller has read already: the member's share transactions
+    (``share_register(member_number=...)``) and the assets they name, in asset-code order."""
     first = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     period = first.strftime("%Y-%m")
-    register = share_register(session, member_number=member.member_number)
-    signature = _rates_signature(session)
-    assets = []
+    items = []
     totals = {"kwh": 0.0, "kwh_low": 0.0, "kwh_high": 0.0, "cents": 0, "cents_low": 0, "cents_high": 0}
-    for asset in session.scalars(select(Asset).where(Asset.kind == "solar").order_by(Asset.asset_code)):
-        shares = holdings_on(register, asset.asset_code, first).get(member.member_number, 0)
+    for asset in assets:
+        if asset.kind != "solar":
+            continue
+        shares = holdings_on(register, asset.asset_code, first).get(member_number, 0)
         if not shares:
             continue
-        month = _cached(("outlook", solar_array(asset), period, signature),
-                        lambda: _asset_month_expectation(session, asset, period))
+        month = memo.remember(session, ("outlook", solar_array(asset), period),
+                              lambda asset=asset: _asset_month_expectation(session, asset, period), version=version)
         share = shares / asset.total_shares
         item: dict[str, Any] = {"asset_code": asset.asset_code, "shares": shares, "total_shares": asset.total_shares}
         for key in ("kwh", "kwh_low", "kwh_high"):
@@ -330,8 +328,8 @@ def member_outlook(session: Session, member_number: str, *, today: dt.date) -> d
                 cents = round_half_even(value * shares, asset.total_shares * 10**7)
                 item[ckey] = cents
                 totals[ckey] += cents
-        assets.append(item)
-    return {"member_number": member.member_number, "period": period, "assets": assets,
+        items.append(item)
+    return {"member_number": member_number, "period": period, "assets": items,
             "kwh": f"{totals['kwh']:.1f}", "kwh_low": f"{totals['kwh_low']:.1f}",
             "kwh_high": f"{totals['kwh_high']:.1f}", "cents": totals["cents"], "cents_low": totals["cents_low"],
             "cents_high": totals["cents_high"]}

@@ -214,6 +214,7 @@ def statement_pdf(st: Statement, *, coop_name: str = "energy-coop") -> bytes:
 
 
 def periods_with_entries(session: Session, member_number: str) -> list[str]:
+    """The months in which ``member_number`` has ledger entries, newest first."""
     member = _member(session, member_number)
     return [p for (p,) in session.execute(
         select(LedgerEntry.period).where(LedgerEntry.member_id == member.id, LedgerEntry.period.is_not(None))
@@ -226,28 +227,53 @@ def member_credits(session: Session, member_number: str, from_period: str | None
     for p in (from_period, to_period):
         if p is not None:
             _check_period(p)
-    member = _member(session, member_number)
-    balance_wh, balance_cents = session.execute(
-        select(func.coalesce(func.sum(LedgerEntry.wh), 0), func.coalesce(func.sum(LedgerEntry.cents), 0))
-        .where(LedgerEntry.member_id == member.id)).one()
-    stmt = (
-        select(LedgerEntry.period, Asset.asset_code, func.sum(LedgerEntry.wh), func.sum(LedgerEntry.cents))
-        .join(Asset, LedgerEntry.asset_id == Asset.id)
-        .where(LedgerEntry.member_id == member.id, LedgerEntry.kind.in_(("allocation", "reversal")))
-        .group_by(LedgerEntry.period, Asset.asset_code).order_by(LedgerEntry.period, Asset.asset_code)
-    )
-    if from_period:
-        stmt = stmt.where(LedgerEntry.period >= from_period)
-    if to_period:
-        stmt = stmt.where(LedgerEntry.period <= to_period)
+    member_id = session.scalar(select(Member.id).where(Member.member_number == member_number))
+    if member_id is None:
+        raise NotFoundError(f"no member with number {member_number!r}")
+    return credits_from_sums(member_number, ledger_sums(session, member_id), from_period, to_period)
+
+
+def ledger_sums(session: Session, member_id: int) -> list[tuple[str | None, str | None, str, int, int]]:
+    """A member's ledger entries summed per (period, asset code, kind): (period, asset_code, kind, Wh, cents).
+
+    One pass, read from the index ``ix_ledger_entries_member_credits`` alone."""
+    return [(period, code, kind, int(wh), int(cents)) for period, code, kind, wh, cents in session.execute(
+        select(LedgerEntry.period, Asset.asset_code, LedgerEntry.kind, func.sum(LedgerEntry.wh),
+               func.sum(LedgerEntry.cents))
+        .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
+        .where(LedgerEntry.member_id == member_id)
+        .group_by(LedgerEntry.period, Asset.asset_code, LedgerEntry.kind))]
+
+
+def credits_from_sums(member_number: str, sums: list[tuple[str | None, str | None, str, int, int]],
+                      from_period: str | None = None, to_period: str | None = None) -> dict[str, Any]:
+    """:func:`member_credits` from :func:`ledger_sums`: every kind counts in the balance; allocations and their
+    reversals are the credits of a month, by asset, optionally only from/to the given months (inclusive)."""
+    credit: dict[tuple[str, str], list[int]] = {}
+    for period, code, kind, wh, cents in sums:
+        if kind not in CREDIT_KINDS or code is None or period is None:
+            continue
+        if (from_period and period < from_period) or (to_period and period > to_period):
+            continue
+        total = credit.setdefault((period, code), [0, 0])
+        total[0] += wh
+        total[1] += cents
     months: dict[str, dict[str, Any]] = {}
-    for period, code, wh, cents in session.execute(stmt):
+    for (period, code), (wh, cents) in sorted(credit.items()):
         m = months.setdefault(period, {"period": period, "wh": 0, "cents": 0, "assets": []})
-        m["wh"] += int(wh)
-        m["cents"] += int(cents)
-        m["assets"].append({"asset_code": code, "wh": int(wh), "cents": int(cents)})
-    return {"member_number": member.member_number, "balance_wh": int(balance_wh),
-            "balance_cents": int(balance_cents), "months": list(months.values())}
+        m["wh"] += wh
+        m["cents"] += cents
+        m["assets"].append({"asset_code": code, "wh": wh, "cents": cents})
+    return {"member_number": member_number, "balance_wh": sum(s[3] for s in sums),
+            "balance_cents": sum(s[4] for s in sums), "months": list(months.values())}
+
+
+def periods_from_sums(sums: list[tuple[str | None, str | None, str, int, int]]) -> list[str]:
+    """:func:`periods_with_entries` from :func:`ledger_sums`."""
+    return sorted({period for period, *_ in sums if period is not None}, reverse=True)
+
+
+CREDIT_KINDS = frozenset({"allocation", "reversal"})  # the ledger kinds listed as a month's credits
 
 
 # ------------------------------------------------------------------------------------------------ exports

@@ -8,7 +8,6 @@ Nothing here writes. Amounts stay integers (Wh, cents); formatting is the templa
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from ..models import (
     User,
 )
 from . import coverage as coverage_service
-from . import forecasts, statements
+from . import efficiency, forecasts, memo, statements
 from .registers import share_register
 
 MAX_PER_PAGE = 200
@@ -94,7 +93,10 @@ def _member(session: Session, member_number: str) -> Member:
 
 def member_info(session: Session, member_number: str) -> dict[str, Any]:
     """A member's register details."""
-    m = _member(session, member_number)
+    return _info(_member(session, member_number))
+
+
+def _info(m: Member) -> dict[str, Any]:
     return {"member_number": m.member_number, "name": m.name, "email": m.email, "member_type": m.member_type,
             "joined_on": m.joined_on, "low_income": m.low_income,
             "meter_code": m.meter.code if m.meter is not None else None}
@@ -143,8 +145,17 @@ def _daily_sums(rows, zone: ZoneInfo, scale: int) -> dict[dt.date, int]:
     return {d: v // scale if scale > 1 else v for d, v in sums.items()}
 
 
-def asset_daily_production(session: Session, asset: Asset, first: dt.date, last: dt.date) -> list[ProductionDay]:
-    """Metered production and stored forecast of ``asset`` per local day from ``first`` to ``last`` [Wh]."""
+def asset_daily_production(session: Session, asset: Asset, first: dt.date, last: dt.date, *,
+                           version: tuple | None = None) -> list[ProductionDay]:
+    """Metered production and stored forecast of ``asset`` per local day from ``first`` to ``last`` [Wh].
+
+    The same for every member holding the asset, so remembered until the stored data changes (:mod:`.memo`;
+    ``version``: the data version the caller already read); callers must not change the returned days."""
+    return memo.remember(session, ("daily production", asset.id, asset.meter_id, asset.timezone, first, last),
+                         lambda: _asset_daily_production(session, asset, first, last), version=version)
+
+
+def _asset_daily_production(session: Session, asset: Asset, first: dt.date, last: dt.date) -> list[ProductionDay]:
     zone = ZoneInfo(asset.timezone)
     start = int(dt.datetime.combine(first, dt.time(0), tzinfo=zone).timestamp())
     end = int(dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone).timestamp())
@@ -171,9 +182,20 @@ def asset_daily_production(session: Session, asset: Asset, first: dt.date, last:
 
 def member_holdings(session: Session, member_number: str, day: dt.date) -> list[tuple[Asset, int]]:
     """The assets ``member_number`` holds shares in on ``day`` and how many, by asset code."""
-    timelines = holdings_timelines(share_register(session, member_number=member_number))
+    register = share_register(session, member_number=member_number)
+    return _held(register, _register_assets(session, register), member_number, day)
+
+
+def _register_assets(session: Session, register: list) -> list[Asset]:
+    """The assets a (member's) share register names, by asset code."""
+    codes = sorted({t.asset_code for t in register})
+    return list(session.scalars(select(Asset).where(Asset.asset_code.in_(codes)).order_by(Asset.asset_code)))
+
+
+def _held(register: list, assets: list[Asset], member_number: str, day: dt.date) -> list[tuple[Asset, int]]:
+    timelines = holdings_timelines(register)
     out = []
-    for asset in session.scalars(select(Asset).order_by(Asset.asset_code)):
+    for asset in assets:
         held = 0
         for since, shares in timelines.get(asset.asset_code, {}).get(member_number, []):
             if since <= day:
@@ -189,46 +211,51 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
 
     Besides credits and holdings: next month's expected credits (typical year, with a low/high band) and last
     month's performance ratio of each held solar array, flagged below ``threshold``.
+
+    Each thing is read once (the member, their ledger sums, their share transactions and the assets these
+    name); what is the same for every member (an asset's daily production, its performance ratio, its typical
+    month) is remembered per process until the data changes (:mod:`.memo`).
     """
-    info = member_info(session, member_number)
-    credits = statements.member_credits(session, member_number)
+    version = memo.data_version(session)  # first: remembered figures are then never staler than the rest
+    member = _member(session, member_number)
+    sums = statements.ledger_sums(session, member.id)
+    credits = statements.credits_from_sums(member_number, sums)
+    register = share_register(session, member_number=member_number)
+    assets = _register_assets(session, register)
     holdings = []
-    for asset, shares in member_holdings(session, member_number, today):
+    for asset, shares in _held(register, assets, member_number, today):
         held = HeldAsset(asset.asset_code, asset.name, asset.kind, shares, asset.total_shares)
-        held.days = asset_daily_production(session, asset, today - dt.timedelta(days=days - 1), today)
+        held.days = asset_daily_production(session, asset, today - dt.timedelta(days=days - 1), today,
+                                           version=version)
         holdings.append(held)
+    try:
+        outlook = forecasts.outlook_from_register(session, member_number, register, assets, today=today,
+                                                  version=version)
+    except RefusedError:  # e.g. an asset whose parameters the forecast model refuses
+        outlook = None
     return MemberDashboard(
-        member=info, balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
+        member=_info(member), balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
         months=credits["months"][-13:], holdings=holdings,
-        periods=statements.periods_with_entries(session, member_number),
-        efficiency=member_efficiency(session, member_number),
-        outlook=_outlook(session, member_number, today),
+        periods=statements.periods_from_sums(sums),
+        efficiency=_efficiency(session, member.id),
+        outlook=outlook if outlook and outlook["assets"] else None,
         performance=[row for h in holdings if h.kind == "solar"
                      for row in forecasts.performance(session, previous_month(today), asset_code=h.asset_code,
-                                                      threshold=threshold)],
+                                                      threshold=threshold, version=version)],
     )
 
 
-def _outlook(session: Session, member_number: str, today: dt.date) -> dict[str, Any] | None:
-    try:
-        outlook = forecasts.member_outlook(session, member_number, today=today)
-    except RefusedError:  # e.g. an asset whose parameters the forecast model refuses
-        return None
-    return outlook if outlook["assets"] else None
+def member_efficiency(session: Session, member_number: str) -> dict[str, Any]:
+    """A member's energy audits and measures."""
+    return _efficiency(session, _member(session, member_number).id)
 
 
-def member_efficiency(session: Session, member_number: str) -> dict[str, Any] | None:
-    """A member's energy audits and measures, or None while the efficiency programme is not installed."""
-    try:
-        eff = importlib.import_module("energy_coop.services.efficiency")
-    except ImportError:
-        return None
-    member = _member(session, member_number)
+def _efficiency(session: Session, member_id: int) -> dict[str, Any]:
     audits = [{"date": a.audit_date, "auditor": a.auditor_name, "level": a.ashrae_level, "findings": a.findings}
-              for a in eff.list_audits(session, member_id=member.id)]
+              for a in efficiency.list_audits(session, member_id=member_id)]
     measures = [{"category": m.category, "description": m.description, "status": m.status,
                  "estimated_kwh_per_year": m.estimated_kwh_per_year, "cost_cents": m.cost_cents}
-                for m in eff.list_measures(session, member_id=member.id)]
+                for m in efficiency.list_measures(session, member_id=member_id)]
     return {"audits": audits, "measures": measures}
 
 
