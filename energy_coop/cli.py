@@ -309,25 +309,31 @@ def _reset_database(url: str) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
-def _serve(app: AppContext, host: str, port: int) -> None:
-    from waitress import serve
-
-    from web import create_app
+def _serve(app: AppContext, host: str, port: int, workers: int | None = None, threads: int = 4) -> None:
+    from web import server
 
     require_current_schema(app.config.database_url)
-    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
-    serve(create_app(app.config), host=host, port=port, threads=8)
+    workers = server.default_workers() if workers is None else workers
+    how = (f"gunicorn, {workers} worker processes x {threads} threads" if server.gunicorn_available()
+           else f"waitress, {max(threads * workers, 4)} threads")
+    click.echo(f"Serving on http://{host}:{port}/ with {how} (Ctrl+C stops)")
+    server.serve(app.config, host, port, workers=workers, threads=threads)
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes (default: one per CPU core, 2 to 8).")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Threads per server process.")
 @db_option
 @pass_app
 @refusals()
-def serve_command(app: AppContext, host: str, port: int) -> None:
-    """Serve the web app with a production WSGI server (waitress)."""
-    _serve(app, host, port)
+def serve_command(app: AppContext, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the web app with a production WSGI server: gunicorn (several processes) where it runs, else
+    waitress."""
+    _serve(app, host, port, workers, threads)
 
 
 # ------------------------------------------------------------------------------------------------------ allocation

@@ -1,0 +1,77 @@
+"""Serving the app in production: gunicorn where it runs (Linux, macOS), waitress elsewhere.
+
+Python runs one thread at a time per process, so a busy co-op needs more than one process to use more than one
+CPU core: gunicorn starts ``workers`` processes, each answering with ``threads`` threads. Each worker builds its
+own app (and so its own database connections) after the fork. What the workers must share lives in the
+database: sessions are signed with the one secret key, sign-in failures are counted in a table, and the
+remembered page figures are keyed on the data version (``energy_coop.services.memo``).
+
+On Windows, where gunicorn does not run, waitress serves with threads in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from energy_coop.config import Config
+
+
+def default_workers() -> int:
+    """One worker process per CPU core (at least 2), at most 8."""
+    return max(2, min(8, os.cpu_count() or 1))
+
+
+def gunicorn_available() -> bool:
+    try:
+        import gunicorn.app.base  # noqa: F401
+    except ImportError:  # Windows: gunicorn needs fcntl
+        return False
+    return True
+
+
+def serve(config: Config, host: str, port: int, *, workers: int | None = None, threads: int = 4) -> None:
+    """Serve ``web.create_app(config)`` on ``host``:``port`` until interrupted (SIGINT/SIGTERM)."""
+    config.secret_key  # noqa: B018 - create instance/secret_key once, before the workers race to
+    workers = default_workers() if workers is None else workers
+    if not gunicorn_available():
+        from waitress import serve as waitress_serve
+
+        from . import create_app
+
+        waitress_serve(create_app(config), host=host, port=port, threads=max(threads * workers, 4))
+        return
+    _gunicorn(config, host, port, workers, threads).run()
+
+
+def _gunicorn(config: Config, host: str, port: int, workers: int, threads: int) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class App(BaseApplication):
+        """gunicorn's documented way to run an application from Python, with our settings only (no config file,
+        no command line of its own)."""
+
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 120,  # [s] a worker silent this long is restarted (a PDF statement takes < 1 s)
+                "graceful_timeout": 20,  # [s]
+                "keepalive": 5,  # [s]
+                "limit_request_line": 8190,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "proc_name": "energy-coop",
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from . import create_app
+
+            return create_app(config)
+
+    return App()
