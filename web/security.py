@@ -4,24 +4,26 @@
   cookie issued before a logout or a password change no longer loads a user (see ``web.auth.load_user``).
 * :func:`roles_required` / :func:`member_access` - access control as small decorators and one check, applied
   to every view (CTFd's ``admins_only`` style). Members asking for another member's data get 404, never 403.
-* :class:`LoginLimiter` - failed sign-ins counted per account and per address in memory (no database, no
-  third-party store); over the limit, sign-in is refused for the rest of the window even with the right password.
+* :class:`LoginLimiter` - failed sign-ins counted per account and per address in the database (so every server
+  process counts them all); over the limit, sign-in is refused for the rest of the window even with the right
+  password.
 * :func:`security_headers` - CSP without inline code, no framing, no sniffing, no referrer to other sites.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
 from flask import abort, request
 from flask_login import UserMixin, current_user
 
+from energy_coop.services import sign_in_limits
 from energy_coop.services.accounts import Principal
+
+from .helpers import run
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -107,81 +109,34 @@ def security_headers(response):
     return response
 
 
-class FailureCounter:
-    """Failed sign-ins per account and per client address in a sliding window, in memory.
-
-    ``per_account`` failures for one email, or ``per_address`` failures from one address, within
-    ``window_s`` seconds block further attempts for that account/address until the oldest failure leaves the
-    window. Per process: with several server processes each counts its own (waitress runs one process).
-    At most ``max_keys`` keys are kept; the least recently used are forgotten first, bounding memory.
-    """
-
-    def __init__(self, per_account: int = 5, per_address: int = 20, window_s: float = 900.0,
-                 max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic):
-        self.per_account = per_account
-        self.per_address = per_address
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-
-    def reset(self) -> None:
-        with self._lock:
-            self._failures.clear()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
-
-    def retry_after(self, account: str, address: str) -> int:
-        """Seconds until a sign-in may be tried again for this account and address (0 = now)."""
-        now = self.clock()
-        wait = 0.0
-        with self._lock:
-            for key, limit in ((("account", account), self.per_account), (("address", address), self.per_address)):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    wait = max(wait, times[len(times) - limit] + self.window_s - now)
-        return int(wait) + 1 if wait > 0 else 0
-
-    def failed(self, account: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in (("account", account), ("address", address)):
-                times = self._failures.setdefault(key, deque())
-                times.append(now)
-                self._failures.move_to_end(key)
-                while len(times) > max(self.per_account, self.per_address):
-                    times.popleft()
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
-
-    def succeeded(self, account: str) -> None:
-        with self._lock:
-            self._failures.pop(("account", account), None)
-
-
 class LoginLimiter:
-    """The Flask extension: each app gets its own :class:`FailureCounter` (limits from its config), kept in
-    ``app.extensions["login_limiter"]``, so apps (and tests) never share counts."""
+    """The Flask extension for the sign-in limits (``services.sign_in_limits``): each app keeps its limits (from
+    its config) in ``app.extensions["login_limiter"]``; the failures themselves are in the database, shared by
+    every server process."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # [s since the Unix epoch]
 
     def init_app(self, app) -> None:
-        app.extensions["login_limiter"] = FailureCounter(
+        app.extensions["login_limiter"] = sign_in_limits.Limits(
             int(app.config.get("LOGIN_LIMIT_PER_ACCOUNT", 5)), int(app.config.get("LOGIN_LIMIT_PER_ADDRESS", 20)),
             float(app.config.get("LOGIN_LIMIT_WINDOW_S", 900)))
 
-    @property
-    def counter(self) -> FailureCounter:
+    @staticmethod
+    def _limits() -> sign_in_limits.Limits:
         from flask import current_app
 
         return current_app.extensions["login_limiter"]
+
+    def retry_after(self, account: str, address: str) -> int:
+        """Seconds until a sign-in may be tried again for this account and address (0 = now)."""
+        return run(sign_in_limits.retry_after, account, address, now=self.clock(), limits=self._limits())
+
+    def failed(self, account: str, address: str) -> None:
+        run(sign_in_limits.record_failure, account, address, now=self.clock(), limits=self._limits())
+
+    def succeeded(self, account: str) -> None:
+        run(sign_in_limits.forget_account, account)
 
 
 def client_address() -> str:

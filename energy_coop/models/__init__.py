@@ -18,7 +18,7 @@ from .efficiency import (
 from .forecasts import Forecast
 from .jobs import JOB_OUTCOMES, JobRun
 from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
-from .members import MEMBER_TYPES, ROLES, ApiToken, Member, User
+from .members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User
 from .rates import CreditRate
 from .readings import ImportBatch, Reading, ReadingRevision
 from .shares import SHARE_KINDS, ShareTransaction
@@ -58,6 +58,7 @@ __all__ = [
     "Meter",
     "Reading",
     "ReadingRevision",
+    "SignInFailure",
     "ShareTransaction",
     "User",
     "utcnow",

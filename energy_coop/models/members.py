@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, BigInt, UTCDateTime, utcnow
@@ -79,3 +79,20 @@ class ApiToken(Base):
     revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """A failed sign-in, counted against the account tried and the client address for a while (the sign-in
+    limits of ``services.sign_in_limits``). In the database so that every server process counts them all.
+    Rows older than the counting window are deleted as new failures come in."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        CheckConstraint("scope IN ('account','address')", name="scope"),
+        Index("ix_sign_in_failures_subject", "scope", "subject", "at_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInt, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))  # account | address
+    subject: Mapped[str] = mapped_column(String(320))  # the email tried, or the client address
+    at_ms: Mapped[int] = mapped_column(BigInteger, index=True)  # [ms since the Unix epoch]

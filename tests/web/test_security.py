@@ -160,30 +160,81 @@ def test_sign_in_is_limited_per_address(make_app, seeded):
     assert resp.status_code == 302
 
 
-def test_failure_counter_window_slides():
-    from web.security import FailureCounter
+def test_two_server_processes_count_the_same_failures(make_app, seeded, sessions):
+    # two apps on one database stand for two gunicorn workers: failures seen by either count for both
+    first = make_app(LOGIN_LIMIT_PER_ACCOUNT=4, LOGIN_LIMIT_PER_ADDRESS=100).test_client()
+    second = make_app(LOGIN_LIMIT_PER_ACCOUNT=4, LOGIN_LIMIT_PER_ADDRESS=100).test_client()
+    for c in (first, second, first, second):
+        assert login(c, "member_a", "wrong password").status_code == 401
+    assert login(first, "member_a").status_code == 429
+    assert login(second, "member_a").status_code == 429
+    from energy_coop.models import SignInFailure
 
-    now = [1000.0]
-    counter = FailureCounter(per_account=2, per_address=10, window_s=60, clock=lambda: now[0])
-    counter.failed("a", "ip")
-    now[0] += 30
-    counter.failed("a", "ip")
-    assert counter.retry_after("a", "ip") == 31
-    now[0] += 31
-    assert counter.retry_after("a", "ip") == 0
-    counter.failed("a", "ip")
-    assert counter.retry_after("a", "ip") > 0
-    counter.succeeded("a")
-    assert counter.retry_after("a", "ip") == 0
+    with sessions.begin() as s:
+        rows = s.scalars(select(SignInFailure).order_by(SignInFailure.id)).all()
+        assert [(r.scope, r.subject) for r in rows] == [("account", "ada@coop.test"), ("address", "127.0.0.1")] * 4
 
 
-def test_failure_counter_memory_is_bounded():
-    from web.security import FailureCounter
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_app, seeded, db_url, tmp_path):
+    import dataclasses
 
-    counter = FailureCounter(max_keys=10)
-    for i in range(100):
-        counter.failed(f"user{i}", f"10.0.0.{i}")
-    assert len(counter._failures) <= 10
+    from tests.web.conftest import make_config
+
+    config = dataclasses.replace(make_config(db_url, tmp_path), proxies=1)
+    app = make_app(config, LOGIN_LIMIT_PER_ACCOUNT=100, LOGIN_LIMIT_PER_ADDRESS=2)
+    c = app.test_client()
+
+    def attempt(client_address: str, email: str = "nobody@coop.test", password: str = "x" * 12) -> int:
+        token = form_token(c)
+        return c.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                      headers={"X-Forwarded-For": client_address}).status_code
+
+    assert [attempt("203.0.113.7"), attempt("203.0.113.7")] == [401, 401]
+    assert attempt("203.0.113.7", "ada@coop.test", PASSWORD) == 429  # that client is over its limit
+    assert attempt("198.51.100.4", "ada@coop.test", PASSWORD) == 302  # another one behind the same proxy is not
+
+
+def test_a_malformed_proxy_count_is_refused_by_name():
+    import pytest
+
+    from energy_coop.config import load_config
+    from energy_coop.errors import RefusedError
+
+    for bad in ("yes", "-1", "9"):
+        with pytest.raises(RefusedError, match="ENERGY_COOP_PROXIES"):
+            load_config("sqlite://", env={"ENERGY_COOP_PROXIES": bad})
+    assert load_config("sqlite://", env={"ENERGY_COOP_PROXIES": "1"}).proxies == 1
+
+
+def test_the_window_slides_and_a_success_clears_the_account(session):
+    from energy_coop.services.sign_in_limits import Limits, forget_account, record_failure, retry_after
+
+    limits = Limits(per_account=2, per_address=3, window_s=60)
+    record_failure(session, "a@x", "10.0.0.1", now=1000.0, limits=limits)
+    record_failure(session, "a@x", "10.0.0.1", now=1030.0, limits=limits)
+    assert retry_after(session, "a@x", "10.0.0.1", now=1030.0, limits=limits) == 30  # until 1000 + 60
+    assert retry_after(session, "a@x", "10.0.0.2", now=1030.0, limits=limits) == 30  # the account, anywhere
+    assert retry_after(session, "b@x", "10.0.0.1", now=1030.0, limits=limits) == 0  # address: 2 of 3
+    assert retry_after(session, "a@x", "10.0.0.1", now=1060.0, limits=limits) == 0  # the first has left
+    record_failure(session, "a@x", "10.0.0.1", now=1061.0, limits=limits)
+    assert retry_after(session, "a@x", "10.0.0.1", now=1061.0, limits=limits) == 29  # until 1030 + 60
+    assert retry_after(session, "b@x", "10.0.0.1", now=1061.0, limits=limits) == 0  # 1000 is out: 2 of 3
+    record_failure(session, "c@x", "10.0.0.1", now=1062.0, limits=limits)
+    assert retry_after(session, "b@x", "10.0.0.1", now=1062.0, limits=limits) == 28  # 3 from this address
+    forget_account(session, "a@x")
+    assert retry_after(session, "a@x", "10.0.0.9", now=1062.0, limits=limits) == 0
+
+
+def test_old_failures_are_deleted_as_new_ones_come(session):
+    from energy_coop.models import SignInFailure
+    from energy_coop.services.sign_in_limits import Limits, record_failure
+
+    limits = Limits(window_s=60)
+    for i in range(50):
+        record_failure(session, f"user{i}@x", f"10.0.0.{i}", now=1000.0 + 10 * i, limits=limits)
+    session.flush()
+    # the last failure (at 1490) deleted those at 1430 and before: 1440 ... 1490 remain, account and address
+    assert session.scalar(select(func.count()).select_from(SignInFailure)) == 2 * 6
 
 
 # ------------------------------------------------------------------------------------------------ headers

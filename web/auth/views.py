@@ -76,7 +76,7 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         address = client_address()
-        limiter = login_limiter.counter
+        limiter = login_limiter
         wait = limiter.retry_after(email, address)
         if wait:
             minutes = max(1, round(wait / 60))
