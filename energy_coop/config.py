@@ -5,6 +5,7 @@
 | ENERGY_COOP_DATABASE_URL   | sqlite file ``instance/energy_coop.db`` (created)     |
 | ENERGY_COOP_SECRET_KEY     | generated once and kept in ``instance/secret_key``   |
 | ENERGY_COOP_INBOX          | ``instance/inbox``                                   |
+| ENERGY_COOP_PROXIES        | ``0``: how many reverse proxies (nginx, Caddy) stand in front of ``serve``; their ``X-Forwarded-For``/``-Proto`` are then trusted for the client's address (sign-in limits) and scheme |
 
 Paths are relative to the current directory. ``ENERGY_COOP_INSTANCE`` may move ``instance/`` elsewhere.
 
@@ -121,6 +122,7 @@ class Config:
     # Session cookies only over HTTPS. Production sits behind TLS; the demo on http://127.0.0.1 turns it off.
     cookie_secure: bool = True
     schedule_settings: tuple[tuple[str, str], ...] = ()
+    proxies: int = 0  # trusted reverse proxies in front of the web server (ENERGY_COOP_PROXIES)
 
     @property
     def schedule(self) -> Schedule:
@@ -157,6 +159,10 @@ def load_config(database_url: str | None = None, env: dict[str, str] | None = No
         url = f"sqlite:///{instance / 'energy_coop.db'}"
     inbox = Path(env.get("ENERGY_COOP_INBOX") or instance / "inbox").resolve()
     threshold = env.get("ENERGY_COOP_PERFORMANCE_THRESHOLD")
+    proxies = (env.get("ENERGY_COOP_PROXIES") or "0").strip()
+    if not proxies.isdigit() or int(proxies) > 5:
+        raise RefusedError(f"ENERGY_COOP_PROXIES is {proxies!r}: it must be how many reverse proxies stand in front "
+                           "of the web server, a whole number from 0 to 5")
     return Config(
         database_url=url,
         instance_dir=instance,
@@ -166,4 +172,5 @@ def load_config(database_url: str | None = None, env: dict[str, str] | None = No
         cookie_secure=_flag(env.get("ENERGY_COOP_COOKIE_SECURE"), True),
         performance_threshold=float(threshold) if threshold else 0.8,
         schedule_settings=tuple((name, env[name]) for name in SCHEDULE_VARIABLES.values() if name in env),
+        proxies=int(proxies),
     )

@@ -66,6 +66,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         COOP_NAME="energy-coop",
     )
     app.config.update(overrides)
+    proxies = int(getattr(config, "proxies", 0))
+    if proxies:  # behind nginx/Caddy: the client's address and scheme as the nearest proxies forwarded them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     csrf.init_app(app)
     login_manager.init_app(app)
