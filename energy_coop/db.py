@@ -106,13 +106,16 @@ def get_read_sessionmaker(url: str) -> sessionmaker[Session]:
         return factory
 
 
-def dispose_all() -> None:
-    """Close every pooled connection (tests and forked processes call this)."""
+def dispose_all(*, close: bool = True) -> None:
+    """Forget every engine and its pooled connections (tests call this between databases).
+
+    ``close=False`` is for a process just forked: the connections it inherited belong to its parent, so it
+    drops them without closing them (closing would end the parent's sessions with the server too)."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         for factory in _readers.values():
-            factory.kw["bind"].dispose()
+            factory.kw["bind"].dispose(close=close)
         _engines.clear()
         _sessionmakers.clear()
         _readers.clear()

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from energy_coop.config import Config
+from energy_coop.db import dispose_all
 
 
 def default_workers() -> int:
@@ -33,6 +34,7 @@ def gunicorn_available() -> bool:
 def serve(config: Config, host: str, port: int, *, workers: int | None = None, threads: int = 4) -> None:
     """Serve ``web.create_app(config)`` on ``host``:``port`` until interrupted (SIGINT/SIGTERM)."""
     config.secret_key  # noqa: B018 - create instance/secret_key once, before the workers race to
+    dispose_all()  # the schema check's connections must not be inherited by the workers
     workers = default_workers() if workers is None else workers
     if not gunicorn_available():
         from waitress import serve as waitress_serve
@@ -42,6 +44,12 @@ def serve(config: Config, host: str, port: int, *, workers: int | None = None, t
         waitress_serve(create_app(config), host=host, port=port, threads=max(threads * workers, 4))
         return
     _gunicorn(config, host, port, workers, threads).run()
+
+
+def _post_fork(server: Any, worker: Any) -> None:  # noqa: ARG001 - gunicorn's hook signature
+    """In each new worker: never use a database connection the master opened (a PostgreSQL connection used
+    by two processes at once mixes up their statements)."""
+    dispose_all(close=False)
 
 
 def _gunicorn(config: Config, host: str, port: int, workers: int, threads: int) -> Any:
@@ -65,6 +73,7 @@ def _gunicorn(config: Config, host: str, port: int, workers: int, threads: int) 
                 "errorlog": "-",
                 "loglevel": "warning",
                 "proc_name": "energy-coop",
+                "post_fork": _post_fork,
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)

@@ -106,7 +106,10 @@ def test_workers_share_sign_ins_and_stop_on_sigterm(server, tmp_path):
     # thirty fresh connections are spread over the workers; each accepts the session another one signed
     for _ in range(30):
         response = get(port, "/admin/users", cookie)
-        assert response.status == 200 and EMAIL.encode() in response.body
+        if response.status != 200:
+            proc.kill()
+            pytest.fail(f"status {response.status}; the server said:\n{proc.communicate()[1][-3000:]}")
+        assert EMAIL.encode() in response.body
     assert get(port, "/admin/users").status == 302  # and without the cookie: to the sign-in page
 
     proc.send_signal(signal.SIGTERM)
