@@ -18,7 +18,7 @@ import click
 from sqlalchemy.orm import Session
 
 from .config import Config, load_config
-from .db import get_engine, get_sessionmaker
+from .db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
 from .errors import RefusedError, RowError
 
 EXIT_REFUSED = 2
@@ -44,6 +44,14 @@ class AppContext:
             require_current_schema(url)
         factory = get_sessionmaker(url)
         with factory.begin() as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only transaction that sees one instant throughout (``db.get_snapshot_sessionmaker``): the ledger's
+        verification and the exports, which must not mix entries posted while they run."""
+        require_current_schema(self.config.database_url)
+        with get_snapshot_sessionmaker(self.config.database_url).begin() as session:
             yield session
 
     @property
@@ -411,7 +419,7 @@ def ledger_verify(app: AppContext, as_json: bool) -> None:
     """Re-walk the hash chain and re-sum every balance; exit status 1 on any mismatch."""
     from .services import ledger
 
-    with app.transaction() as session:
+    with app.snapshot() as session:
         report = ledger.verify(session)
     if as_json:
         emit_json(report.as_dict())
@@ -447,7 +455,7 @@ def export_statements(app: AppContext, period: str, fmt: str, out_dir: str, as_j
 
     from .services import statements
 
-    with app.transaction() as session:
+    with app.snapshot() as session:
         paths = statements.export_statements(session, period, fmt, Path(out_dir))
     if as_json:
         emit_json({"period": period, "format": fmt, "files": [str(p) for p in paths]})
@@ -469,7 +477,7 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
     from .services import statements
 
     tmp = out_file + ".part"
-    with app.transaction() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
         count = statements.write_ledger_csv(session, fh)
     os.replace(tmp, out_file)
     digest = hashlib.sha256(open(out_file, "rb").read()).hexdigest()
@@ -492,7 +500,7 @@ def export_audit(app: AppContext, period: str, out_dir: str, as_json: bool) -> N
 
     from .services import statements
 
-    with app.transaction() as session:
+    with app.snapshot() as session:
         manifest = statements.export_audit(session, period, Path(out_dir))
     if as_json:
         emit_json(manifest)

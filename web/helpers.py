@@ -12,7 +12,7 @@ from flask import Response, abort, current_app, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from energy_coop.db import get_read_sessionmaker, get_sessionmaker
+from energy_coop.db import get_read_sessionmaker, get_sessionmaker, get_snapshot_sessionmaker
 from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.services.statements import safe_cell
 
@@ -27,6 +27,16 @@ def run(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     factory = get_read_sessionmaker(url) if request.method in ("GET", "HEAD") else get_sessionmaker(url)
     try:
         with factory.begin() as session:
+            return service(session, *args, **kwargs)
+    except NotFoundError:
+        abort(404)
+
+
+def run_snapshot(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """:func:`run` for a read that must see one instant across many statements (the ledger's verification, its
+    exports): ``db.get_snapshot_sessionmaker``."""
+    try:
+        with get_snapshot_sessionmaker(current_app.config["ENERGY_COOP"].database_url).begin() as session:
             return service(session, *args, **kwargs)
     except NotFoundError:
         abort(404)

@@ -15,7 +15,7 @@ from flask import abort, render_template, request, send_file
 from energy_coop.errors import RefusedError
 from energy_coop.services import statements, web_queries
 
-from ..helpers import download, page_arg, run
+from ..helpers import download, page_arg, run, run_snapshot
 from ..security import roles_required
 from . import bp
 
@@ -32,7 +32,7 @@ def _period_or_404(period: str) -> str:
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    return render_template("audit/index.html", status=run(web_queries.verify_status))
+    return render_template("audit/index.html", status=run_snapshot(web_queries.verify_status))
 
 
 @bp.get("/ledger")
@@ -42,7 +42,7 @@ def ledger():
     problem = None
     if period and not PERIOD_RE.match(period):
         problem, period = f"{period!r} is not a month; write YYYY-MM", None
-    data = run(web_queries.ledger_view, page=page_arg(), period=period)
+    data = run_snapshot(web_queries.ledger_view, page=page_arg(), period=period)
     return render_template("audit/ledger.html", data=data, period=period, problem=problem)
 
 
@@ -73,7 +73,7 @@ def ledger_csv():
     because the hashes are computed over them: verify with a script, not by opening the file in a spreadsheet."""
     fh = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it (and the OS deletes it) after the response
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-    run(statements.write_ledger_csv, text)
+    run_snapshot(statements.write_ledger_csv, text)
     text.flush()
     text.detach()
     fh.seek(0)
@@ -97,7 +97,7 @@ def audit_bundle(period: str):
     with tempfile.TemporaryDirectory(prefix="energy-coop-audit-") as tmp:
         out = Path(tmp) / f"audit-{period}"
         try:
-            run(statements.export_audit, period, out)
+            run_snapshot(statements.export_audit, period, out)
         except RefusedError:
             abort(404)
         buf = _zip_folder(out)
@@ -112,7 +112,7 @@ def statements_bundle(period: str, fmt: str):
         abort(404)
     with tempfile.TemporaryDirectory(prefix="energy-coop-statements-") as tmp:
         out = Path(tmp) / f"statements-{period}"
-        run(statements.export_statements, period, fmt, out)
+        run_snapshot(statements.export_statements, period, fmt, out)
         out.mkdir(exist_ok=True)
         buf = _zip_folder(out)
     return send_file(buf, mimetype="application/zip", as_attachment=True,
