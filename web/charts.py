@@ -40,10 +40,17 @@ class Chart:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, label)
     baseline: float = 0.0
     empty: bool = False
+    _svg: Markup | None = field(default=None, repr=False, compare=False)
 
     def svg(self) -> Markup:
         """The chart as an accessible inline ``<svg>`` (title and description, a ``<title>`` per bar and point);
-        every text is escaped, numbers are written as computed."""
+        every text is escaped, numbers are written as computed. Written once per chart (a chart is not changed
+        after :func:`bar_chart` has drawn it)."""
+        if self._svg is None:
+            self._svg = self._write_svg()
+        return self._svg
+
+    def _write_svg(self) -> Markup:
         e = escape
         x1, x2 = LEFT, self.width - RIGHT
         parts = [f'<svg viewBox="0 0 {self.width} {self.height}" role="img" '

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..calc.allocation import parse_period
@@ -29,6 +29,7 @@ from ..models import (
     LedgerEntry,
     Member,
     Meter,
+    Premises,
     Reading,
     ShareTransaction,
     User,
@@ -186,10 +187,26 @@ def member_holdings(session: Session, member_number: str, day: dt.date) -> list[
     return _held(register, _register_assets(session, register), member_number, day)
 
 
-def _register_assets(session: Session, register: list) -> list[Asset]:
-    """The assets a (member's) share register names, by asset code."""
+def _register_assets(session: Session, register: list, version: tuple | None = None) -> list[Asset]:
+    """The assets a (member's) share register names, by asset code: from :func:`assets_by_code` when the caller
+    has read the data ``version``, else from the database."""
     codes = sorted({t.asset_code for t in register})
-    return list(session.scalars(select(Asset).where(Asset.asset_code.in_(codes)).order_by(Asset.asset_code)))
+    if version is None:
+        return list(session.scalars(select(Asset).where(Asset.asset_code.in_(codes)).order_by(Asset.asset_code)))
+    assets = assets_by_code(session, version)
+    return [assets[code] for code in codes if code in assets]
+
+
+def assets_by_code(session: Session, version: tuple) -> dict[str, Asset]:
+    """Every asset, remembered at data ``version`` (:mod:`.memo`). The objects are detached from the session
+    that read them, so that no later rollback there can expire them; callers only read them."""
+    def load() -> dict[str, Asset]:
+        assets = list(session.scalars(select(Asset)))
+        for asset in assets:
+            session.expunge(asset)
+        return {asset.asset_code: asset for asset in assets}
+
+    return memo.remember(session, ("assets",), load, version=version)
 
 
 def _held(register: list, assets: list[Asset], member_number: str, day: dt.date) -> list[tuple[Asset, int]]:
@@ -216,12 +233,19 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
     name); what is the same for every member (an asset's daily production, its performance ratio, its typical
     month) is remembered per process until the data changes (:mod:`.memo`).
     """
-    version = memo.data_version(session)  # first: remembered figures are then never staler than the rest
-    member = _member(session, member_number)
+    # the member, whether they have a building in the efficiency programme, and the data version, in one query
+    # and so one snapshot: remembered figures read later are then never staler than their key
+    found = session.execute(
+        select(Member, exists().where(Premises.member_id == Member.id), *memo.version_columns())
+        .where(Member.member_number == member_number)).first()
+    if found is None:
+        raise NotFoundError(f"no member with number {member_number!r}")
+    member, has_premises, newest_id, newest_at = found
+    version = memo.version_of(session, newest_id, newest_at)
     sums = statements.ledger_sums(session, member.id)
     credits = statements.credits_from_sums(member_number, sums)
     register = share_register(session, member_number=member_number)
-    assets = _register_assets(session, register)
+    assets = _register_assets(session, register, version)
     holdings = []
     for asset, shares in _held(register, assets, member_number, today):
         held = HeldAsset(asset.asset_code, asset.name, asset.kind, shares, asset.total_shares)
@@ -237,7 +261,7 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
         member=_info(member), balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
         months=credits["months"][-13:], holdings=holdings,
         periods=statements.periods_from_sums(sums),
-        efficiency=_efficiency(session, member.id),
+        efficiency=_efficiency(session, member.id) if has_premises else {"audits": [], "measures": []},
         outlook=outlook if outlook and outlook["assets"] else None,
         performance=[row for h in holdings if h.kind == "solar"
                      for row in forecasts.performance(session, previous_month(today), asset_code=h.asset_code,

@@ -4,6 +4,7 @@ for another member's number gets 404; admins and auditors may see every member."
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from flask import abort, current_app, redirect, render_template, url_for
@@ -30,11 +31,19 @@ def credits_chart(months: list[dict]) -> object:
 
 
 def production_chart(held) -> object:
-    labels = [d.day.strftime("%d %b") for d in held.days]
-    return bar_chart(f"production-{held.asset_code}", f"{held.name}: production, last {len(held.days)} days",
-                     f"Energy {held.name} produced each day in kWh (bars) beside the stored forecast (line).",
-                     labels, [None if d.metered_wh is None else d.metered_wh / 1000 for d in held.days], unit="kWh",
-                     line_values=[None if d.forecast_wh is None else d.forecast_wh / 1000 for d in held.days],
+    """An asset's recent production beside its forecast: the same for every member holding it, so drawn once
+    per distinct asset and figures (:func:`_production_chart`)."""
+    return _production_chart(held.asset_code, held.name,
+                             tuple((d.day, d.metered_wh, d.forecast_wh) for d in held.days))
+
+
+@functools.lru_cache(maxsize=512)
+def _production_chart(asset_code: str, name: str, days: tuple[tuple[dt.date, int | None, int | None], ...]):
+    labels = [day.strftime("%d %b") for day, _, _ in days]
+    return bar_chart(f"production-{asset_code}", f"{name}: production, last {len(days)} days",
+                     f"Energy {name} produced each day in kWh (bars) beside the stored forecast (line).",
+                     labels, [None if wh is None else wh / 1000 for _, wh, _ in days], unit="kWh",
+                     line_values=[None if wh is None else wh / 1000 for _, _, wh in days],
                      bar_label="metered (kWh)", line_label="forecast (kWh)", label_every=3)
 
 
