@@ -27,7 +27,7 @@ def refresh_forecasts(config: Config, period: str, *, now: dt.datetime, run_id: 
         return WorkResult("failed", {}, f"the forecast refresh service ({SERVICE}.refresh_forecasts) is not part "
                                         f"of this installation; no forecasts were refreshed ({exc})")
     with get_sessionmaker(config.database_url).begin() as session:
-        counts = refresh(session, today=dt.date.fromisoformat(period), days=FORECAST_DAYS)
+        counts = refresh(session, today=dt.date.fromisoformat(period), days=FORECAST_DAYS, actor=actor)
     counts = dict(counts or {})
     assets = counts.get("assets")
     what = f"{assets} solar asset(s)" if assets is not None else "every solar asset"

@@ -125,15 +125,15 @@ def test_the_forecast_job_without_its_service_fails_clearly(config, monkeypatch,
 def test_the_forecast_job_calls_the_refresh_service_for_its_day(config, monkeypatch, job_rows):
     seen = []
 
-    def refresh_forecasts(session, *, today, days=7):
-        seen.append((today, days))
+    def refresh_forecasts(session, *, today, days=7, actor):
+        seen.append((today, days, actor))
         return {"assets": 1, "days": days, "total_kwh": {"SUN1": "812.500"}}
 
     fake = types.ModuleType("energy_coop.services.forecasts")
     fake.refresh_forecasts = refresh_forecasts
     monkeypatch.setitem(sys.modules, "energy_coop.services.forecasts", fake)
     result = runner.run_job(config, "refresh-forecasts", now=at(2024, 3, 5, 4, 20))
-    assert result.outcome == "succeeded" and seen == [(at(2024, 3, 5).date(), 7)]
+    assert result.outcome == "succeeded" and seen == [(at(2024, 3, 5).date(), 7, "scheduler")]
     assert job_rows()[0].counts == {"assets": 1, "days": 7, "total_kwh": {"SUN1": "812.500"}}
 
 
