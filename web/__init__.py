@@ -80,15 +80,13 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     login_limiter.init_app(app)
 
     from .admin import bp as admin_bp
-    from .api_efficiency import api_bp as efficiency_api_bp
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .efficiency import bp as efficiency_bp
     from .member import bp as member_bp
 
-    for bp in (auth_bp, member_bp, admin_bp, audit_bp, efficiency_bp, efficiency_api_bp):
+    for bp in (auth_bp, member_bp, admin_bp, audit_bp, efficiency_bp):
         app.register_blueprint(bp)
-    csrf.exempt(efficiency_api_bp)  # bearer tokens only, no cookies: CSRF cannot apply
 
     from web.api import init_api
 

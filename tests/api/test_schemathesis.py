@@ -20,13 +20,24 @@ bounded = settings(max_examples=25, deadline=None, derandomize=True, suppress_he
 
 # Operations whose inputs have rules OpenAPI cannot state, so that schema-valid input may rightly answer 422:
 # 'from' after 'to' and range limits (credits, production, forecast); a future or unpriced month, or gaps in
-# the readings (allocations); the content of an uploaded file (imports).
+# the readings (allocations); the content of an uploaded file (imports); in the efficiency programme, records
+# that must exist and fit together (a member, a building, an audit, a measure in the right status, an open
+# programme with budget left, a time zone, dates in order) and savings that need a year of readings.
 SEMANTIC_RULES = {
     ("GET", "/api/v1/members/{member_number}/credits"),
     ("GET", "/api/v1/assets/{asset_code}/production"),
     ("GET", "/api/v1/assets/{asset_code}/forecast"),
     ("POST", "/api/v1/allocations/{period}"),
     ("POST", "/api/v1/imports"),
+    ("POST", "/api/v1/efficiency/premises"),
+    ("POST", "/api/v1/efficiency/audits"),
+    ("POST", "/api/v1/efficiency/measures"),
+    ("POST", "/api/v1/efficiency/measures/{measure_id}/status"),
+    ("POST", "/api/v1/efficiency/programmes"),
+    ("POST", "/api/v1/efficiency/awards"),
+    ("POST", "/api/v1/efficiency/awards/{award_id}/payments"),
+    ("GET", "/api/v1/efficiency/premises/{premises_id}/savings"),
+    ("GET", "/api/v1/efficiency/programmes/{code}/savings"),
 }
 
 

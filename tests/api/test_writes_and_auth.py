@@ -120,6 +120,15 @@ def test_the_openapi_document_is_public_and_names_every_endpoint(app):
         "/api/v1/members/{member_number}/statements/{period}.pdf", "/api/v1/assets",
         "/api/v1/assets/{asset_code}/production", "/api/v1/assets/{asset_code}/forecast", "/api/v1/imports",
         "/api/v1/allocations/{period}", "/api/v1/ledger",
+        # the efficiency programme (SPEC 8); its operations are checked in tests/efficiency/test_api.py
+        "/api/v1/efficiency/premises", "/api/v1/efficiency/premises/{premises_id}",
+        "/api/v1/efficiency/premises/{premises_id}/savings", "/api/v1/efficiency/audits",
+        "/api/v1/efficiency/audits/{audit_id}", "/api/v1/efficiency/measures",
+        "/api/v1/efficiency/measures/{measure_id}", "/api/v1/efficiency/measures/{measure_id}/status",
+        "/api/v1/efficiency/programmes", "/api/v1/efficiency/programmes/{code}",
+        "/api/v1/efficiency/programmes/{code}/savings", "/api/v1/efficiency/awards",
+        "/api/v1/efficiency/awards/{award_id}", "/api/v1/efficiency/awards/{award_id}/payments",
+        "/api/v1/efficiency/exports/{kind}.csv",
     }
     error = doc["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"error", "message", "details"}

@@ -4,21 +4,18 @@ anonymous 401), JSON errors, 409 for an award beyond the budget."""
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 
 from energy_coop.config import Config
 from energy_coop.services import users
 from tests.efficiency.conftest import ADMIN, make_measure, make_programme
-from web.api_efficiency import api_bp
+from web import create_app
 
 
 @pytest.fixture
 def api(coop, db_url, tmp_path):
     """(client, tokens by role); members 2001 (Ada) and 2002 (Bo) each have a measure."""
-    app = Flask("efficiency-api-test")
-    app.config.update(TESTING=True, ENERGY_COOP=Config(database_url=db_url, instance_dir=tmp_path,
-                                                        inbox=tmp_path / "inbox"))
-    app.register_blueprint(api_bp)
+    app = create_app(Config(database_url=db_url, instance_dir=tmp_path, inbox=tmp_path / "inbox",
+                            _secret_key="test-secret-key-" + "x" * 32), TESTING=True)
     tokens = {}
     with coop.begin() as s:
         for email, role, number in [(ADMIN, "admin", None), ("aud@example.org", "auditor", None),
@@ -34,6 +31,7 @@ def api(coop, db_url, tmp_path):
         headers.update(kw.pop("headers", {}))
         return client.open("/api/v1/efficiency" + path, method=method, headers=headers, **kw)
 
+    call.client = client
     return call, ids
 
 
@@ -104,18 +102,40 @@ def test_bad_bodies_are_refused_with_every_problem(api):
     r = call("POST", "/measures", "admin", json={"audit_id": 1, "category": "x", "description": "",
                                                  "cost_cents": -1, "estimated_kwh_per_year": "lots",
                                                  "useful_life_years": 0, "colour": "red"})
-    assert r.status_code == 400 and r.json["error"] == "refused"
-    assert {"field": "colour", "reason": "unknown field", "where": ""} in r.json["details"]
-    r = call("POST", "/measures", "admin", json={"audit_id": 1, "category": "x", "description": "",
-                                                 "cost_cents": -1, "estimated_kwh_per_year": "lots",
-                                                 "useful_life_years": 0})
-    fields = {d["field"] for d in r.json["details"]}
-    assert {"category", "description", "cost_cents", "estimated_kwh_per_year", "useful_life_years"} <= fields
-    assert call("POST", "/awards", "admin", data="not json", content_type="application/json").status_code == 400
+    assert r.status_code == 422 and r.json["error"] == "invalid_input"
+    fields = {d["field"]: d["reason"] for d in r.json["details"]}
+    assert set(fields) == {"category", "description", "cost_cents", "estimated_kwh_per_year", "useful_life_years",
+                           "colour"}
+    assert fields["colour"].startswith("unknown field") and fields["estimated_kwh_per_year"] == "Not a valid integer."
+    assert call("GET", "/measures", "admin").json["measures"] == call("GET", "/measures", "aud").json["measures"]
+    assert len(call("GET", "/measures", "admin").json["measures"]) == 2  # nothing was added
+    assert call("POST", "/awards", "admin", data="not json", content_type="application/json").status_code in (400, 422)
     r = call("POST", f"/measures/{ids['ada']}/status", "admin", json={"status": "verified", "on": "2024-13-01"})
-    assert r.status_code == 400 and r.json["details"][0]["field"] == "on"
+    assert r.status_code == 422 and r.json["details"][0]["field"] == "on"
     r = call("POST", f"/measures/{ids['ada']}/status", "admin", json={"status": "verified", "on": "2024-06-01"})
-    assert r.status_code == 400 and "never installed" in r.json["message"]
-    assert call("GET", "/premises/1/savings?until=tomorrow", "admin").status_code == 400
-    assert call("GET", "/measures?status=lost", "admin").status_code == 400
+    assert r.status_code == 422 and "never installed" in r.json["message"]
+    assert call("GET", f"/measures/{ids['ada']}", "admin").json["status"] == "approved"  # unchanged
+    assert call("GET", "/premises/1/savings?until=tomorrow", "admin").status_code == 422
+    assert call("GET", "/measures?status=lost", "admin").status_code == 422
     assert call("GET", "/measures/99999", "admin").status_code == 404
+    for path in ("/premises/", "/audits/", "/measures/", "/awards/"):  # beyond any id the database can hold
+        assert call("GET", path + "9" * 30, "admin").status_code == 404, path
+
+
+def test_the_openapi_document_lists_every_efficiency_operation(api):
+    call, _ = api
+    doc = call.client.get("/api/v1/openapi.json").json
+    operations = {(method.upper(), path) for path, item in doc["paths"].items() if "/efficiency/" in path
+                  for method in item if method in ("get", "post")}
+    base = "/api/v1/efficiency"
+    expected = {("GET", f"{base}/{k}") for k in ("premises", "audits", "measures", "programmes", "awards")}
+    expected |= {("POST", f"{base}/{k}") for k in ("premises", "audits", "measures", "programmes", "awards")}
+    expected |= {("GET", f"{base}/premises/{{premises_id}}"), ("GET", f"{base}/premises/{{premises_id}}/savings"),
+                 ("GET", f"{base}/audits/{{audit_id}}"), ("GET", f"{base}/measures/{{measure_id}}"),
+                 ("POST", f"{base}/measures/{{measure_id}}/status"), ("GET", f"{base}/programmes/{{code}}"),
+                 ("GET", f"{base}/programmes/{{code}}/savings"), ("GET", f"{base}/awards/{{award_id}}"),
+                 ("POST", f"{base}/awards/{{award_id}}/payments"), ("GET", f"{base}/exports/{{kind}}.csv")}
+    assert operations == expected
+    award = doc["paths"][f"{base}/awards"]["post"]
+    assert {"201", "401", "403", "404", "409", "422"} <= set(award["responses"])
+    assert award["security"] == [{"bearerAuth": []}]
