@@ -29,6 +29,9 @@ class UnitError(ValueError):
     """A value that cannot be represented exactly in the product's units; ``str()`` is the reason."""
 
 
+MAX_DIGITS = 30  # no amount, energy or rate here has more digits before the decimal point
+
+
 def _decimal(text: str | int | Decimal, what: str) -> Decimal:
     if isinstance(text, bool):
         raise UnitError(f"{what} must be a number, not a true/false value")
@@ -54,6 +57,8 @@ def _decimal(text: str | int | Decimal, what: str) -> Decimal:
 
 def _scaled(text: str | int | Decimal, scale_places: int, what: str, unit_name: str) -> int:
     value = _decimal(text, what)
+    if value and value.adjusted() > MAX_DIGITS:  # "1e999999" would take Python ages to turn into an int
+        raise UnitError(f"{what} {str(text).strip()[:40]!r} is far too large")
     scaled = value.scaleb(scale_places)
     if scaled != scaled.to_integral_value():
         raise UnitError(
@@ -75,6 +80,11 @@ def kwh_to_mwh(text: str | int | Decimal) -> int:
 def wh_to_mwh(text: str | int | Decimal) -> int:
     """Parse an energy in **Wh** (decimal text) into integer **mWh**, exactly."""
     return _scaled(text, 3, "Wh value", "mWh")
+
+
+def kwh_to_wh(text: str | int | Decimal) -> int:
+    """Parse an energy in **kWh** (decimal text, up to 3 places) into integer **Wh**, exactly."""
+    return _scaled(text, 3, "kWh value", "Wh")
 
 
 def parse_rate(text: str | int | Decimal) -> int:
@@ -114,6 +124,13 @@ def cents_to_decimal(cents: int) -> Decimal:
 def format_cents(cents: int) -> str:
     """Integer cents -> ``"-12.34"`` style text with two decimals (no currency sign)."""
     return f"{cents_to_decimal(cents):.2f}"
+
+
+def format_money(cents: int) -> str:
+    """Integer cents -> ``"-1,234.50"``: two decimals and thousands separators, for people to read."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(int(cents)), 100)
+    return f"{sign}{whole:,}.{part:02d}"
 
 
 def round_half_even(numerator: int, denominator: int) -> int:

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from energy_coop.units import (
     UnitError,
     format_cents,
+    format_money,
     kwh_to_mwh,
+    kwh_to_wh,
     largest_remainder,
     parse_cents,
     parse_rate,
@@ -28,7 +30,8 @@ def test_kwh_parses_exactly_to_mwh(text, mwh):
 
 
 @pytest.mark.parametrize("text, reason", [("0.0000001", "more than 6 decimal places"), ("NaN", "not a finite"),
-                                          ("inf", "not a finite"), ("abc", "not a number"), ("", "is empty")])
+                                          ("inf", "not a finite"), ("abc", "not a number"), ("", "is empty"),
+                                          ("1e999999999", "far too large"), ("-" + "9" * 32, "far too large")])
 def test_kwh_refuses_what_is_not_exact(text, reason):
     with pytest.raises(UnitError, match=reason):
         kwh_to_mwh(text)
@@ -45,6 +48,8 @@ def test_rates_and_cents():
     assert parse_rate("0.123456") == 123_456
     assert parse_cents("10.5") == 1050
     assert format_cents(-1234) == "-12.34"
+    assert (format_money(-123_456_789), format_money(5), format_money(0)) == ("-1,234,567.89", "0.05", "0.00")
+    assert kwh_to_wh("-0.5") == -500 and kwh_to_wh("12.345") == 12_345
     with pytest.raises(UnitError):
         parse_cents("0.001")
 

@@ -377,7 +377,7 @@ def test_bad_rate_and_tariff_forms_change_nothing(signed_in, seeded, sessions):
            "tou-band3_rate": "1e999999", "tou-csrf_token": token}
     body = text(c.post("/admin/rates/time-of-use", data=tou))
     for message in ("is not a known time zone", "is before the first day", "is not a time of day",
-                    "may not be negative", "not a believable rate"):
+                    "may not be negative", "is far too large"):
         assert message in body, message
     assert count(sessions, CreditRate) == before
 
