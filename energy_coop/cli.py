@@ -433,6 +433,57 @@ def ledger_verify(app: AppContext, as_json: bool) -> None:
         sys.exit(1)
 
 
+MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member", "memo": "--memo",
+                  "period": "--period", "kind": "KIND"}
+
+
+@ledger_group.command("record")
+@click.argument("kind", type=click.Choice(["adjustment", "payout", "bill_application"]))
+@click.option("--member", "member_number", metavar="NUMBER", required=True, help="The member's number.")
+@click.option("--amount", metavar="MONEY", required=True,
+              help="Signed, in currency, credits positive: -25.00 pays out 25.00 (a payout or bill application "
+                   "is negative); an adjustment may be either.")
+@click.option("--memo", required=True, help="Why (shown on the member's statement), e.g. 'cheque 17'.")
+@click.option("--period", metavar="YYYY-MM", help="The statement month it shows on (default: this month).")
+@click.option("--kwh", metavar="KWH", default="0", show_default=True,
+              help="Energy for an adjustment, signed, up to 3 decimals.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, memo: str, period: str | None,
+                  kwh: str, as_json: bool) -> None:
+    """Post an adjustment, payout or bill application on one member's account (audited; never an edit)."""
+    from .services import ledger
+    from .units import UnitError, format_money, kwh_to_wh, parse_cents
+
+    problems: list[RowError] = []
+    values: dict[str, int] = {}
+    for name, text, parse in (("cents", amount, parse_cents), ("wh", kwh, kwh_to_wh)):
+        try:
+            values[name] = parse(text)
+        except UnitError as exc:
+            problems.append(RowError(MANUAL_OPTIONS[name], "", str(exc)))
+    if problems:
+        raise RefusedError("no ledger entry was made", problems)
+    try:
+        with app.transaction() as session:
+            entry = ledger.record_manual_entry(session, kind=kind, member_number=member_number,
+                                               cents=values["cents"], wh=values["wh"], memo=memo,
+                                               period=period, actor=app.actor)
+    except RefusedError as exc:  # name the options the user typed, not the service's fields
+        exc.errors = [RowError(MANUAL_OPTIONS.get(e.field, e.field), "", e.reason) for e in exc.errors]
+        raise
+    if as_json:
+        emit_json({"seq": entry.seq, "kind": entry.kind, "member_number": entry.member_number,
+                   "period": entry.period, "wh": entry.wh, "cents": entry.cents, "memo": entry.memo,
+                   "balance_wh": entry.balance_wh, "balance_cents": entry.balance_cents})
+    else:
+        click.echo(f"ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} "
+                   f"for member {entry.member_number} ({entry.period}); balance now "
+                   f"{format_money(entry.balance_cents)}")
+
+
 # ------------------------------------------------------------------------------------------------------ exports
 
 

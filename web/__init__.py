@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from energy_coop.config import Config, load_config
-from energy_coop.units import format_cents, rate_to_decimal, wh_to_kwh_decimal
+from energy_coop.units import format_money, rate_to_decimal, wh_to_kwh_decimal
 
 from .extensions import csrf, login_limiter, login_manager
 from .security import security_headers
@@ -145,10 +145,7 @@ def _register_filters(app: Flask) -> None:
     def money(cents: int | None) -> str:
         if cents is None:
             return "-"
-        text = format_cents(int(cents))
-        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-        whole, frac = digits.split(".")
-        return f"{sign}{int(whole):,}.{frac}"
+        return format_money(int(cents))
 
     @app.template_filter("rate")
     def rate(micros: int) -> str:

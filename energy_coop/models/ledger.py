@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +66,9 @@ class AllocationRun(Base):
         return {**self.document, "status": "posted", "run_id": self.id}
 
 
+MANUAL_WHERE = "kind IN ('adjustment', 'payout', 'bill_application')"  # the entries an admin makes by hand
+
+
 class LedgerEntry(Base):
     """One credit or debit on a member's account: energy [Wh] and money [cents]."""
 
@@ -77,6 +81,10 @@ class LedgerEntry(Base):
         # A member's credits and statements read only this index: their entries side by side in one place
         # instead of one table page per month (migration 0007).
         Index("ix_ledger_entries_member_credits", "member_id", "period", "asset_id", "kind", "wh", "cents"),
+        # The admins' list of manual entries, newest first, without reading the allocation entries (migration
+        # 0009); partial, so posting a month's allocation pays nothing for it.
+        Index("ix_ledger_entries_manual", "seq", sqlite_where=text(MANUAL_WHERE),
+              postgresql_where=text(MANUAL_WHERE)),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -13,18 +13,16 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pvlib
-
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from zoneinfo import ZoneInfo
-
 from ..calc.tariffs import TouBand, time_of_use_rows
-from ..models import MEMBER_TYPES, User
+from ..models import MEMBER_TYPES, LedgerEntry, Member, User
 from ..units import mwh_to_kwh_decimal, rate_to_decimal
 from . import allocation, forecasts
 from . import users as users_service
@@ -300,6 +298,8 @@ def seed(session_factory: Callable[[], Any], folder: Path, *, today: dt.date, ac
         with session_factory.begin() as session:
             if allocation.current_run(session, period) is None:
                 allocation.post(session, period, actor=actor, today=today)
+    with session_factory.begin() as session:
+        _seed_manual_entries(session, f"{previous:%Y-%m}", actor=actor, today=today)
     say("forecasts")
     with session_factory.begin() as session:
         forecasts.refresh_forecasts(session, today=today - dt.timedelta(days=30), days=37)
@@ -312,6 +312,24 @@ def seed(session_factory: Callable[[], Any], folder: Path, *, today: dt.date, ac
         with session_factory.begin() as session:
             demo_efficiency.seed_efficiency(session, today=today, actor=actor)
     return logins
+
+
+def _seed_manual_entries(session: Session, period: str, *, actor: str, today: dt.date) -> None:
+    """A few payouts, a bill application and an adjustment in ``period``, as an admin would record them (once:
+    nothing when the ledger already holds entries made by hand)."""
+    from .ledger import MANUAL_KINDS, balance, record_manual_entry
+
+    if session.scalar(select(exists().where(LedgerEntry.kind.in_(MANUAL_KINDS)))):
+        return
+    record_manual_entry(session, kind="adjustment", member_number="1001", cents=250, memo="goodwill credit "
+                        "after the inverter fault", period=period, actor=actor, today=today)
+    for number, kind, memo in (("1002", "payout", "cheque 1041"), ("1003", "payout", "bank transfer 88-2231"),
+                               ("1004", "bill_application", "set against the utility bill")):
+        member_id = session.scalar(select(Member.id).where(Member.member_number == number))
+        cents = balance(session, member_id)[1] // 200 * 100  # half the balance, in whole currency units
+        if cents > 0:
+            record_manual_entry(session, kind=kind, member_number=number, cents=-cents, memo=memo,
+                                period=period, actor=actor, today=today)
 
 
 def _logins(session: Session, actor: str) -> DemoLogins:

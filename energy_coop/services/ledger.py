@@ -11,8 +11,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..calc.chain import GENESIS, ChainEntry, entry_content, entry_hash, format_time, verify_chain
-from ..errors import NotFoundError, RefusedError
+from ..errors import RefusedError, RowError
 from ..models import AllocationRun, Asset, LedgerEntry, LedgerHead, Member, utcnow
+from ..units import format_money
 from . import audit
 
 MANUAL_KINDS = ("adjustment", "payout", "bill_application")
@@ -91,35 +92,122 @@ def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None
     return [r[0] for r in rows]
 
 
-def record_manual_entry(session: Session, *, kind: str, member_number: str, cents: int, wh: int = 0,
-                        memo: str, actor: str, period: str | None = None) -> int:
-    """An adjustment, payout or bill application on one member's account (an admin action, audited).
+MAX_MANUAL_CENTS = 100_000_000_000  # the largest manual entry: 1,000,000,000.00 in currency [cents]
+MAX_MANUAL_WH = 1_000_000_000_000  # and 1 TWh of energy [Wh]
+MAX_MEMO = 200  # characters
+FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet runs a cell starting with one of these as a formula
 
-    ``period`` ('YYYY-MM') is the statement month the entry shows on; default: the current UTC month.
+
+@dataclass(frozen=True)
+class ManualEntry:
+    """A manual entry as posted: its ``seq``, the amounts (integer Wh, cents) and the member's new balance."""
+
+    seq: int
+    kind: str
+    member_number: str
+    period: str
+    wh: int
+    cents: int
+    memo: str
+    balance_wh: int
+    balance_cents: int
+
+
+def check_memo(memo: str | None) -> tuple[str, str | None]:
+    """``memo`` stripped, and why it cannot go into the ledger (``None`` when it can).
+
+    The ledger export writes memos exactly as stored, since their hashes cover them; so a memo may not be
+    something a spreadsheet would run as a formula, nor hold line breaks or other control characters.
     """
-    if kind not in MANUAL_KINDS:
-        raise RefusedError(f"{kind!r} is not a manual entry kind; choose one of: {', '.join(MANUAL_KINDS)}")
-    if not memo or not memo.strip():
-        raise RefusedError("a manual ledger entry needs a memo saying why")
-    if type(cents) is not int or type(wh) is not int:  # noqa: E721
-        raise RefusedError("amounts must be whole cents and whole Wh")
-    member = session.scalar(select(Member).where(Member.member_number == member_number))
-    if member is None:
-        raise NotFoundError(f"no member with number {member_number!r}")
-    if period is None:
-        period = utcnow().strftime("%Y-%m")
-    else:
-        from ..calc.allocation import parse_period
+    text = (memo or "").strip()
+    if not text:
+        return text, "is required: say why this entry is made (e.g. 'cheque 17')"
+    if len(text) > MAX_MEMO:
+        return text, f"is {len(text)} characters long; keep it to {MAX_MEMO}"
+    if not text.isprintable():
+        return text, "has a line break or another control character; write it on one line"
+    if text.startswith(FORMULA_STARTS):
+        return text, (f"starts with {text[0]!r}, which a spreadsheet would run as a formula; start it with a "
+                      "word or a number")
+    return text, None
 
+
+def record_manual_entry(session: Session, *, kind: str, member_number: str, cents: int, wh: int = 0,
+                        memo: str, actor: str, period: str | None = None,
+                        today: dt.date | None = None) -> ManualEntry:
+    """Post an adjustment, payout or bill application on one member's account (an admin action, audited).
+
+    Amounts are signed as the ledger's are, credits positive: ``cents`` [cents] and ``wh`` [Wh]. An
+    adjustment may go either way; a payout or a bill application takes money off the balance, so its ``cents``
+    is negative, its ``wh`` zero, and it may not take the member's money balance below zero. ``period``
+    ('YYYY-MM', not after the current month) is the statement month it shows on; default: this UTC month.
+
+    Every problem found is named in one :class:`RefusedError` (fields ``kind``, ``member_number``, ``cents``,
+    ``wh``, ``memo``, ``period``); then nothing is written.
+    """
+    from ..calc.allocation import parse_period
+
+    errors: list[RowError] = []
+
+    def refuse(field_name: str, reason: str) -> None:
+        errors.append(RowError("", field_name, reason))
+
+    if kind not in MANUAL_KINDS:
+        refuse("kind", f"{str(kind)[:40]!r} is not a manual entry kind; choose one of: {', '.join(MANUAL_KINDS)}")
+    if type(cents) is not int:  # noqa: E721 - never a float (or a bool) in the ledger
+        refuse("cents", "must be a whole number of cents")
+    elif abs(cents) > MAX_MANUAL_CENTS:
+        refuse("cents", f"{format_money(cents)} is beyond the largest manual entry, "
+                        f"{format_money(MAX_MANUAL_CENTS)}")
+    if type(wh) is not int:  # noqa: E721
+        refuse("wh", "must be a whole number of Wh")
+    elif abs(wh) > MAX_MANUAL_WH:
+        refuse("wh", f"{wh} Wh is beyond the largest manual entry, {MAX_MANUAL_WH} Wh")
+    amounts_ok = not any(e.field in ("cents", "wh") for e in errors)
+    if amounts_ok and kind in ("payout", "bill_application"):
+        what = "a payout" if kind == "payout" else "a bill application"
+        if cents >= 0:
+            refuse("cents", f"{what} takes money off the member's balance: write it as a negative amount, "
+                            f"e.g. -25.00")
+        if wh != 0:
+            refuse("wh", f"{what} moves money, not energy: leave the Wh at 0")
+    elif amounts_ok and cents == 0 and wh == 0:
+        refuse("cents", "an entry of nothing changes nothing: give an amount")
+    memo, memo_problem = check_memo(memo)
+    if memo_problem:
+        refuse("memo", memo_problem)
+    this_month = (today or utcnow().date()).strftime("%Y-%m")
+    if period is None or not str(period).strip():
+        period = this_month
+    else:
+        period = str(period).strip()
         try:
             parse_period(period)
         except ValueError as exc:
-            raise RefusedError(str(exc)) from None
+            refuse("period", str(exc))
+        else:
+            if period > this_month:
+                refuse("period", f"{period} is after this month ({this_month}); an entry cannot be dated ahead")
+    member = session.scalar(select(Member).where(Member.member_number == str(member_number).strip()))
+    if member is None:
+        refuse("member_number", f"there is no member {str(member_number).strip()[:64]!r}")
+    if errors:
+        raise RefusedError("no ledger entry was made", errors)
+    assert member is not None
+    # Every ledger write holds the head row, so two payouts at once cannot both pass the balance check.
+    lock_head(session)
+    balance_wh, balance_cents = balance(session, member.id)
+    if kind in ("payout", "bill_application") and balance_cents + cents < 0:
+        raise RefusedError("no ledger entry was made", [RowError(
+            "", "cents", f"member {member.member_number}'s balance is {format_money(balance_cents)}; "
+                         f"{format_money(cents)} would leave it at {format_money(balance_cents + cents)}")])
     [seq] = append(session, [NewEntry(kind, member.id, member.member_number, wh, cents, period=period,
-                                      memo=memo.strip())])
+                                      memo=memo)])
     audit.record(session, actor=actor, action="ledger_entry", entity="ledger", key=str(seq),
-                 after={"kind": kind, "member_number": member_number, "wh": wh, "cents": cents, "memo": memo})
-    return seq
+                 after={"kind": kind, "member_number": member.member_number, "period": period, "wh": wh,
+                        "cents": cents, "memo": memo})
+    return ManualEntry(seq, kind, member.member_number, period, wh, cents, memo, balance_wh + wh,
+                       balance_cents + cents)
 
 
 def iter_chain(session: Session, *, period: str | None = None, batch: int = 20_000) -> Iterator[ChainEntry]:

@@ -285,7 +285,8 @@ LEDGER_COLUMNS = ["seq", "kind", "member_number", "period", "asset_code", "wh", 
 def write_ledger_csv(session: Session, fh: IO[str], period: str | None = None) -> int:
     """Every ledger entry (or one period's) with its chain fields, in ``seq`` order; returns the count.
 
-    The memo is written as stored (not formula-escaped) so that the hashes can be re-computed from the file.
+    The memo is written as stored (not formula-escaped) so that the hashes can be re-computed from the file;
+    no memo can start a formula, since :func:`ledger.check_memo` refuses those when the entry is made.
     """
     if period is not None:
         period = _check_period(period)

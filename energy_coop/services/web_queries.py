@@ -426,6 +426,22 @@ def ledger_page(session: Session, *, page: int = 1, per_page: int = 100, period:
     return Page([dict(zip(keys, r)) for r in rows], page, pages, total, per_page)
 
 
+def manual_entries_page(session: Session, *, page: int = 1, per_page: int = 50) -> Page:
+    """Adjustments, payouts and bill applications (the entries admins make by hand), newest first."""
+    from .ledger import MANUAL_KINDS
+
+    manual = LedgerEntry.kind.in_(MANUAL_KINDS)
+    stmt = (select(LedgerEntry.seq, LedgerEntry.kind, Member.member_number, Member.name, LedgerEntry.period,
+                   LedgerEntry.wh, LedgerEntry.cents, LedgerEntry.memo, LedgerEntry.created_at)
+            .join(Member, LedgerEntry.member_id == Member.id)
+            .where(manual)
+            .order_by(LedgerEntry.seq.desc()))
+    rows, page, pages, total = _paged(session, stmt, select(func.count()).select_from(LedgerEntry).where(manual),
+                                      page, per_page)
+    keys = ("seq", "kind", "member_number", "member_name", "period", "wh", "cents", "memo", "created_at")
+    return Page([dict(zip(keys, r)) for r in rows], page, pages, total, per_page)
+
+
 def posted_periods(session: Session) -> list[str]:
     """Months that have a posted allocation, newest first."""
     return list(session.scalars(select(AllocationRun.period).group_by(AllocationRun.period)

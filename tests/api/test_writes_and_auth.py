@@ -316,3 +316,30 @@ def test_an_upload_over_the_limit_is_413(db_url, tmp_path, tokens):
     response = client.post("/api/v1/imports", data={"file": (io.BytesIO(b"x" * 5000), "big.csv")},
                            content_type="multipart/form-data", headers={"Authorization": f"Bearer {tokens['admin']}"})
     assert ok(response, 413)["error"] == "too_large"
+
+
+# ------------------------------------------------------------------------------------------------ manual entries
+
+
+def test_a_payout_through_the_api_and_its_refusals(sessions, as_role):
+    api = as_role("admin")
+    paid = ok(api.post("/ledger", json={"kind": "payout", "member_number": "1001", "cents": -2_000,
+                                        "memo": "cheque 17", "period": "2024-02"}), 201)
+    assert paid == {"seq": 5, "kind": "payout", "member_number": "1001", "period": "2024-02", "wh": 0,
+                    "cents": -2_000, "memo": "cheque 17", "balance_wh": 208_800, "balance_cents": 88}
+    listed = ok(api.get("/ledger?after_seq=4"))["entries"]
+    assert [(e["seq"], e["kind"], e["cents"], e["memo"]) for e in listed] == [(5, "payout", -2_000, "cheque 17")]
+    over = ok(api.post("/ledger", json={"kind": "payout", "member_number": "1001", "cents": -100,
+                                        "memo": "cheque 18"}), 422)
+    assert over["message"] == "no ledger entry was made"
+    assert [(d["field"], d["reason"]) for d in over["details"]] == [
+        ("cents", "member 1001's balance is 0.88; -1.00 would leave it at -0.12")]
+    for body, field in [({"cents": True}, "cents"), ({"cents": 1.5}, "cents"), ({"cents": "-5"}, "cents"),
+                        ({"cents": -10**12}, "cents"), ({"memo": "=cmd|' /C calc'!A0"}, "memo"),
+                        ({"kind": "gift"}, "kind"), ({"period": "2024-2"}, "period"), ({"extra": 1}, "extra"),
+                        ({"member_number": "<b>1001</b>"}, "member_number")]:
+        refused = ok(api.post("/ledger", json={"kind": "payout", "member_number": "1001", "cents": -1,
+                                               "memo": "cheque 19"} | body), 422)
+        assert field in {d.get("field") for d in refused["details"]}, (body, refused)
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == 5

@@ -6,7 +6,16 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from energy_coop.models import MEMBER_TYPES, AllocationRun, Asset, LedgerEntry, Member, Reading, ShareTransaction, User
+from energy_coop.models import (
+    MEMBER_TYPES,
+    AllocationRun,
+    Asset,
+    LedgerEntry,
+    Member,
+    Reading,
+    ShareTransaction,
+    User,
+)
 from energy_coop.services import ledger
 from energy_coop.services.users import check_password
 
@@ -28,6 +37,12 @@ def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessi
         mid_month = s.scalars(select(ShareTransaction).where(ShareTransaction.kind == "transfer")).all()
         assert mid_month and all(t.date.day == 15 for t in mid_month)
         assert ledger.verify(s).ok
+        manual = s.execute(select(LedgerEntry.kind, Member.member_number, LedgerEntry.cents)
+                           .join(Member).where(LedgerEntry.kind.in_(ledger.MANUAL_KINDS))
+                           .order_by(LedgerEntry.seq)).all()
+        assert [(k, n) for k, n, _ in manual] == [("adjustment", "1001"), ("payout", "1002"), ("payout", "1003"),
+                                                  ("bill_application", "1004")]
+        assert manual[0][2] == 250 and all(c < 0 and c % 100 == 0 for _, _, c in manual[1:])
         entries = s.scalar(select(func.count()).select_from(LedgerEntry))
         admin = s.scalar(select(User).where(User.email == "admin@demo.energy-coop.org"))
         assert admin.role == "admin" and check_password(admin, "demo-admin-password")

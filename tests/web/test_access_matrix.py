@@ -78,6 +78,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.coverage", "GET"): Expect(lambda s: f"/admin/coverage?period={s.period}", STAFF_PAGE),
     ("admin.allocation_view", "GET"): Expect(lambda s: f"/admin/allocation?period={s.period}", STAFF_PAGE),
     ("admin.allocation_post", "POST"): Expect(fixed("/admin/allocation"), ADMIN_WRITE),
+    ("admin.ledger_entries", "GET"): Expect(fixed("/admin/ledger-entries"), STAFF_PAGE),
+    ("admin.ledger_entry_add", "POST"): Expect(fixed("/admin/ledger-entries"), ADMIN_WRITE),
     ("admin.users_view", "GET"): Expect(fixed("/admin/users"), STAFF_PAGE),
     ("admin.user_add", "POST"): Expect(fixed("/admin/users"), ADMIN_WRITE),
     ("admin.user_role", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/role", ADMIN_WRITE),
@@ -117,6 +119,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
     ("api_operations.allocate", "POST"): Expect(lambda s: f"/api/v1/allocations/{s.period}", API_ADMIN_WRITE),
     ("api_operations.ledger", "GET"): Expect(fixed("/api/v1/ledger"), API_STAFF_READ),
+    ("api_operations.ledger_record", "POST"): Expect(fixed("/api/v1/ledger"), API_ADMIN_WRITE),
     # efficiency programme pages (SPEC 8): a member sees their own records; admins manage; auditors read
     ("efficiency.index", "GET"): Expect(fixed("/efficiency/"), SIGNED_IN),
     ("efficiency.premises", "GET"): Expect(lambda s: f"/efficiency/premises/{s.premises_id}", MEMBER_A_DATA),

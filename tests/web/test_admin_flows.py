@@ -8,7 +8,7 @@ import io
 
 from sqlalchemy import func, select
 
-from energy_coop.models import AllocationRun, ImportBatch, LedgerEntry, ShareTransaction
+from energy_coop.models import AllocationRun, ImportBatch, LedgerEntry, Member, ShareTransaction
 from tests.web.conftest import form_token
 
 
@@ -143,3 +143,38 @@ def test_transfer_and_redeem_through_the_forms(signed_in, seeded, sessions):
         refs = set(s.scalars(select(ShareTransaction.ref)))
     assert "T-9" in refs and "R-9" not in refs and "T-10" not in refs
     assert c.post("/admin/shares/gift", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_payout_through_the_form_and_its_refusals(signed_in, seeded, sessions):
+    c = signed_in("admin")
+    with sessions.begin() as s:
+        before = s.scalar(select(func.sum(LedgerEntry.cents)).join(Member).where(Member.member_number == "1001"))
+        entries = s.scalar(select(func.count()).select_from(LedgerEntry))
+    page = text(c.get("/admin/ledger-entries?member=1001"))
+    assert 'value="1001"' in page  # "Record a payout" from the member's page fills in the number
+    token = form_token(c, "/admin/ledger-entries")
+    form = {"csrf_token": token, "kind": "payout", "member_number": "1001", "amount": "-0.05",
+            "memo": "<script>alert(1)</script> cheque 17", "period": "2024-02"}
+    resp = c.post("/admin/ledger-entries", data=form, follow_redirects=True)
+    assert resp.status_code == 200
+    page = text(resp)
+    assert before > 0 and "payout of -0.05 for member 1001 in 2024-02. Their balance is now " in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; cheque 17" in page and "<script>alert(1)" not in page
+    with sessions.begin() as s:
+        assert s.scalar(select(func.sum(LedgerEntry.cents)).join(Member).where(Member.member_number == "1001")) == before - 5
+    # refused: each reason beside its field, a 400, and no entry
+    for change, words in [({"amount": "5.00"}, "write it as a negative amount"),
+                          ({"amount": "-1.234"}, "has more than 2 decimal places"),
+                          ({"amount": f"-{before // 100 + 1}.00"}, "would leave it at"),
+                          ({"member_number": "9999"}, "there is no member"),
+                          ({"memo": "=1+1"}, "run as a formula"),
+                          ({"period": "2999-01"}, "an entry cannot be dated ahead"),
+                          ({"kwh": "1"}, "moves money, not energy"),
+                          ({"memo": ""}, "Enter a memo saying why.")]:
+        resp = c.post("/admin/ledger-entries", data=form | change)
+        assert resp.status_code == 400 and words in text(resp), (change, text(resp)[:3000])
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == entries + 1
+    # an auditor sees the list but not the form
+    page = text(signed_in("auditor").get("/admin/ledger-entries"))
+    assert "cheque 17" in page and "Record an entry" not in page

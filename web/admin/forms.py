@@ -105,3 +105,21 @@ class ActiveForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[required("a new password"), Length(max=1024)])
+
+
+MANUAL_KIND_CHOICES = [("payout", "Payout (money paid to the member)"),
+                       ("bill_application", "Bill application (credit set against a bill)"),
+                       ("adjustment", "Adjustment (a correction, either way)")]
+
+
+class LedgerEntryForm(FlaskForm):
+    """A manual ledger entry; the ledger's own checks (the same as ``energy-coop ledger record``) judge it."""
+
+    kind = SelectField("Kind", choices=choices(MANUAL_KIND_CHOICES), validate_choice=False)
+    member_number = StringField("Member number", validators=[required("the member number"), SHORT])
+    amount = StringField("Amount (signed: -25.00 takes 25.00 off the balance)",
+                         validators=[required("the amount"), Length(max=20), NO_EXPONENT])
+    kwh = StringField("Energy, kWh (adjustments only; signed, optional)",
+                      validators=[Optional(), Length(max=20), NO_EXPONENT])
+    period = StringField("Statement month (YYYY-MM; empty: this month)", validators=[Optional(), Length(max=7)])
+    memo = StringField("Memo (shown on the statement)", validators=[required("a memo saying why"), Length(max=200)])

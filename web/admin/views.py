@@ -13,16 +13,18 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.services import (
     accounts,
     allocation,
     imports,
+    ledger,
     registers,
     tariff_templates,
     users,
     web_queries,
 )
+from energy_coop.units import UnitError, format_money, kwh_to_wh, parse_cents
 
 from ..helpers import actor, attach_errors, csv_response, page_arg, run
 from ..security import roles_required
@@ -30,6 +32,7 @@ from . import bp
 from .forms import (
     ActiveForm,
     AllocationForm,
+    LedgerEntryForm,
     RateForm,
     ResetPasswordForm,
     RoleForm,
@@ -287,6 +290,52 @@ def allocation_post():
         flash(message, "info")
     flash(f"{period} is posted (run {outcome.run_id}).", "success")
     return redirect(url_for("admin.allocation_view", period=period))
+
+
+# ------------------------------------------------------------------------------------------------ ledger entries
+
+
+def _ledger_entries_page(form: LedgerEntryForm, status: int = 200):
+    page = run(web_queries.manual_entries_page, page=page_arg())
+    return render_template("admin/ledger_entries.html", form=form, page=page), status
+
+
+@bp.get("/ledger-entries")
+@roles_required(*STAFF)
+def ledger_entries():
+    form = LedgerEntryForm()
+    if request.args.get("member"):  # "Record a payout" from a member's page fills in the number
+        form.member_number.data = request.args["member"][:64]
+    return _ledger_entries_page(form)
+
+
+@bp.post("/ledger-entries")
+@roles_required("admin")
+def ledger_entry_add():
+    form = LedgerEntryForm()
+    if not form.validate_on_submit():
+        return _ledger_entries_page(form, 400)
+    amounts: dict[str, int] = {}
+    problems: list[RowError] = []
+    for name, text, parse in (("cents", form.amount.data, parse_cents), ("wh", form.kwh.data or "0", kwh_to_wh)):
+        try:
+            amounts[name] = parse(text)
+        except UnitError as exc:
+            problems.append(RowError("", name, str(exc)))
+    rename = {"cents": "amount", "wh": "kwh"}
+    try:
+        if problems:
+            raise RefusedError("no ledger entry was made", problems)
+        entry = run(ledger.record_manual_entry, kind=form.kind.data, member_number=form.member_number.data,
+                    cents=amounts["cents"], wh=amounts["wh"], memo=form.memo.data, period=form.period.data or None,
+                    actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc, rename)
+        return _ledger_entries_page(form, 400)
+    flash(f"Ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} for member "
+          f"{entry.member_number} in {entry.period}. Their balance is now {format_money(entry.balance_cents)}.",
+          "success")
+    return redirect(url_for("admin.ledger_entries"))
 
 
 # ------------------------------------------------------------------------------------------------ users

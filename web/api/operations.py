@@ -1,4 +1,4 @@
-"""The administrators' writes (meter imports, monthly allocation) and the ledger read (SPEC sections 4-6, 10).
+"""The administrators' writes (meter imports, monthly allocation, manual ledger entries) and the ledger read (SPEC sections 4-6, 10).
 
 Every write opens one transaction, calls one service, and is audited by that service with the signed-in
 user's email as the actor. A refusal rolls the whole transaction back: nothing is written.
@@ -25,6 +25,8 @@ from .schemas import (
     ImportReportSchema,
     LedgerPageSchema,
     LedgerQuery,
+    ManualEntryBody,
+    ManualEntrySchema,
     check_period,
 )
 
@@ -158,3 +160,22 @@ def ledger(after_seq: int, limit: int, period: str | None = None):
     """
     with reads().begin() as s:
         return api_queries.ledger_page(s, period=period, after_seq=after_seq, limit=limit)
+
+
+@blp.route("/ledger", methods=["POST"])
+@documented(blp, 403, 422)
+@roles("admin")
+@blp.arguments(ManualEntryBody, location="json", as_kwargs=True)
+@blp.response(201, ManualEntrySchema)
+def ledger_record(**body):
+    """Post an adjustment, payout or bill application on one member's account (admins; audited).
+
+    The ledger is never edited: this appends one entry to the hash chain. A payout or bill application has a
+    negative ``cents`` and may not take the member's balance below zero; refusals answer 422 naming the field.
+    """
+    from dataclasses import asdict
+
+    from energy_coop.services import ledger as ledger_service
+
+    with sessions().begin() as s:
+        return asdict(ledger_service.record_manual_entry(s, actor=g.principal.email, **body))

@@ -69,8 +69,8 @@ def run_document(run_id: int):
 @bp.get("/exports/ledger.csv")
 @roles_required(*STAFF)
 def ledger_csv():
-    """The whole ledger (SPEC 6 ``export ledger``) with its hashes. Memos are written as stored, unescaped,
-    because the hashes are computed over them: verify with a script, not by opening the file in a spreadsheet."""
+    """The whole ledger (SPEC 6 ``export ledger``) with its hashes. Memos are written as stored, because the
+    hashes are computed over them; ``ledger.check_memo`` keeps formulas and line breaks out of them."""
     fh = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it (and the OS deletes it) after the response
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
     run_snapshot(statements.write_ledger_csv, text)
