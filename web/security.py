@@ -1,7 +1,8 @@
 """Who may do what, and the protections every response carries.
 
-* :class:`WebUser` - the signed-in principal; its Flask-Login id carries the user's ``session_version``, so a
-  cookie issued before a logout or a password change no longer loads a user (see ``web.auth.load_user``).
+* :class:`WebUser` - the signed-in principal; its Flask-Login id carries the user's ``session_version`` and
+  the browser session's token, so a cookie from before its sign-out, or from before a password change, no
+  longer loads a user (see ``web.auth.load_user``).
 * :func:`roles_required` / :func:`member_access` - access control as small decorators and one check, applied
   to every view (CTFd's ``admins_only`` style). Members asking for another member's data get 404, never 403.
 * :class:`LoginLimiter` - failed sign-ins counted per account and per address in the database (so every server
@@ -34,10 +35,11 @@ CONTENT_SECURITY_POLICY = (
 
 
 class WebUser(UserMixin):
-    """The principal of a browser session. ``get_id`` is ``"<user id>:<session version>"``."""
+    """The principal of a browser session. ``get_id`` is ``"<user id>:<session version>:<session token>"``."""
 
-    def __init__(self, principal: Principal):
+    def __init__(self, principal: Principal, session_token: str):
         self.principal = principal
+        self.session_token = session_token
         self.user_id = principal.user_id
         self.email = principal.email
         self.role = principal.role
@@ -45,7 +47,7 @@ class WebUser(UserMixin):
         self.session_version = principal.session_version
 
     def get_id(self) -> str:
-        return f"{self.user_id}:{self.session_version}"
+        return f"{self.user_id}:{self.session_version}:{self.session_token}"
 
     @property
     def is_admin(self) -> bool:
@@ -60,11 +62,13 @@ class WebUser(UserMixin):
         return self.role in ("admin", "auditor")
 
 
-def parse_session_id(value: str) -> tuple[int, int] | None:
-    """``"12:3"`` -> ``(12, 3)``; anything else (tampered, old format) -> None."""
+def parse_session_id(value: str) -> tuple[int, int, str] | None:
+    """``"12:3:token"`` -> ``(12, 3, "token")``; anything else (tampered, an older format) -> None."""
     try:
-        uid, version = value.split(":")
-        return int(uid), int(version)
+        uid, version, token = value.split(":")
+        if not 20 <= len(token) <= 100:
+            return None
+        return int(uid), int(version), token
     except (ValueError, AttributeError):
         return None
 

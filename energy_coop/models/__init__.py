@@ -18,7 +18,7 @@ from .efficiency import (
 from .forecasts import Forecast
 from .jobs import JOB_OUTCOMES, JobRun
 from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
-from .members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User
+from .members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User, WebSession
 from .rates import CreditRate
 from .readings import ImportBatch, Reading, ReadingRevision
 from .shares import SHARE_KINDS, ShareTransaction
@@ -61,5 +61,6 @@ __all__ = [
     "SignInFailure",
     "ShareTransaction",
     "User",
+    "WebSession",
     "utcnow",
 ]

@@ -2,20 +2,24 @@
 
 :mod:`energy_coop.services.users` creates users, hashes passwords and issues tokens; this module adds what an
 administrator does to an existing account from the web pages (change role, deactivate, reset a password) and
-what a sign-in and a sign-out do to the account. Every administrator change is written to the audit log with
-its before and after values; every change that takes rights away or changes a password also bumps the user's
-``session_version`` so that session cookies issued before it stop working at once. Nothing here commits.
+the browser sessions: a sign-in opens one (a row of ``web_sessions`` holding the SHA-256 of the token its
+cookie carries), a sign-out ends that one. Every administrator change is written to the audit log with its
+before and after values; every change that takes rights away or changes a password also ends every session of
+the user (``users.end_sessions``). Nothing here commits.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError, RefusedError, RowError
-from ..models import ROLES, Member, User
+from ..models import ROLES, Member, User, WebSession, utcnow
 from . import audit
 from . import users as users_service
 
@@ -36,16 +40,47 @@ def _principal(user: User) -> Principal:
                      user.session_version)
 
 
-def principal(session: Session, user_id: int) -> Principal | None:
-    """The active user with ``user_id`` as a :class:`Principal`, or None (unknown or deactivated)."""
-    user = session.get(User, user_id)
-    if user is None or not user.active:
+@dataclass(frozen=True)
+class SignedIn:
+    """A new browser session: who, and the token its cookie carries (shown to nobody else, stored hashed)."""
+
+    principal: Principal
+    token: str
+
+
+def _digest(token: str) -> str:
+    return users_service.token_digest(token)
+
+
+def _open(session: Session, user: User, *, lifetime: dt.timedelta, user_agent: str | None,
+          now: dt.datetime | None = None) -> SignedIn:
+    """Open a session for ``user`` lasting ``lifetime`` from now; delete the user's sessions that ran out."""
+    now = now or utcnow()
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    agent = "".join(ch for ch in (user_agent or "") if ch.isprintable()).strip()[:200] or None
+    session.add(WebSession(user_id=user.id, token_sha256=_digest(token), created_at=now, expires_at=now + lifetime,
+                           user_agent=agent))
+    return SignedIn(_principal(user), token)
+
+
+def session_principal(session: Session, user_id: int, version: int, token: str,
+                      *, now: dt.datetime | None = None) -> Principal | None:
+    """Who the session cookie ``(user_id, version, token)`` signs in, or None: an unknown, ended or expired
+    session, a deactivated user, or a ``session_version`` that moved on."""
+    row = session.execute(
+        select(User).join(WebSession, WebSession.user_id == User.id)
+        .where(User.id == user_id, WebSession.token_sha256 == _digest(token),
+               WebSession.expires_at > (now or utcnow()))
+    ).scalar_one_or_none()
+    if row is None or not row.active or row.session_version != version:
         return None
-    return _principal(user)
+    return _principal(row)
 
 
-def sign_in(session: Session, email: str, password: str) -> Principal | None:
-    """Check an email and password (argon2id); the principal when they match an active user, else None.
+def sign_in(session: Session, email: str, password: str, *, lifetime: dt.timedelta,
+            user_agent: str | None = None) -> SignedIn | None:
+    """Check an email and password (argon2id); when they match an active user, open a browser session.
 
     An unknown email spends the same time hashing as a wrong password, so sign-in does not reveal which
     addresses have accounts. A hash with outdated parameters is upgraded in place (a write).
@@ -57,14 +92,33 @@ def sign_in(session: Session, email: str, password: str) -> Principal | None:
         return None
     if not users_service.check_password(user, password or "") or not user.active:
         return None
-    return _principal(user)
+    return _open(session, user, lifetime=lifetime, user_agent=user_agent)
 
 
-def sign_out(session: Session, user_id: int) -> None:
-    """End every session of the user: cookies issued so far carry an older ``session_version``."""
+def sign_out(session: Session, user_id: int, token: str) -> None:
+    """End this browser's session only; the user's other sessions go on."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id, WebSession.token_sha256 == _digest(token)))
+
+
+def sign_out_everywhere(session: Session, user_id: int) -> None:
+    """End every session of the user, on every device."""
     user = session.get(User, user_id)
     if user is not None:
         users_service.end_sessions(session, user)
+
+
+def open_sessions(session: Session, user_id: int, current_token: str,
+                  *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """The user's sessions still open, newest first: ``created_at``, ``expires_at``, ``user_agent``, and
+    ``current`` (the one asking)."""
+    now = now or utcnow()
+    mine = _digest(current_token)
+    rows = session.execute(
+        select(WebSession.created_at, WebSession.expires_at, WebSession.user_agent, WebSession.token_sha256)
+        .where(WebSession.user_id == user_id, WebSession.expires_at > now)
+        .order_by(WebSession.created_at.desc(), WebSession.id.desc())
+    ).all()
+    return [{"created_at": c, "expires_at": e, "user_agent": a, "current": h == mine} for c, e, a, h in rows]
 
 
 def _user(session: Session, user_id: int) -> User:
@@ -74,8 +128,10 @@ def _user(session: Session, user_id: int) -> User:
     return user
 
 
-def change_own_password(session: Session, user_id: int, current: str, new: str) -> Principal:
-    """A user changes their own password; the current one must be given. Returns the new principal."""
+def change_own_password(session: Session, user_id: int, current: str, new: str, *, lifetime: dt.timedelta,
+                        user_agent: str | None = None) -> SignedIn:
+    """A user changes their own password; the current one must be given. Every session of the user ends and
+    a new one opens for the browser that changed it."""
     user = _user(session, user_id)
     if not users_service.check_password(user, current or ""):
         raise RefusedError("the password was not changed", [RowError("", "current", "is not your current password")])
@@ -84,7 +140,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
     except RefusedError as exc:
         raise RefusedError("the password was not changed", [RowError("", "new", exc.message)]) from None
     users_service.set_password(session, user, new, actor=user.email)
-    return _principal(user)
+    return _open(session, user, lifetime=lifetime, user_agent=user_agent)
 
 
 def reset_password(session: Session, user_id: int, new: str, *, actor: str) -> None:
@@ -123,7 +179,7 @@ def change_role(session: Session, user_id: int, role: str, member_number: str | 
         return
     user.role = role
     user.member = member
-    user.session_version += 1
+    users_service.end_sessions(session, user)
     audit.record(session, actor=actor, action="change_role", entity="user", key=user.email, before=before,
                  after=after)
 
@@ -136,7 +192,7 @@ def set_active(session: Session, user_id: int, active: bool, *, actor: str) -> N
     if user.active == active:
         return
     user.active = active
-    user.session_version += 1
+    users_service.end_sessions(session, user)
     audit.record(session, actor=actor, action="activate" if active else "deactivate", entity="user",
                  key=user.email, before={"active": not active}, after={"active": active})
     if not active:

@@ -7,11 +7,11 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..errors import ConflictError, NotFoundError, RefusedError, RowError
-from ..models import ROLES, ApiToken, Member, User, utcnow
+from ..models import ROLES, ApiToken, Member, User, WebSession, utcnow
 from . import audit
 from .fields import EMAIL_RE
 
@@ -89,13 +89,15 @@ def set_password(session: Session, user: User, password: str, *, actor: str) -> 
     """Change the password and end every existing session of the user (their cookies stop working)."""
     validate_password(password)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_sessions(session, user)
     audit.record(session, actor=actor, action="change_password", entity="user", key=user.email)
 
 
 def end_sessions(session: Session, user: User) -> None:
-    """Invalidate every session cookie issued to ``user`` so far (logout everywhere)."""
+    """End every browser session of ``user`` (sign out everywhere): their rows go, and cookies issued so far
+    carry an older ``session_version``."""
     user.session_version += 1
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
 def token_digest(token: str) -> str:

@@ -56,6 +56,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("auth.login", "POST"): Expect(fixed("/login"), PUBLIC),
     ("auth.index", "GET"): Expect(fixed("/"), SIGNED_IN),
     ("auth.logout", "POST"): Expect(fixed("/logout"), SIGN_OUT),
+    ("auth.logout_everywhere", "POST"): Expect(fixed("/logout/everywhere"), SIGN_OUT),
     ("auth.password", "GET"): Expect(fixed("/account/password"), SIGNED_IN),
     ("auth.password", "POST"): Expect(fixed("/account/password"), OWN_ACCOUNT_WRITE),
     # member pages
@@ -200,8 +201,9 @@ def test_access_matrix(matrix, seeded):
         assert login(c, role).status_code == 302
         clients[role] = c
     failures = []
-    # Signing out ends every session of that user (it bumps session_version), so it goes last.
-    for endpoint, method in sorted(_routes(app), key=lambda r: r == ("auth.logout", "POST")):
+    # Signing out ends the session (everywhere: every session of the user), so those go last.
+    last = (("auth.logout", "POST"), ("auth.logout_everywhere", "POST"))
+    for endpoint, method in sorted(_routes(app), key=lambda r: last.index(r) + 1 if r in last else 0):
         expect = EXPECT.get((endpoint, method))
         if expect is None:
             continue  # reported by test_every_rule_has_an_expectation

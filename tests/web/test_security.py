@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
-from energy_coop.models import AuditEntry, CreditRate, Member, ShareTransaction, User
+from energy_coop.models import AuditEntry, CreditRate, Member, ShareTransaction, User, WebSession
 from energy_coop.services import registers
 from tests.web.conftest import PASSWORD, form_token, login
 
@@ -68,6 +68,56 @@ def test_a_cookie_replayed_after_sign_out_is_refused(app, seeded):
     thief.set_cookie("energy_coop_session", cookie)
     resp = thief.get("/members/1001")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_signing_out_ends_this_browser_only_and_everywhere_ends_them_all(app, seeded, sessions):
+    phone, laptop, tablet = (app.test_client() for _ in range(3))
+    for c in (phone, laptop, tablet):
+        assert login(c, "member_a").status_code == 302
+    page = text(laptop.get("/account/password"))
+    assert page.count("(this browser)") == 1 and page.count("<tr><td>") == 3
+    phone_cookie = phone.get_cookie("energy_coop_session").value
+    assert phone.post("/logout", data={"csrf_token": form_token(phone, "/members/1001")}).status_code == 302
+    assert laptop.get("/members/1001").status_code == 200  # the other devices stay signed in
+    assert tablet.get("/members/1001").status_code == 200
+    thief = app.test_client()
+    thief.set_cookie("energy_coop_session", phone_cookie)
+    assert thief.get("/members/1001").status_code == 302  # the phone's old cookie is dead
+    assert text(laptop.get("/account/password")).count("<tr><td>") == 2
+    resp = laptop.post("/logout/everywhere", data={"csrf_token": form_token(laptop, "/account/password")})
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    for c in (laptop, tablet):
+        resp = c.get("/members/1001")
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    with sessions.begin() as s:
+        uid = seeded.user_ids["member_a"]
+        assert s.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == uid)) == 0
+
+
+def test_an_expired_session_is_refused_and_cleared_at_the_next_sign_in(app, seeded, sessions):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    c = app.test_client()
+    login(c, "member_a")
+    uid = seeded.user_ids["member_a"]
+    with sessions.begin() as s:  # as if it had been opened 13 hours ago (sessions last 12)
+        s.execute(update(WebSession).where(WebSession.user_id == uid)
+                  .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+    resp = c.get("/members/1001")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    login(app.test_client(), "member_a")
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == uid)) == 1
+
+
+def test_a_session_cookie_that_does_not_parse_signs_nobody_in(app, seeded):
+    from web.security import parse_session_id
+
+    assert parse_session_id("1:1") is None and parse_session_id("1:1:short") is None
+    assert parse_session_id("x:1:" + "t" * 43) is None and parse_session_id(None) is None
+    assert parse_session_id("7:2:" + "t" * 43) == (7, 2, "t" * 43)
 
 
 def test_a_cookie_from_before_a_password_change_is_refused(app, seeded):

@@ -1,14 +1,15 @@
-"""Sign in (rate-limited per account and address), sign out (ends every session of the user), change password.
+"""Sign in (rate-limited per account and address), sign out (this browser, or everywhere), change password.
 
-A session cookie names the user and their ``session_version``; ``load_user`` refuses it once the version in
-the database moved on (after a sign-out, a password change, a role change or a deactivation).
+A session cookie names the user, their ``session_version`` and its own session token; ``load_user`` refuses it
+once that session ended (signed out, expired) or the version in the database moved on (signed out everywhere,
+a password change, a role change or a deactivation).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from energy_coop.errors import RefusedError
@@ -26,11 +27,17 @@ def load_user(session_id: str) -> WebUser | None:
     parsed = parse_session_id(session_id)
     if parsed is None:
         return None
-    user_id, version = parsed
-    principal = run(accounts.principal, user_id)
-    if principal is None or principal.session_version != version:
-        return None
-    return WebUser(principal)
+    user_id, version, token = parsed
+    principal = run(accounts.session_principal, user_id, version, token)
+    return WebUser(principal, token) if principal is not None else None
+
+
+def _lifetime():
+    return current_app.permanent_session_lifetime
+
+
+def _agent() -> str:
+    return request.user_agent.string
 
 
 @login_manager.unauthorized_handler
@@ -83,8 +90,8 @@ def login():
             plural = "s" if minutes != 1 else ""
             form.form_errors = [f"Too many sign-in attempts. Try again in about {minutes} minute{plural}."]
             return render_template("auth/login.html", form=form), 429
-        principal = run(accounts.sign_in, email, form.password.data)
-        if principal is None:
+        signed_in = run(accounts.sign_in, email, form.password.data, lifetime=_lifetime(), user_agent=_agent())
+        if signed_in is None:
             limiter.failed(email, address)
             form.form_errors = ["That email and password do not match an active account."]
             status = 401
@@ -92,7 +99,7 @@ def login():
             limiter.succeeded(email)
             session.clear()  # no fixation: a fresh session for the signed-in user
             session.permanent = True
-            user = WebUser(principal)
+            user = WebUser(signed_in.principal, signed_in.token)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     elif request.method == "POST":
@@ -103,13 +110,29 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Sign this browser out; the user's other sessions (their phone, say) go on."""
     form = LogoutForm()
     if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers first
         return redirect(url_for("auth.index"))
-    run(accounts.sign_out, current_user.user_id)
+    run(accounts.sign_out, current_user.user_id, current_user.session_token)
+    return _signed_out("You are signed out.")
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """Sign the user out on every device (e.g. after losing a phone)."""
+    form = LogoutForm()
+    if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers first
+        return redirect(url_for("auth.index"))
+    run(accounts.sign_out_everywhere, current_user.user_id)
+    return _signed_out("You are signed out on every device.")
+
+
+def _signed_out(message: str):
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -120,16 +143,18 @@ def password():
     status = 200
     if form.validate_on_submit():
         try:
-            principal = run(accounts.change_own_password, current_user.user_id, form.current.data, form.new.data)
+            signed_in = run(accounts.change_own_password, current_user.user_id, form.current.data, form.new.data,
+                            lifetime=_lifetime(), user_agent=_agent())
         except RefusedError as exc:
             attach_errors(form, exc)
             status = 400
         else:
             session.clear()
             session.permanent = True
-            login_user(WebUser(principal))  # this browser stays signed in; every other session ends
+            login_user(WebUser(signed_in.principal, signed_in.token))  # this browser stays; the others end
             flash("Your password was changed. Other devices have been signed out.", "success")
             return redirect(url_for("auth.index"))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/password.html", form=form), status
+    open_sessions = run(accounts.open_sessions, current_user.user_id, current_user.session_token)
+    return render_template("auth/password.html", form=form, open_sessions=open_sessions), status
