@@ -120,6 +120,14 @@ def test_bad_bodies_are_refused_with_every_problem(api):
     assert call("GET", "/measures/99999", "admin").status_code == 404
     for path in ("/premises/", "/audits/", "/measures/", "/awards/"):  # beyond any id the database can hold
         assert call("GET", path + "9" * 30, "admin").status_code == 404, path
+    # true is not 1, 12.0 is not 12, "2" is not 2: JSON numbers only, whole ones
+    r = call("POST", "/awards", "admin", json={"programme": "HEAT-24", "measure_id": True, "awarded_on": "2024-06-01"})
+    assert r.status_code == 422 and r.json["details"][0]["field"] == "measure_id"
+    for level in (True, 2.0, "2"):
+        r = call("POST", "/audits", "admin", json={"premises_id": 1, "audit_date": "2024-05-01", "auditor_name": "Jo",
+                                                   "ashrae_level": level, "findings": "draughty"})
+        assert r.status_code == 422 and "ashrae_level" in {d["field"] for d in r.json["details"]}, level
+    assert call("GET", "/awards", "admin").json["awards"] == []
 
 
 def test_the_openapi_document_lists_every_efficiency_operation(api):

@@ -51,18 +51,6 @@ class JsonBoolean(fields.Boolean):
         return value
 
 
-class WholeNumber(fields.Integer):
-    """A JSON integer only: not ``1.5``, not ``"12"``, and not ``true`` (which Python counts as 1)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(strict=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("write a whole number, not true or false")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -369,10 +357,10 @@ class ManualEntryBody(Strict):
 
     kind = fields.String(required=True, validate=validate.OneOf(("adjustment", "payout", "bill_application")))
     member_number = fields.String(required=True, validate=validate.Length(1, MAX_CODE))
-    cents = WholeNumber(required=True, validate=validate.Range(-100_000_000_000, 100_000_000_000), metadata={
+    cents = fields.Integer(required=True, strict=True, validate=validate.Range(-100_000_000_000, 100_000_000_000), metadata={
         "description": "signed amount [cents]; a payout or bill application is negative and may not take the "
                        "member's balance below zero"})
-    wh = WholeNumber(load_default=0, validate=validate.Range(-1_000_000_000_000, 1_000_000_000_000),
+    wh = fields.Integer(load_default=0, strict=True, validate=validate.Range(-1_000_000_000_000, 1_000_000_000_000),
                      metadata={"description": "signed energy [Wh]; adjustments only"})
     memo = fields.String(required=True, validate=validate.Length(1, 200), metadata={
         "description": "why, one line (shown on the statement); may not start with = + - @"})
