@@ -19,12 +19,16 @@ from energy_coop.services.statements import safe_cell
 T = TypeVar("T")
 
 
-def run(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run(service: Callable[..., T], *args: Any, read_only: bool = False, **kwargs: Any) -> T:
     """Open one transaction, call ``service(session, *args, **kwargs)``, commit if it returned, roll back if
-    it raised. A :class:`NotFoundError` becomes a 404 page; other refusals propagate for the view to show."""
+    it raised. A :class:`NotFoundError` becomes a 404 page; other refusals propagate for the view to show.
+
+    GET and HEAD requests, and calls with ``read_only=True`` (a read made while serving a POST, such as
+    loading the signed-in user), use the read-only sessions: on SQLite they take no write lock (and could not
+    write if a bug tried)."""
     url = current_app.config["ENERGY_COOP"].database_url
-    # GET and HEAD only read: on SQLite they take no write lock (and could not write if a bug tried)
-    factory = get_read_sessionmaker(url) if request.method in ("GET", "HEAD") else get_sessionmaker(url)
+    reading = read_only or request.method in ("GET", "HEAD")
+    factory = get_read_sessionmaker(url) if reading else get_sessionmaker(url)
     try:
         with factory.begin() as session:
             return service(session, *args, **kwargs)

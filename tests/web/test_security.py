@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import AuditEntry, CreditRate, Member, ShareTransaction, User, WebSession
@@ -490,3 +491,25 @@ def test_member_rows_unchanged_after_refused_input(signed_in, seeded, sessions):
         assert [(m.member_number, m.name, m.email) for m in s.scalars(select(Member).order_by(Member.id))] == snapshot
         assert [(t.ref, t.shares, t.date) for t in
                 s.scalars(select(ShareTransaction).order_by(ShareTransaction.id))] == shares
+
+
+def test_loading_the_signed_in_user_on_a_post_waits_for_no_writer(app, seeded, db_url):
+    """Who is asking is read without the write lock, so a POST that is refused (an auditor's write) answers at
+    once even while a long import holds the database's write lock (SQLite; PostgreSQL never waited)."""
+    import sqlite3
+    import time
+
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    c = app.test_client()
+    login(c, "auditor")
+    token = form_token(c, "/admin/shares")
+    writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert c.post("/admin/shares/issue", data={"csrf_token": token}).status_code == 403
+        assert time.monotonic() - started < 10  # the busy timeout is 30 s
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -28,7 +28,7 @@ def load_user(session_id: str) -> WebUser | None:
     if parsed is None:
         return None
     user_id, version, token = parsed
-    principal = run(accounts.session_principal, user_id, version, token)
+    principal = run(accounts.session_principal, user_id, version, token, read_only=True)
     return WebUser(principal, token) if principal is not None else None
 
 
