@@ -210,60 +210,48 @@ def _field(name: str) -> str:
     return (request.form.get(name) or "").strip()
 
 
-def _date_field(name: str, errors: list[RowError], *, required: bool = True) -> dt.date | None:
+def _parsed_field(name: str, parse: Callable[[str], Any], errors: list[RowError], *,
+                  required: bool = True) -> Any:
+    """The form field ``name`` read through ``parse`` (text -> value, in the unit ``parse`` gives: a date,
+    cents, basis points...; it raises ``ValueError``, such as :class:`UnitError`, whose text is the reason).
+    A blank field is ``None`` ("is required" when ``required``); a value ``parse`` refuses is ``None`` too,
+    with the reason added to ``errors`` under the field's name."""
     raw = _field(name)
     if not raw:
         if required:
             errors.append(RowError("", name, "is required"))
         return None
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        errors.append(RowError("", name, f"{raw!r} is not a date like 2024-05-01"))
-        return None
-
-
-def _int_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
-    raw = _field(name)
-    if not raw:
-        if required:
-            errors.append(RowError("", name, "is required"))
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        errors.append(RowError("", name, f"{raw!r} is not a whole number"))
-        return None
-
-
-def _money_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
-    raw = _field(name)
-    if not raw:
-        if required:
-            errors.append(RowError("", name, "is required"))
-        return None
-    try:
-        return parse_cents(raw)
-    except UnitError as exc:
+        return parse(raw)
+    except ValueError as exc:  # UnitError is a ValueError
         errors.append(RowError("", name, str(exc)))
         return None
 
 
-def _percent_bp_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
+def _date(raw: str) -> dt.date:
+    """``2024-05-01`` -> a date."""
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a date like 2024-05-01") from None
+
+
+def _whole_number(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a whole number") from None
+
+
+def _percent_bp(raw: str) -> int:
     """A percentage typed as ``30`` or ``12.5`` -> basis points (3000, 1250), exact to 0.01 %."""
-    raw = _field(name)
-    if not raw:
-        if required:
-            errors.append(RowError("", name, "is required"))
-        return None
     try:
         value = Decimal(raw) * 100
         if value != value.to_integral_value():
             raise InvalidOperation
         return int(value)
     except (InvalidOperation, ValueError):
-        errors.append(RowError("", name, f"{raw!r} is not a percentage with at most two decimals"))
-        return None
+        raise ValueError(f"{raw!r} is not a percentage with at most two decimals") from None
 
 
 @bp.post("/programmes")
@@ -278,14 +266,16 @@ def create_programme():
                 rate = parse_rate(_field("rate_per_kwh"))
             except UnitError as exc:
                 errors.append(RowError("", "rate_per_kwh", str(exc)))
-        values = dict(code=_field("code"), name=_field("name"), budget_cents=_money_field("budget", errors),
+        values = dict(code=_field("code"), name=_field("name"),
+                      budget_cents=_parsed_field("budget", parse_cents, errors),
                       rule=rule, rate_micros_per_kwh=rate,
-                      percent_bp=_percent_bp_field("percent", errors, required=rule == "percent_of_cost")
+                      percent_bp=_parsed_field("percent", _percent_bp, errors)
                       if rule == "percent_of_cost" else None,
-                      cap_cents=_money_field("cap", errors, required=False),
-                      low_income_bonus_bp=_percent_bp_field("bonus", errors, required=False) or 0,
+                      cap_cents=_parsed_field("cap", parse_cents, errors, required=False),
+                      low_income_bonus_bp=_parsed_field("bonus", _percent_bp, errors, required=False) or 0,
                       eligible_member_types=request.form.getlist("eligible_member_types"),
-                      opens_on=_date_field("opens_on", errors), closes_on=_date_field("closes_on", errors))
+                      opens_on=_parsed_field("opens_on", _date, errors),
+                      closes_on=_parsed_field("closes_on", _date, errors))
         if errors:
             raise RefusedError("the programme was not created", errors)
         p = eff.create_programme(s, actor=actor, **values)
@@ -298,8 +288,8 @@ def create_programme():
 def award():
     def action(s, actor):
         errors: list[RowError] = []
-        measure_id = _int_field("measure_id", errors)
-        awarded_on = _date_field("awarded_on", errors)
+        measure_id = _parsed_field("measure_id", _whole_number, errors)
+        awarded_on = _parsed_field("awarded_on", _date, errors)
         if errors:
             raise RefusedError("no award was made", errors)
         a = eff.award_incentive(s, programme_code=_field("programme"), measure_id=measure_id,
@@ -313,7 +303,7 @@ def award():
 def measure_status(measure_id: int):
     def action(s, actor):
         errors: list[RowError] = []
-        on = _date_field("on", errors, required=False)
+        on = _parsed_field("on", _date, errors, required=False)
         if errors:
             raise RefusedError(f"measure {measure_id} was not changed", errors)
         m = eff.set_measure_status(s, measure_id, _field("status"), on=on, reason=_field("reason") or None,
@@ -327,8 +317,8 @@ def measure_status(measure_id: int):
 def payment(award_id: int):
     def action(s, actor):
         errors: list[RowError] = []
-        amount = _money_field("amount", errors)
-        paid_on = _date_field("paid_on", errors)
+        amount = _parsed_field("amount", parse_cents, errors)
+        paid_on = _parsed_field("paid_on", _date, errors)
         if errors:
             raise RefusedError("no payment was recorded", errors)
         p = eff.record_payment(s, award_id=award_id, amount_cents=amount, paid_on=paid_on,
