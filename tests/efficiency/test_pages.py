@@ -277,3 +277,31 @@ def test_auditors_and_members_get_403_and_see_no_forms(pages, coop):
             page = get(url, who).get_data(as_text=True)
             assert 'action="/efficiency' not in page and "Propose a measure" not in page, (who, url)
     assert _counts(coop) == before
+
+
+def test_numbers_too_large_for_decimal_arithmetic_are_refused_not_crashed(pages, coop):
+    """``1e999999999`` overflows Decimal and ``Infinity`` has no integer: both are refusals naming the field."""
+    from sqlalchemy import func, select
+
+    from energy_coop.models import IncentiveProgramme
+
+    get, post, ids = pages
+    with coop.begin() as s:
+        programmes = s.scalar(select(func.count()).select_from(IncentiveProgramme))
+        from energy_coop.services import efficiency as eff
+
+        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+    before = _counts(coop)
+    page = _after(get, post("/efficiency/programmes", ADMIN, {
+        "code": "BIG", "name": "Big", "budget": "1e999999999", "rule": "percent_of_cost", "percent": "Infinity",
+        "bonus": "1e999999999", "eligible_member_types": ["household"], "opens_on": "2024-01-01",
+        "closes_on": "2024-12-31"}))
+    assert "budget: '1e999999999' is far too large a number" in page
+    assert "percent: 'Infinity' is not a percentage with at most two decimals" in page
+    assert "bonus: '1e999999999' is far too large a number" in page
+    page = _after(get, post(f"/efficiency/premises/{ids['ada_premises']}/measures", ADMIN,
+                            {**MEASURE_FORM, "audit_id": str(ada_audit), "cost": "1e999999999"}))
+    assert "cost: '1e999999999' is far too large a number" in page
+    with coop.begin() as s:
+        assert s.scalar(select(func.count()).select_from(IncentiveProgramme)) == programmes
+    assert _counts(coop) == before

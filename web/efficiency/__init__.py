@@ -230,7 +230,8 @@ def _parsed_field(name: str, parse: Callable[[str], Any], errors: list[RowError]
     """The form field ``name`` read through ``parse`` (text -> value, in the unit ``parse`` gives: a date,
     cents, basis points...; it raises ``ValueError``, such as :class:`UnitError`, whose text is the reason).
     A blank field is ``None`` ("is required" when ``required``); a value ``parse`` refuses is ``None`` too,
-    with the reason added to ``errors`` under the field's name."""
+    with the reason added to ``errors`` under the field's name. A number too large for exact decimal
+    arithmetic (``1e999999999``) is refused the same way, not left to crash the request."""
     raw = _field(name)
     if not raw:
         if required:
@@ -240,6 +241,9 @@ def _parsed_field(name: str, parse: Callable[[str], Any], errors: list[RowError]
         return parse(raw)
     except ValueError as exc:  # UnitError is a ValueError
         errors.append(RowError("", name, str(exc)))
+        return None
+    except ArithmeticError:  # decimal.Overflow, OverflowError
+        errors.append(RowError("", name, f"{raw[:40]!r} is far too large a number"))
         return None
 
 
@@ -288,7 +292,7 @@ def _percent_bp(raw: str) -> int:
     """A percentage typed as ``30`` or ``12.5`` -> basis points (3000, 1250), exact to 0.01 %."""
     try:
         value = Decimal(raw) * 100
-        if value != value.to_integral_value():
+        if not value.is_finite() or value != value.to_integral_value():
             raise InvalidOperation
         return int(value)
     except (InvalidOperation, ValueError):
