@@ -305,3 +305,21 @@ def test_numbers_too_large_for_decimal_arithmetic_are_refused_not_crashed(pages,
     with coop.begin() as s:
         assert s.scalar(select(func.count()).select_from(IncentiveProgramme)) == programmes
     assert _counts(coop) == before
+
+
+def test_ids_beyond_the_database_range_are_404_or_refused_not_crashed(pages, coop):
+    """PostgreSQL's BIGINT ends at 2**63 - 1: a longer id in a URL is 404, in a form field a refusal."""
+    get, post, ids = pages
+    huge = "9" * 25
+    assert get(f"/efficiency/premises/{huge}", ADMIN).status_code == 404
+    for path in (f"/efficiency/premises/{huge}/audits", f"/efficiency/premises/{huge}/measures",
+                 f"/efficiency/measures/{huge}/status", f"/efficiency/awards/{huge}/payments"):
+        assert post(path, ADMIN, {}).status_code == 404, path
+    before = _counts(coop)
+    page = _after(get, post(f"/efficiency/premises/{ids['ada_premises']}/measures", ADMIN,
+                            {**MEASURE_FORM, "audit_id": huge}))
+    assert f"audit_id: '{huge}' is far too large a number" in page
+    page = _after(get, post("/efficiency/awards", ADMIN, {"programme": "HEAT-24", "measure_id": huge,
+                                                          "awarded_on": "2024-06-01"}))
+    assert f"measure_id: '{huge}' is far too large a number" in page
+    assert _counts(coop) == before

@@ -167,7 +167,7 @@ def index():
         return render_template("efficiency/staff.html", **context)
 
 
-@bp.get("/premises/<int:premises_id>")
+@bp.get("/premises/<int(max=9007199254740991):premises_id>")
 @roles("member", "admin", "auditor")
 def premises(premises_id: int):
     member_id = _member_id()
@@ -255,11 +255,18 @@ def _date(raw: str) -> dt.date:
         raise ValueError(f"{raw!r} is not a date like 2024-05-01") from None
 
 
+#: The largest whole number the database stores (BIGINT); PostgreSQL refuses a larger one with an error.
+_LARGEST = 2**63 - 1
+
+
 def _whole_number(raw: str) -> int:
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValueError(f"{raw!r} is not a whole number") from None
+    if abs(value) > _LARGEST:
+        raise ValueError(f"{raw[:40]!r} is far too large a number")
+    return value
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -355,7 +362,7 @@ def create_premises():
     return _form_action(action)
 
 
-@bp.post("/premises/<int:premises_id>/audits")
+@bp.post("/premises/<int(max=9007199254740991):premises_id>/audits")
 @roles("admin")
 def record_audit(premises_id: int):
     """Record an energy audit of a building: date, auditor, ASHRAE level 1-3, findings."""
@@ -374,7 +381,7 @@ def record_audit(premises_id: int):
     return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
 
 
-@bp.post("/premises/<int:premises_id>/measures")
+@bp.post("/premises/<int(max=9007199254740991):premises_id>/measures")
 @roles("admin")
 def propose_measure(premises_id: int):
     """Propose a measure found by one of the building's audits: cost [cents, typed as 1234.50], estimated
@@ -418,7 +425,7 @@ def award():
     return _form_action(action)
 
 
-@bp.post("/measures/<int:measure_id>/status")
+@bp.post("/measures/<int(max=9007199254740991):measure_id>/status")
 @roles("admin")
 def measure_status(measure_id: int):
     def action(s, actor):
@@ -432,7 +439,7 @@ def measure_status(measure_id: int):
     return _form_action(action)
 
 
-@bp.post("/awards/<int:award_id>/payments")
+@bp.post("/awards/<int(max=9007199254740991):award_id>/payments")
 @roles("admin")
 def payment(award_id: int):
     def action(s, actor):
