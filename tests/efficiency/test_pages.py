@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -101,3 +102,224 @@ def test_admin_awards_pays_and_sees_refusals(pages):
                                            "opens_on": "2024-01-01", "closes_on": "2024-12-31"})
     html = get("/efficiency/", ADMIN).get_data(as_text=True)
     assert "programme NEW created with a budget of 100.00" in html and "12.5 % of cost" in html
+
+
+# ------------------------------------------------------------------ premises, audits and measures through forms
+
+
+def _counts(sessions) -> dict[str, int]:
+    """Rows of the tables the new forms write to (and the audit log every change adds to)."""
+    from sqlalchemy import func, select
+
+    from energy_coop.models import AuditEntry, EnergyAudit, Measure, Premises
+
+    with sessions.begin() as s:
+        return {m.__name__: s.scalar(select(func.count()).select_from(m))
+                for m in (Premises, EnergyAudit, Measure, AuditEntry)}
+
+
+def _after(get, response, who=ADMIN) -> str:
+    """The page a form's redirect leads to, as the text a reader sees (entities such as &#39; undone)."""
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return html.unescape(get(response.headers["Location"], who).get_data(as_text=True))
+
+
+PREMISES_FORM = {"member_number": "2003", "address": "7 Oak Lane <script>alert(1)</script>",
+                 "floor_area_m2": "85", "year_built": "1930", "heating_fuel": "oil", "timezone": "America/Chicago",
+                 "meter_code": ""}
+AUDIT_FORM = {"audit_date": "2024-06-03", "auditor_name": "Sam Auditor", "auditor_credential": "BPI BA",
+              "ashrae_level": "3", "findings": "Attic <b>bare</b>\r\nDrafty doors"}
+MEASURE_FORM = {"category": "envelope", "description": "Attic insulation R-49", "cost": "2500.50",
+                "estimated_kwh_per_year": "1800", "useful_life_years": "30"}
+
+
+def test_admin_registers_premises_records_an_audit_and_proposes_a_measure(pages, coop):
+    from sqlalchemy import select
+
+    from energy_coop.models import EnergyAudit, Measure, Member, Premises
+
+    get, post, _ = pages
+    before = _counts(coop)
+    html_text = get("/efficiency/", ADMIN).get_data(as_text=True)
+    assert 'action="/efficiency/premises"' in html_text and 'for="premises-member_number"' in html_text
+    _no_inline_script_or_style(html_text)
+
+    r = post("/efficiency/premises", ADMIN, PREMISES_FORM)
+    assert r.headers["Location"].endswith("/efficiency/")
+    page = get("/efficiency/", ADMIN).get_data(as_text=True)
+    # stored as typed, shown escaped (in the flash and in the premises table)
+    assert "<script>alert(1)" not in page and "7 Oak Lane &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "registered for member 2003" in page
+    with coop.begin() as s:
+        p = s.scalars(select(Premises).join(Member).where(Member.member_number == "2003")).one()
+        assert (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone, p.meter_id) == (
+            "7 Oak Lane <script>alert(1)</script>", 85, 1930, "oil", "America/Chicago", None)
+        premises_id = p.id
+
+    page_url = f"/efficiency/premises/{premises_id}"
+    html_text = get(page_url, ADMIN).get_data(as_text=True)
+    assert "Add an audit" in html_text and "Record an audit first" in html_text
+    _no_inline_script_or_style(html_text)
+    r = post(f"{page_url}/audits", ADMIN, AUDIT_FORM)
+    assert r.headers["Location"].endswith(page_url)
+    page = get(page_url, ADMIN).get_data(as_text=True)
+    assert "(ASHRAE level 3) recorded" in page
+    assert "Attic &lt;b&gt;bare&lt;/b&gt;" in page and "<b>bare" not in page
+    with coop.begin() as s:
+        a = s.scalars(select(EnergyAudit).where(EnergyAudit.premises_id == premises_id)).one()
+        assert (a.audit_date, a.auditor_name, a.auditor_credential, a.ashrae_level, a.findings) == (
+            dt.date(2024, 6, 3), "Sam Auditor", "BPI BA", 3, "Attic <b>bare</b>\r\nDrafty doors")
+        audit_id = a.id
+
+    r = post(f"{page_url}/measures", ADMIN, {**MEASURE_FORM, "audit_id": str(audit_id)})
+    assert r.headers["Location"].endswith(page_url)
+    page = html.unescape(get(page_url, ADMIN).get_data(as_text=True))
+    assert "proposed: Attic insulation R-49, cost 2500.50, estimated 1,800 kWh/year" in page
+    with coop.begin() as s:
+        m = s.scalars(select(Measure).where(Measure.premises_id == premises_id)).one()
+        assert (m.audit_id, m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
+                m.useful_life_years) == (audit_id, "envelope", "Attic insulation R-49", "proposed", 250_050, 1_800,
+                                         30)
+        assert type(m.cost_cents) is int and type(m.estimated_kwh_per_year) is int
+    after = _counts(coop)
+    assert {k: after[k] - before[k] for k in after} == {"Premises": 1, "EnergyAudit": 1, "Measure": 1,
+                                                         "AuditEntry": 3}
+
+
+def test_premises_default_to_the_members_own_meter(pages, coop):
+    from sqlalchemy import select
+
+    from energy_coop.models import Member, Premises
+
+    get, post, _ = pages
+    _after(get, post("/efficiency/premises", ADMIN, {**PREMISES_FORM, "member_number": "2002"}))
+    with coop.begin() as s:
+        p = s.scalars(select(Premises).join(Member).where(Member.member_number == "2002")
+                      .order_by(Premises.id.desc())).first()
+        assert p.meter.code == "CM-2002"
+
+
+def test_bad_form_input_is_refused_naming_the_field_and_adds_nothing(pages, coop):
+    get, post, ids = pages
+    ada, bo = ids["ada_premises"], ids["bo_premises"]
+    with coop.begin() as s:
+        from energy_coop.services import efficiency as eff
+
+        bo_audit = eff.get_measure(s, ids["bo"]).audit_id
+        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+    measure = {**MEASURE_FORM, "audit_id": str(ada_audit)}
+    cases = [
+        ("/efficiency/premises", {**PREMISES_FORM, "address": ""}, "address: is required"),
+        ("/efficiency/premises", {**PREMISES_FORM, "member_number": ""}, "member_number: is required"),
+        ("/efficiency/premises", {**PREMISES_FORM, "member_number": "9999"},
+         "member_number: no member with number '9999' is registered"),
+        ("/efficiency/premises", {**PREMISES_FORM, "floor_area_m2": "big"},
+         "floor_area_m2: 'big' is not a whole number"),
+        ("/efficiency/premises", {**PREMISES_FORM, "floor_area_m2": "0"}, "floor_area_m2: must be at least 1 m²"),
+        ("/efficiency/premises", {**PREMISES_FORM, "timezone": "Mars/Olympus"},
+         "timezone: 'Mars/Olympus' is not a time zone name"),
+        ("/efficiency/premises", {**PREMISES_FORM, "heating_fuel": "coal"}, "heating_fuel: 'coal' is not one of"),
+        ("/efficiency/premises", {**PREMISES_FORM, "address": "7 Oak\x00Lane"},
+         "address: contains a line break or a control character"),
+        ("/efficiency/premises", {**PREMISES_FORM, "meter_code": "NOPE"},
+         "meter_code: no meter 'NOPE' is registered"),
+        (f"/efficiency/premises/{ada}/audits", {**AUDIT_FORM, "ashrae_level": "4"},
+         "ashrae_level: must be at most 3, not 4"),
+        (f"/efficiency/premises/{ada}/audits", {**AUDIT_FORM, "ashrae_level": ""}, "ashrae_level: is required"),
+        (f"/efficiency/premises/{ada}/audits", {**AUDIT_FORM, "auditor_name": " "}, "auditor_name: is required"),
+        (f"/efficiency/premises/{ada}/audits", {**AUDIT_FORM, "audit_date": "2024-02-30"},
+         "audit_date: '2024-02-30' is not a date like 2024-05-01"),
+        (f"/efficiency/premises/{ada}/audits", {**AUDIT_FORM, "findings": "ok\x00"},
+         "findings: contains a control character"),
+        ("/efficiency/premises/999999/audits", AUDIT_FORM, "no premises 999999"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "cost": "-5.00"},
+         "cost: -5.00 is negative; an amount here is 0 or more"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "cost": "12.345"},
+         "cost: amount '12.345' has more than 2 decimal places"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "cost": ""}, "cost: is required"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "estimated_kwh_per_year": "-1"},
+         "estimated_kwh_per_year: must not be negative (-1)"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "estimated_kwh_per_year": "2.5"},
+         "estimated_kwh_per_year: '2.5' is not a whole number"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "useful_life_years": "0"},
+         "useful_life_years: must be at least 1 years, not 0"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "category": "magic"},
+         "category: 'magic' is not one of"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "audit_id": str(bo_audit)},
+         f"audit_id: no audit {bo_audit} was made of these premises"),
+        (f"/efficiency/premises/{ada}/measures", {**measure, "audit_id": "999999"},
+         "audit_id: no audit 999999 was made of these premises"),
+        (f"/efficiency/premises/{bo}/measures", {**measure, "audit_id": ""}, "audit_id: is required"),
+        ("/efficiency/premises/999999/measures", measure, "no premises 999999"),
+    ]
+    before = _counts(coop)
+    for path, data, reason in cases:
+        page = _after(get, post(path, ADMIN, data))
+        assert "was not" in page or "were not" in page or "cannot" in page or "no premises" in page, (path, data)
+        assert reason in page, (path, data, reason, re.findall(r'class="flash[^"]*">([^<]*)', page))
+    assert _counts(coop) == before
+
+
+def test_auditors_and_members_get_403_and_see_no_forms(pages, coop):
+    get, post, ids = pages
+    ada = ids["ada_premises"]
+    with coop.begin() as s:
+        from energy_coop.services import efficiency as eff
+
+        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+    before = _counts(coop)
+    for who in ("aud@example.org", "ada@example.org"):
+        assert post("/efficiency/premises", who, {**PREMISES_FORM, "member_number": "2001"}).status_code == 403
+        assert post(f"/efficiency/premises/{ada}/audits", who, AUDIT_FORM).status_code == 403
+        assert post(f"/efficiency/premises/{ada}/measures", who,
+                    {**MEASURE_FORM, "audit_id": str(ada_audit)}).status_code == 403
+        for url in ("/efficiency/", f"/efficiency/premises/{ada}"):
+            page = get(url, who).get_data(as_text=True)
+            assert 'action="/efficiency' not in page and "Propose a measure" not in page, (who, url)
+    assert _counts(coop) == before
+
+
+def test_numbers_too_large_for_decimal_arithmetic_are_refused_not_crashed(pages, coop):
+    """``1e999999999`` overflows Decimal and ``Infinity`` has no integer: both are refusals naming the field."""
+    from sqlalchemy import func, select
+
+    from energy_coop.models import IncentiveProgramme
+
+    get, post, ids = pages
+    with coop.begin() as s:
+        programmes = s.scalar(select(func.count()).select_from(IncentiveProgramme))
+        from energy_coop.services import efficiency as eff
+
+        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+    before = _counts(coop)
+    page = _after(get, post("/efficiency/programmes", ADMIN, {
+        "code": "BIG", "name": "Big", "budget": "1e999999999", "rule": "percent_of_cost", "percent": "Infinity",
+        "bonus": "1e999999999", "eligible_member_types": ["household"], "opens_on": "2024-01-01",
+        "closes_on": "2024-12-31"}))
+    assert "budget: '1e999999999' is far too large a number" in page
+    assert "percent: 'Infinity' is not a percentage with at most two decimals" in page
+    assert "bonus: '1e999999999' is far too large a number" in page
+    page = _after(get, post(f"/efficiency/premises/{ids['ada_premises']}/measures", ADMIN,
+                            {**MEASURE_FORM, "audit_id": str(ada_audit), "cost": "1e999999999"}))
+    assert "cost: '1e999999999' is far too large a number" in page
+    with coop.begin() as s:
+        assert s.scalar(select(func.count()).select_from(IncentiveProgramme)) == programmes
+    assert _counts(coop) == before
+
+
+def test_ids_beyond_the_database_range_are_404_or_refused_not_crashed(pages, coop):
+    """PostgreSQL's BIGINT ends at 2**63 - 1: a longer id in a URL is 404, in a form field a refusal."""
+    get, post, ids = pages
+    huge = "9" * 25
+    assert get(f"/efficiency/premises/{huge}", ADMIN).status_code == 404
+    for path in (f"/efficiency/premises/{huge}/audits", f"/efficiency/premises/{huge}/measures",
+                 f"/efficiency/measures/{huge}/status", f"/efficiency/awards/{huge}/payments"):
+        assert post(path, ADMIN, {}).status_code == 404, path
+    before = _counts(coop)
+    page = _after(get, post(f"/efficiency/premises/{ids['ada_premises']}/measures", ADMIN,
+                            {**MEASURE_FORM, "audit_id": huge}))
+    assert f"audit_id: '{huge}' is far too large a number" in page
+    page = _after(get, post("/efficiency/awards", ADMIN, {"programme": "HEAT-24", "measure_id": huge,
+                                                          "awarded_on": "2024-06-01"}))
+    assert f"measure_id: '{huge}' is far too large a number" in page
+    assert _counts(coop) == before

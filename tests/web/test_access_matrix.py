@@ -130,6 +130,11 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("efficiency.measure_status", "POST"): Expect(lambda s: f"/efficiency/measures/{s.measure_id}/status",
                                                   ADMIN_WRITE),
     ("efficiency.payment", "POST"): Expect(lambda s: f"/efficiency/awards/{s.award_id}/payments", ADMIN_WRITE),
+    ("efficiency.create_premises", "POST"): Expect(fixed("/efficiency/premises"), ADMIN_WRITE),
+    ("efficiency.record_audit", "POST"): Expect(lambda s: f"/efficiency/premises/{s.premises_id}/audits",
+                                                ADMIN_WRITE),
+    ("efficiency.propose_measure", "POST"): Expect(lambda s: f"/efficiency/premises/{s.premises_id}/measures",
+                                                   ADMIN_WRITE),
     # efficiency API (SPEC 10): lists hold only a member's own records; another member's record is 404
     **{(f"api_efficiency.{kind}_list", "GET"): Expect(fixed(f"/api/v1/efficiency/{kind}"), API_SIGNED_IN)
        for kind in ("premises", "audits", "measures", "programmes", "awards")},

@@ -3,7 +3,8 @@
 * a member sees their premises, audits, measures, incentives (awards and payments) and measured savings beside
   the estimate, with a chart;
 * an admin manages programmes (create; award; record payments; move measures on) and sees the budget used vs
-  left, measures by status and savings estimated vs measured per programme;
+  left, measures by status and savings estimated vs measured per programme; registers a member's premises (on
+  the programme page), and records a premises' energy audits and proposes its measures (on the premises page);
 * an auditor sees the same as an admin, read-only, and exports every table as CSV.
 
 The current user comes from ``flask_login.current_user`` (``.role``, ``.member``); each view opens one
@@ -15,6 +16,7 @@ style: the CSP forbids both). Forms carry the CSRF token when the app has CSRF p
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -23,7 +25,7 @@ from sqlalchemy import select
 
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
-from energy_coop.models import INCENTIVE_RULES, MEMBER_TYPES, Member
+from energy_coop.models import HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEMBER_TYPES, Member
 from energy_coop.services import efficiency as eff
 from energy_coop.units import UnitError, format_cents, parse_cents, parse_rate
 from web.security import roles_required  # noqa: E402
@@ -60,6 +62,10 @@ def _member_id() -> int | None:
     if member_id is None:
         abort(404)
     return member_id
+
+
+#: Prefilled in the new-premises form; premises keep their own zone (their meter readings' local days).
+DEFAULT_TIMEZONE = "America/New_York"
 
 
 def _today() -> dt.date:
@@ -156,14 +162,16 @@ def index():
             awards=[eff.award_dict(a) for a in eff.list_awards(s)],
             premises=[eff.premises_dict(p) for p in eff.list_premises(s)],
             exports=eff.EXPORTS, rules=INCENTIVE_RULES, member_types=MEMBER_TYPES,
+            heating_fuels=HEATING_FUELS, default_timezone=DEFAULT_TIMEZONE,
             is_admin=user.role == "admin", today=today.isoformat())
         return render_template("efficiency/staff.html", **context)
 
 
-@bp.get("/premises/<int:premises_id>")
+@bp.get("/premises/<int(max=9007199254740991):premises_id>")
 @roles("member", "admin", "auditor")
 def premises(premises_id: int):
     member_id = _member_id()
+    is_admin = _user().role == "admin"
     with _transaction() as s:
         try:
             p = eff.get_premises(s, premises_id, member_id=member_id)
@@ -173,7 +181,8 @@ def premises(premises_id: int):
         return render_template(
             "efficiency/premises.html", premises=eff.premises_dict(p), savings=result, chart=savings_chart(result),
             measures=[eff.measure_dict(m) for m in eff.list_measures(s, premises_id=p.id)],
-            audits=[eff.audit_dict(a) for a in eff.list_audits(s, premises_id=p.id)])
+            audits=[eff.audit_dict(a) for a in eff.list_audits(s, premises_id=p.id)],
+            is_admin=is_admin, categories=MEASURE_CATEGORIES, today=_today().isoformat())
 
 
 @bp.get("/export/<kind>.csv")
@@ -191,8 +200,12 @@ def export(kind: str):
 # ------------------------------------------------------------------------------------------ admin forms
 
 
-def _form_action(action: Callable[[Any, str], str]) -> Any:
-    """Run one admin change in one transaction; flash what happened or every reason it was refused."""
+def _form_action(action: Callable[[Any, str], str], back: str | None = None) -> Any:
+    """Run one admin change in one transaction; flash what happened or every reason it was refused.
+
+    Then return to ``back``, the page the form is on (default: the programme page). When the change was
+    refused because the record the form is about does not exist (:class:`NotFoundError`), ``back`` would not
+    exist either, so the programme page is shown instead."""
     try:
         with _transaction() as s:
             message = action(s, _user().email)
@@ -203,67 +216,94 @@ def _form_action(action: Callable[[Any, str], str]) -> Any:
                 exc, ConflictError) else "error")
         else:
             flash(str(exc), "error")
-    return redirect(url_for("efficiency.index"))
+        if isinstance(exc, NotFoundError):
+            back = None
+    return redirect(back or url_for("efficiency.index"))
 
 
 def _field(name: str) -> str:
     return (request.form.get(name) or "").strip()
 
 
-def _date_field(name: str, errors: list[RowError], *, required: bool = True) -> dt.date | None:
+def _parsed_field(name: str, parse: Callable[[str], Any], errors: list[RowError], *,
+                  required: bool = True) -> Any:
+    """The form field ``name`` read through ``parse`` (text -> value, in the unit ``parse`` gives: a date,
+    cents, basis points...; it raises ``ValueError``, such as :class:`UnitError`, whose text is the reason).
+    A blank field is ``None`` ("is required" when ``required``); a value ``parse`` refuses is ``None`` too,
+    with the reason added to ``errors`` under the field's name. A number too large for exact decimal
+    arithmetic (``1e999999999``) is refused the same way, not left to crash the request."""
     raw = _field(name)
     if not raw:
         if required:
             errors.append(RowError("", name, "is required"))
         return None
+    try:
+        return parse(raw)
+    except ValueError as exc:  # UnitError is a ValueError
+        errors.append(RowError("", name, str(exc)))
+        return None
+    except ArithmeticError:  # decimal.Overflow, OverflowError
+        errors.append(RowError("", name, f"{raw[:40]!r} is far too large a number"))
+        return None
+
+
+def _date(raw: str) -> dt.date:
+    """``2024-05-01`` -> a date."""
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        errors.append(RowError("", name, f"{raw!r} is not a date like 2024-05-01"))
-        return None
+        raise ValueError(f"{raw!r} is not a date like 2024-05-01") from None
 
 
-def _int_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
-    raw = _field(name)
-    if not raw:
-        if required:
-            errors.append(RowError("", name, "is required"))
-        return None
+#: The largest whole number the database stores (BIGINT); PostgreSQL refuses a larger one with an error.
+_LARGEST = 2**63 - 1
+
+
+def _whole_number(raw: str) -> int:
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        errors.append(RowError("", name, f"{raw!r} is not a whole number"))
-        return None
+        raise ValueError(f"{raw!r} is not a whole number") from None
+    if abs(value) > _LARGEST:
+        raise ValueError(f"{raw[:40]!r} is far too large a number")
+    return value
 
 
-def _money_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
-    raw = _field(name)
-    if not raw:
-        if required:
-            errors.append(RowError("", name, "is required"))
-        return None
-    try:
-        return parse_cents(raw)
-    except UnitError as exc:
-        errors.append(RowError("", name, str(exc)))
-        return None
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _percent_bp_field(name: str, errors: list[RowError], *, required: bool = True) -> int | None:
+def _one_line(raw: str) -> str:
+    """Text on one line (a name, an address); control characters are refused (PostgreSQL cannot store NUL)."""
+    if _CONTROL.search(raw):
+        raise ValueError("contains a line break or a control character; type it on one line")
+    return raw
+
+
+def _lines(raw: str) -> str:
+    """Text that may run over several lines (an audit's findings); other control characters are refused."""
+    if _CONTROL_BUT_LINES.search(raw):
+        raise ValueError("contains a control character that is not a line break or a tab")
+    return raw
+
+
+def _cents(raw: str) -> int:
+    """An amount typed as ``1234.50`` -> integer cents (123450), never negative."""
+    cents = parse_cents(raw)
+    if cents < 0:
+        raise ValueError(f"{raw} is negative; an amount here is 0 or more")
+    return cents
+
+
+def _percent_bp(raw: str) -> int:
     """A percentage typed as ``30`` or ``12.5`` -> basis points (3000, 1250), exact to 0.01 %."""
-    raw = _field(name)
-    if not raw:
-        if required:
-            errors.append(RowError("", name, "is required"))
-        return None
     try:
         value = Decimal(raw) * 100
-        if value != value.to_integral_value():
+        if not value.is_finite() or value != value.to_integral_value():
             raise InvalidOperation
         return int(value)
     except (InvalidOperation, ValueError):
-        errors.append(RowError("", name, f"{raw!r} is not a percentage with at most two decimals"))
-        return None
+        raise ValueError(f"{raw!r} is not a percentage with at most two decimals") from None
 
 
 @bp.post("/programmes")
@@ -278,14 +318,16 @@ def create_programme():
                 rate = parse_rate(_field("rate_per_kwh"))
             except UnitError as exc:
                 errors.append(RowError("", "rate_per_kwh", str(exc)))
-        values = dict(code=_field("code"), name=_field("name"), budget_cents=_money_field("budget", errors),
+        values = dict(code=_field("code"), name=_field("name"),
+                      budget_cents=_parsed_field("budget", parse_cents, errors),
                       rule=rule, rate_micros_per_kwh=rate,
-                      percent_bp=_percent_bp_field("percent", errors, required=rule == "percent_of_cost")
+                      percent_bp=_parsed_field("percent", _percent_bp, errors)
                       if rule == "percent_of_cost" else None,
-                      cap_cents=_money_field("cap", errors, required=False),
-                      low_income_bonus_bp=_percent_bp_field("bonus", errors, required=False) or 0,
+                      cap_cents=_parsed_field("cap", parse_cents, errors, required=False),
+                      low_income_bonus_bp=_parsed_field("bonus", _percent_bp, errors, required=False) or 0,
                       eligible_member_types=request.form.getlist("eligible_member_types"),
-                      opens_on=_date_field("opens_on", errors), closes_on=_date_field("closes_on", errors))
+                      opens_on=_parsed_field("opens_on", _date, errors),
+                      closes_on=_parsed_field("closes_on", _date, errors))
         if errors:
             raise RefusedError("the programme was not created", errors)
         p = eff.create_programme(s, actor=actor, **values)
@@ -293,13 +335,88 @@ def create_programme():
     return _form_action(action)
 
 
+@bp.post("/premises")
+@roles("admin")
+def create_premises():
+    """Register a member's building: floor area [m²], year built, heating fuel, time zone and meter (blank:
+    the member's own consumption meter)."""
+    def action(s, actor):
+        errors: list[RowError] = []
+        values = {"member_number": _parsed_field("member_number", _one_line, errors),
+                  "address": _parsed_field("address", _one_line, errors),
+                  "floor_area_m2": _parsed_field("floor_area_m2", _whole_number, errors),
+                  "year_built": _parsed_field("year_built", _whole_number, errors, required=False),
+                  "heating_fuel": _field("heating_fuel"),
+                  "timezone": _parsed_field("timezone", _one_line, errors)}
+        meter_code = _parsed_field("meter_code", _one_line, errors, required=False)
+        if meter_code is not None:  # left blank, the service links the member's own meter
+            values["meter_code"] = meter_code
+        if errors:
+            raise RefusedError("the premises were not registered", errors)
+        try:
+            p = eff.create_premises(s, actor=actor, **values)
+        except NotFoundError as exc:  # the member number names nobody: a mistake in this form's field
+            raise RefusedError("the premises were not registered",
+                               [RowError("", "member_number", exc.message)]) from None
+        return f"premises {p.id} registered for member {p.member.member_number}: {p.address}"
+    return _form_action(action)
+
+
+@bp.post("/premises/<int(max=9007199254740991):premises_id>/audits")
+@roles("admin")
+def record_audit(premises_id: int):
+    """Record an energy audit of a building: date, auditor, ASHRAE level 1-3, findings."""
+    def action(s, actor):
+        errors: list[RowError] = []
+        values = {"audit_date": _parsed_field("audit_date", _date, errors),
+                  "auditor_name": _parsed_field("auditor_name", _one_line, errors),
+                  "auditor_credential": _parsed_field("auditor_credential", _one_line, errors,
+                                                      required=False),
+                  "ashrae_level": _parsed_field("ashrae_level", _whole_number, errors),
+                  "findings": _parsed_field("findings", _lines, errors, required=False) or ""}
+        if errors:
+            raise RefusedError("the audit was not recorded", errors)
+        a = eff.record_audit(s, premises_id=premises_id, actor=actor, **values)
+        return f"audit {a.id} of {a.audit_date} (ASHRAE level {a.ashrae_level}) recorded"
+    return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
+
+
+@bp.post("/premises/<int(max=9007199254740991):premises_id>/measures")
+@roles("admin")
+def propose_measure(premises_id: int):
+    """Propose a measure found by one of the building's audits: cost [cents, typed as 1234.50], estimated
+    savings [whole kWh/year], useful life [years]."""
+    def action(s, actor):
+        errors: list[RowError] = []
+        audit_id = _parsed_field("audit_id", _whole_number, errors)
+        values = {"category": _field("category"),
+                  "description": _parsed_field("description", _one_line, errors),
+                  "cost_cents": _parsed_field("cost", _cents, errors),
+                  "estimated_kwh_per_year": _parsed_field("estimated_kwh_per_year", _whole_number, errors),
+                  "useful_life_years": _parsed_field("useful_life_years", _whole_number, errors)}
+        if errors:
+            raise RefusedError("the measure was not proposed", errors)
+        eff.get_premises(s, premises_id)  # unknown premises: NotFoundError, back to the programme page
+        try:
+            of_premises = eff.get_audit(s, audit_id).premises_id == premises_id
+        except NotFoundError:
+            of_premises = False
+        if not of_premises:
+            raise RefusedError("the measure was not proposed",
+                               [RowError("", "audit_id", f"no audit {audit_id} was made of these premises")])
+        m = eff.propose_measure(s, audit_id=audit_id, actor=actor, **values)
+        return (f"measure {m.id} proposed: {m.description}, cost {format_cents(m.cost_cents)}, estimated "
+                f"{m.estimated_kwh_per_year:,} kWh/year")
+    return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
+
+
 @bp.post("/awards")
 @roles("admin")
 def award():
     def action(s, actor):
         errors: list[RowError] = []
-        measure_id = _int_field("measure_id", errors)
-        awarded_on = _date_field("awarded_on", errors)
+        measure_id = _parsed_field("measure_id", _whole_number, errors)
+        awarded_on = _parsed_field("awarded_on", _date, errors)
         if errors:
             raise RefusedError("no award was made", errors)
         a = eff.award_incentive(s, programme_code=_field("programme"), measure_id=measure_id,
@@ -308,12 +425,12 @@ def award():
     return _form_action(action)
 
 
-@bp.post("/measures/<int:measure_id>/status")
+@bp.post("/measures/<int(max=9007199254740991):measure_id>/status")
 @roles("admin")
 def measure_status(measure_id: int):
     def action(s, actor):
         errors: list[RowError] = []
-        on = _date_field("on", errors, required=False)
+        on = _parsed_field("on", _date, errors, required=False)
         if errors:
             raise RefusedError(f"measure {measure_id} was not changed", errors)
         m = eff.set_measure_status(s, measure_id, _field("status"), on=on, reason=_field("reason") or None,
@@ -322,13 +439,13 @@ def measure_status(measure_id: int):
     return _form_action(action)
 
 
-@bp.post("/awards/<int:award_id>/payments")
+@bp.post("/awards/<int(max=9007199254740991):award_id>/payments")
 @roles("admin")
 def payment(award_id: int):
     def action(s, actor):
         errors: list[RowError] = []
-        amount = _money_field("amount", errors)
-        paid_on = _date_field("paid_on", errors)
+        amount = _parsed_field("amount", parse_cents, errors)
+        paid_on = _parsed_field("paid_on", _date, errors)
         if errors:
             raise RefusedError("no payment was recorded", errors)
         p = eff.record_payment(s, award_id=award_id, amount_cents=amount, paid_on=paid_on,
