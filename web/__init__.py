@@ -25,7 +25,8 @@ from energy_coop.config import Config, load_config
 from energy_coop.units import format_money, rate_to_decimal, wh_to_kwh_decimal
 
 from .extensions import csrf, login_limiter, login_manager
-from .security import security_headers
+from .helpers import RecordIdConverter
+from .security import input_problems, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the web app for ``config`` (default: read from the environment); ``overrides`` set Flask keys."""
     config = config or load_config()
     app = Flask(__name__)
+    app.url_map.converters["id"] = RecordIdConverter  # before any blueprint adds a rule that uses it
     app.config.update(
         SECRET_KEY=config.secret_key,
         ENERGY_COOP=config,
@@ -95,6 +97,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         if name in app.blueprints:
             csrf.exempt(app.blueprints[name])
 
+    app.before_request(_refuse_unreadable_input)
     app.after_request(security_headers)
     _register_error_pages(app)
     _register_filters(app)
@@ -110,6 +113,21 @@ def _error_page(code: int, message: str | None = None):
     if _wants_json():
         return jsonify({"error": title, "message": message or text, "details": []}), code
     return render_template("errors/error.html", code=code, title=title, text=message or text), code
+
+
+def _refuse_unreadable_input():
+    """Refuse, before anything reads it, a request no view can take (``security.input_problems``): a 400
+    page naming the places, or the API's 422 with one detail per place. Nothing is changed."""
+    problems = input_problems()
+    if not problems:
+        return None
+    if _wants_json():
+        from .api.errors import error_response
+
+        return error_response(422, "the request could not be read; nothing was changed",
+                              [{"where": w, "field": f, "reason": r} for w, f, r in problems])
+    return _error_page(400, "The request could not be read, so nothing was changed: " + "; ".join(
+        f"{w} {f} {r}".replace("  ", " ") for w, f, r in problems) + ".")
 
 
 def _register_error_pages(app: Flask) -> None:

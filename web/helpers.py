@@ -11,12 +11,23 @@ from typing import Any, TypeVar
 from flask import Response, abort, current_app, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 
 from energy_coop.db import get_read_sessionmaker, get_sessionmaker, get_snapshot_sessionmaker
 from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.services.statements import safe_cell
 
 T = TypeVar("T")
+
+MAX_ID = 2**53 - 1  # the largest record id a page or API URL takes (exact in every JSON client, inside BIGINT)
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<id:name>`` in a page's URL: a record id from 1 to :data:`MAX_ID`. Anything else matches no route and
+    so answers 404, instead of reaching the database as a number its BIGINT cannot hold."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, min=1, max=MAX_ID)
 
 
 def run(service: Callable[..., T], *args: Any, read_only: bool = False, **kwargs: Any) -> T:

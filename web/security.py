@@ -99,6 +99,42 @@ def member_access(member_number: str) -> None:
         abort(404)
 
 
+def input_problems() -> list[tuple[str, str, str]]:
+    """What in this request no view can take, as ``(where, field, reason)``: a NUL character (``\\0``) in the
+    path, a query or form field or a JSON string (PostgreSQL cannot even store one), and JSON nested so deeply
+    that reading it would exhaust Python's stack. Uploaded files are not looked at: the importer judges them."""
+    problems = []
+    if "\0" in request.path:
+        problems.append(("path", "", NUL))
+    for where, multidict in (("query", request.args), ("form", request.form)):
+        for name, value in multidict.items(multi=True):
+            if "\0" in name or "\0" in value:
+                problems.append((where, name.replace("\0", "")[:40], NUL))
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            return problems + [("json", "", "is nested too deeply to read")]
+        stack: list[tuple[Any, str]] = [(body, "")]
+        while stack:  # iterative: a body nested a few hundred deep must not exhaust the stack here either
+            value, path = stack.pop()
+            if isinstance(value, str):
+                if "\0" in value:
+                    problems.append(("json", path, NUL))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    where = f"{path}.{key}" if path else str(key)
+                    if "\0" in key:
+                        problems.append(("json", where.replace("\0", "")[:80], "has a NUL character in its name"))
+                    stack.append((item, where))
+            elif isinstance(value, list):
+                stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(value))
+    return problems
+
+
+NUL = "holds a NUL character (\\0), which no field may contain"
+
+
 def security_headers(response):
     """Add the protections every response carries (``after_request``)."""
     h = response.headers

@@ -343,3 +343,17 @@ def test_a_payout_through_the_api_and_its_refusals(sessions, as_role):
         assert field in {d.get("field") for d in refused["details"]}, (body, refused)
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == 5
+
+
+def test_the_document_says_no_text_takes_a_nul_character(app, as_role):
+    """The app refuses a NUL anywhere before any view (PostgreSQL cannot store one); the document says so, so
+    that a client generated from it (and schemathesis) never sends one as valid input."""
+    doc = app.test_client().get("/api/v1/openapi.json").get_json()
+    after = next(p for p in doc["paths"]["/api/v1/members"]["get"]["parameters"] if p["name"] == "after")
+    assert after["schema"]["pattern"] == "^[^\\x00]*$"
+    number = doc["paths"]["/api/v1/members/{member_number}"]["parameters"][0]
+    assert number["schema"]["pattern"] == "^[^\\x00]*$"
+    assert doc["components"]["schemas"]["ManualEntryBody"]["properties"]["memo"]["pattern"] == "^[^\\x00]*$"
+    refused = as_role("admin").get("/members?after=%00")
+    assert refused.status_code == 422 and refused.get_json()["details"] == [
+        {"where": "query", "field": "after", "reason": "holds a NUL character (\\0), which no field may contain"}]

@@ -253,3 +253,71 @@ def test_unknown_paths_are_404_for_everyone(make_app, seeded, tmp_path, db_url):
     login(c, "member_a")
     assert c.get("/members/1001/statements/2024-02.doc").status_code == 404
     assert c.get("/members/9999/statements").status_code == 404
+
+
+def test_an_id_beyond_any_record_answers_404_everywhere(matrix):
+    """Every rule that takes a record id, page or API, GET or POST: an id too big for the database's BIGINT
+    (or for a JSON client's integers) matches no route, so it is a 404, never a 500 from the database."""
+    from werkzeug.routing import IntegerConverter
+
+    app, tokens = matrix
+    admin = app.test_client()
+    assert login(admin, "admin").status_code == 302
+    checked = []
+    for rule in app.url_map.iter_rules():
+        converters = rule._converters  # name -> converter of each variable part
+        if not converters or not all(isinstance(c, IntegerConverter) for c in converters.values()):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for huge in ("9" * 30, str(2**63), str(2**53)):
+                url = rule.rule
+                for name in converters:
+                    url = url.replace(url[url.index("<"):url.index(">") + 1], huge, 1)
+                headers = {"Authorization": f"Bearer {tokens['admin']}"} if url.startswith("/api/") else {}
+                resp = admin.open(url, method=method, headers=headers, data={} if method != "GET" else None)
+                assert resp.status_code == 404, (method, url, resp.status_code)
+            checked.append(rule.endpoint)
+    assert {"admin.user_role", "audit.run_detail", "efficiency.premises", "api_efficiency.awards_pay"} <= set(checked)
+
+
+NUL_REQUESTS = [  # (method, url, keyword arguments of the test client's open) - each with a NUL somewhere
+    ("GET", "/members/10%0001", {}),
+    ("GET", "/admin/members?q=a%00b", {}),
+    ("GET", "/audit/ledger?period=2024-0%002", {}),
+    ("POST", "/admin/shares/issue", {"data": {"issue-ref": "R\x001", "issue-date": "2024-03-01",
+                                              "issue-asset_code": "SUN1", "issue-member_number": "1001",
+                                              "issue-shares": "1"}}),
+    ("POST", "/admin/ledger-entries", {"data": {"kind": "payout", "member_number": "10\x0001", "amount": "-1",
+                                                "memo": "x"}}),
+    ("POST", "/login", {"data": {"email": "a\x00@b.org", "password": "x"}}),
+    ("GET", "/api/v1/members/10%0001", {}),
+    ("GET", "/api/v1/assets/SU%00N1/production", {}),
+    ("POST", "/api/v1/ledger", {"json": {"kind": "payout", "member_number": "10\x0001", "cents": -1, "memo": "x"}}),
+    ("POST", "/api/v1/efficiency/premises", {"json": {"member_number": "1001", "address": "1 Main St\x00"}}),
+    ("POST", "/api/v1/allocations/2024-02", {"json": {"po\x00st": True}}),
+    ("POST", "/api/v1/ledger", {"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}),
+]
+
+
+@pytest.mark.parametrize("method, url, kwargs", NUL_REQUESTS, ids=[f"{m} {u[:40]}" for m, u, _ in NUL_REQUESTS])
+def test_a_nul_character_or_a_bottomless_json_body_is_refused_before_any_view(matrix, sessions, method, url, kwargs):
+    """PostgreSQL cannot store a NUL character and Python cannot read JSON nested 100,000 deep: either used to
+    answer 500. Now pages answer 400 and the API 422 naming the place, and nothing changes."""
+    from sqlalchemy import func, select
+
+    from energy_coop.models import AuditEntry, LedgerEntry
+
+    app, tokens = matrix
+    c = app.test_client()
+    assert login(c, "admin").status_code == 302
+    with sessions.begin() as s:
+        before = [s.scalar(select(func.count()).select_from(t)) for t in (AuditEntry, LedgerEntry)]
+    headers = {"Authorization": f"Bearer {tokens['admin']}"} if url.startswith("/api/") else {}
+    resp = c.open(url, method=method, headers=headers, **kwargs)
+    if url.startswith("/api/"):
+        assert resp.status_code == 422 and resp.json["message"].startswith("the request could not be read")
+        assert resp.json["details"] and all(d["reason"] for d in resp.json["details"])
+    else:
+        assert resp.status_code == 400 and "NUL character" in resp.get_data(as_text=True)
+    with sessions.begin() as s:
+        assert [s.scalar(select(func.count()).select_from(t)) for t in (AuditEntry, LedgerEntry)] == before

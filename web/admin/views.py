@@ -378,7 +378,7 @@ def user_add():
     return redirect(url_for("admin.users_view"))
 
 
-@bp.post("/users/<int:user_id>/role")
+@bp.post("/users/<id:user_id>/role")
 @roles_required("admin")
 def user_role(user_id: int):
     form = RoleForm(prefix=f"role{user_id}")
@@ -393,7 +393,7 @@ def user_role(user_id: int):
     return redirect(url_for("admin.users_view"))
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<id:user_id>/active")
 @roles_required("admin")
 def user_active(user_id: int):
     form = ActiveForm(prefix=f"active{user_id}")
@@ -409,7 +409,7 @@ def user_active(user_id: int):
     return redirect(url_for("admin.users_view"))
 
 
-@bp.post("/users/<int:user_id>/password")
+@bp.post("/users/<id:user_id>/password")
 @roles_required("admin")
 def user_password(user_id: int):
     form = ResetPasswordForm(prefix=f"password{user_id}")

@@ -10,8 +10,13 @@ protection. Errors on ``/api/`` paths are always JSON ``{"error", "message", "de
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.spec.plugins import baseconverter2paramschema, unicodeconverter2paramschema
+from marshmallow import fields
+from werkzeug.routing import BaseConverter, UnicodeConverter
 
 from .errors import register_app_handlers
 from .schemas import ErrorSchema
@@ -19,6 +24,16 @@ from .schemas import ErrorSchema
 API_TITLE = "energy-coop API"
 API_VERSION = "1"
 CONFIG_PREFIX = "ENERGY_COOP_API"
+# Every text the API takes, in a path, a query or a body: anything but a NUL character, which the app refuses
+# before any view (``web.security.input_problems``) since PostgreSQL cannot store it.
+NO_NUL = "^[^\\x00]*$"
+
+
+def _no_nul(converter: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: a text field without a pattern of its own gets :data:`NO_NUL`."""
+    if isinstance(field, fields.String) and "pattern" not in ret and "format" not in ret and "enum" not in ret:
+        return {"pattern": NO_NUL}
+    return {}
 
 
 class CoopApi(Api):
@@ -58,6 +73,9 @@ def init_api(app: Flask) -> Api:
         "servers": [{"url": "/"}],
     })
     api = CoopApi(app, config_prefix=CONFIG_PREFIX)
+    api.ma_plugin.converter.add_attribute_function(_no_nul)
+    api.register_converter(UnicodeConverter, lambda c: {**unicodeconverter2paramschema(c), "pattern": NO_NUL})
+    api.register_converter(BaseConverter, lambda c: {**baseconverter2paramschema(c), "pattern": NO_NUL})
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "a token from `energy-coop users token EMAIL`"})

@@ -52,13 +52,13 @@ def runs():
     return render_template("audit/runs.html", runs=run(web_queries.allocation_runs))
 
 
-@bp.get("/runs/<int:run_id>")
+@bp.get("/runs/<id:run_id>")
 @roles_required(*STAFF)
 def run_detail(run_id: int):
     return render_template("audit/run.html", run=run(web_queries.allocation_run, run_id))
 
 
-@bp.get("/runs/<int:run_id>.json")
+@bp.get("/runs/<id:run_id>.json")
 @roles_required(*STAFF)
 def run_document(run_id: int):
     doc = run(web_queries.allocation_run, run_id)["document"]

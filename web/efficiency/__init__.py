@@ -167,7 +167,7 @@ def index():
         return render_template("efficiency/staff.html", **context)
 
 
-@bp.get("/premises/<int(max=9007199254740991):premises_id>")
+@bp.get("/premises/<id:premises_id>")
 @roles("member", "admin", "auditor")
 def premises(premises_id: int):
     member_id = _member_id()
@@ -362,7 +362,7 @@ def create_premises():
     return _form_action(action)
 
 
-@bp.post("/premises/<int(max=9007199254740991):premises_id>/audits")
+@bp.post("/premises/<id:premises_id>/audits")
 @roles("admin")
 def record_audit(premises_id: int):
     """Record an energy audit of a building: date, auditor, ASHRAE level 1-3, findings."""
@@ -381,7 +381,7 @@ def record_audit(premises_id: int):
     return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
 
 
-@bp.post("/premises/<int(max=9007199254740991):premises_id>/measures")
+@bp.post("/premises/<id:premises_id>/measures")
 @roles("admin")
 def propose_measure(premises_id: int):
     """Propose a measure found by one of the building's audits: cost [cents, typed as 1234.50], estimated
@@ -425,7 +425,7 @@ def award():
     return _form_action(action)
 
 
-@bp.post("/measures/<int(max=9007199254740991):measure_id>/status")
+@bp.post("/measures/<id:measure_id>/status")
 @roles("admin")
 def measure_status(measure_id: int):
     def action(s, actor):
@@ -439,7 +439,7 @@ def measure_status(measure_id: int):
     return _form_action(action)
 
 
-@bp.post("/awards/<int(max=9007199254740991):award_id>/payments")
+@bp.post("/awards/<id:award_id>/payments")
 @roles("admin")
 def payment(award_id: int):
     def action(s, actor):
