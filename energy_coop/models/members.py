@@ -85,7 +85,7 @@ class WebSession(Base):
     """One browser's sign-in. The cookie holds a random token; only its SHA-256 is kept here. Signing out deletes
     this row (that browser only); ``User.session_version`` still ends every session at once (sign out
     everywhere, a password change, a role change, a deactivation). A row past ``expires_at`` no longer signs in
-    and is deleted when its user next signs in."""
+    and is deleted at the next sign-in of anyone."""
 
     __tablename__ = "web_sessions"
 
@@ -93,7 +93,7 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     user_agent: Mapped[Optional[str]] = mapped_column(String(200))  # as the browser named itself, shortened
 
 

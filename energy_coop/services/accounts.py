@@ -54,9 +54,10 @@ def _digest(token: str) -> str:
 
 def _open(session: Session, user: User, *, lifetime: dt.timedelta, user_agent: str | None,
           now: dt.datetime | None = None) -> SignedIn:
-    """Open a session for ``user`` lasting ``lifetime`` from now; delete the user's sessions that ran out."""
+    """Open a session for ``user`` lasting ``lifetime`` from now; delete every session that ran out (anyone's:
+    a user who never comes back leaves none behind for long)."""
     now = now or utcnow()
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at <= now))
+    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
     agent = "".join(ch for ch in (user_agent or "") if ch.isprintable()).strip()[:200] or None
     session.add(WebSession(user_id=user.id, token_sha256=_digest(token), created_at=now, expires_at=now + lifetime,

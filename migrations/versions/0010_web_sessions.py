@@ -36,8 +36,10 @@ def upgrade() -> None:
         sa.UniqueConstraint('token_sha256', name=op.f('uq_web_sessions_token_sha256')),
     )
     op.create_index(op.f('ix_web_sessions_user_id'), 'web_sessions', ['user_id'], unique=False)
+    op.create_index(op.f('ix_web_sessions_expires_at'), 'web_sessions', ['expires_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_web_sessions_expires_at'), table_name='web_sessions')
     op.drop_index(op.f('ix_web_sessions_user_id'), table_name='web_sessions')
     op.drop_table('web_sessions')
