@@ -207,6 +207,8 @@ def update_premises(session: Session, premises_id: int, *, actor: str, **changes
     if "meter_code" in changes:
         meter = _meter_for_premises(session, check, changes["meter_code"], premises.member)
     check.refuse(f"cannot change premises {premises_id}")
+    if "address" in changes:  # stored trimmed, as when the premises were registered
+        changes = {**changes, "address": changes["address"].strip()}
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for name in PREMISES_FIELDS:
@@ -304,6 +306,8 @@ def update_measure(session: Session, measure_id: int, *, actor: str, **changes: 
             if name in changes and changes[name] != getattr(measure, name):
                 check.add(name, "cannot change: an incentive was awarded on this figure")
     check.refuse(f"cannot change measure {measure_id}")
+    if "description" in changes:  # stored trimmed, as when the measure was proposed
+        changes = {**changes, "description": changes["description"].strip()}
     before, after = {}, {}
     for name in MEASURE_FIGURES:
         if name in changes and getattr(measure, name) != changes[name]:
