@@ -265,3 +265,17 @@ def test_auditors_and_members_cannot_correct(api, coop):
         assert r.status_code == 403 and r.json["error"] == "forbidden", who
     assert call("PATCH", f"/measures/{ids['ada']}", json={"cost_cents": 1}).status_code == 401
     assert _stored(coop, ids["ada"]) == before
+
+
+def test_an_id_beyond_the_maximum_is_404_for_every_method_and_a_wrong_method_405(api):
+    """``GET`` and ``PATCH`` share the address of a building: werkzeug would answer a PATCH of an id beyond
+    the converter's maximum with 405 (the GET rule's pattern matches), though no method finds such an id."""
+    call, ids = api
+    for path in ("/premises/", "/measures/"):
+        for huge in ("9" * 30, str(2**63), str(2**53)):
+            for method in ("GET", "PATCH", "DELETE"):
+                r = call(method, path + huge, "admin", json={"address": "x"} if method == "PATCH" else None)
+                assert r.status_code == 404 and r.json["error"] == "not_found", (method, path, huge)
+        r = call("DELETE", f"{path}{ids['ada']}", "admin")
+        assert r.status_code == 405 and r.json["error"] == "method_not_allowed", path
+        assert set(r.headers["Allow"].split(", ")) >= {"GET", "PATCH"}, path
