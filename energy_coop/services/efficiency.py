@@ -60,6 +60,8 @@ TRANSITIONS = {
     "verified": (),
     "discarded": (),
 }
+#: A measure in these statuses moves no more, and its figures can no longer be corrected.
+FINAL = ("verified", "discarded")
 AWARDABLE = ("approved", "installed", "verified")
 PAYABLE = ("installed", "verified")
 _UNSET: Any = object()
@@ -297,7 +299,7 @@ def update_measure(session: Session, measure_id: int, *, actor: str, **changes: 
     for name in sorted(set(changes) - set(MEASURE_FIGURES)):
         check.add(name, "cannot be changed here (unknown field; use the status change for status and dates)")
     _check_measure(check, changes)
-    if measure.status in ("verified", "discarded"):
+    if measure.status in FINAL:
         check.add("status", f"measure {measure.id} is {measure.status}: its figures are final")
     awarded = session.scalar(select(func.count()).select_from(IncentiveAward)
                              .where(IncentiveAward.measure_id == measure.id))
