@@ -60,6 +60,8 @@ TRANSITIONS = {
     "verified": (),
     "discarded": (),
 }
+#: A measure in these statuses moves no more, and its figures can no longer be corrected.
+FINAL = ("verified", "discarded")
 AWARDABLE = ("approved", "installed", "verified")
 PAYABLE = ("installed", "verified")
 _UNSET: Any = object()
@@ -207,6 +209,8 @@ def update_premises(session: Session, premises_id: int, *, actor: str, **changes
     if "meter_code" in changes:
         meter = _meter_for_premises(session, check, changes["meter_code"], premises.member)
     check.refuse(f"cannot change premises {premises_id}")
+    if "address" in changes:  # stored trimmed, as when the premises were registered
+        changes = {**changes, "address": changes["address"].strip()}
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for name in PREMISES_FIELDS:
@@ -295,7 +299,7 @@ def update_measure(session: Session, measure_id: int, *, actor: str, **changes: 
     for name in sorted(set(changes) - set(MEASURE_FIGURES)):
         check.add(name, "cannot be changed here (unknown field; use the status change for status and dates)")
     _check_measure(check, changes)
-    if measure.status in ("verified", "discarded"):
+    if measure.status in FINAL:
         check.add("status", f"measure {measure.id} is {measure.status}: its figures are final")
     awarded = session.scalar(select(func.count()).select_from(IncentiveAward)
                              .where(IncentiveAward.measure_id == measure.id))
@@ -304,6 +308,8 @@ def update_measure(session: Session, measure_id: int, *, actor: str, **changes: 
             if name in changes and changes[name] != getattr(measure, name):
                 check.add(name, "cannot change: an incentive was awarded on this figure")
     check.refuse(f"cannot change measure {measure_id}")
+    if "description" in changes:  # stored trimmed, as when the measure was proposed
+        changes = {**changes, "description": changes["description"].strip()}
     before, after = {}, {}
     for name in MEASURE_FIGURES:
         if name in changes and getattr(measure, name) != changes[name]:

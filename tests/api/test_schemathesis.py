@@ -39,6 +39,12 @@ SEMANTIC_RULES = {
     ("POST", "/api/v1/efficiency/programmes"),
     ("POST", "/api/v1/efficiency/awards"),
     ("POST", "/api/v1/efficiency/awards/{award_id}/payments"),
+    # Corrections: the building or measure must exist, a measure's figures are final once it is verified or
+    # discarded, its cost and estimate once an incentive was awarded on them, a new meter must be registered,
+    # be a consumption meter and not another member's, and the time zone must be a real one; an empty body is
+    # refused because it changes nothing (OpenAPI's minProperties is not generated from the schema).
+    ("PATCH", "/api/v1/efficiency/premises/{premises_id}"),
+    ("PATCH", "/api/v1/efficiency/measures/{measure_id}"),
     ("GET", "/api/v1/efficiency/premises/{premises_id}/savings"),
     ("GET", "/api/v1/efficiency/programmes/{code}/savings"),
 }

@@ -134,7 +134,7 @@ def test_the_openapi_document_lists_every_efficiency_operation(api):
     call, _ = api
     doc = call.client.get("/api/v1/openapi.json").json
     operations = {(method.upper(), path) for path, item in doc["paths"].items() if "/efficiency/" in path
-                  for method in item if method in ("get", "post")}
+                  for method in item if method in ("get", "post", "patch")}
     base = "/api/v1/efficiency"
     expected = {("GET", f"{base}/{k}") for k in ("premises", "audits", "measures", "programmes", "awards")}
     expected |= {("POST", f"{base}/{k}") for k in ("premises", "audits", "measures", "programmes", "awards")}
@@ -142,8 +142,140 @@ def test_the_openapi_document_lists_every_efficiency_operation(api):
                  ("GET", f"{base}/audits/{{audit_id}}"), ("GET", f"{base}/measures/{{measure_id}}"),
                  ("POST", f"{base}/measures/{{measure_id}}/status"), ("GET", f"{base}/programmes/{{code}}"),
                  ("GET", f"{base}/programmes/{{code}}/savings"), ("GET", f"{base}/awards/{{award_id}}"),
-                 ("POST", f"{base}/awards/{{award_id}}/payments"), ("GET", f"{base}/exports/{{kind}}.csv")}
+                 ("POST", f"{base}/awards/{{award_id}}/payments"), ("GET", f"{base}/exports/{{kind}}.csv"),
+                 ("PATCH", f"{base}/premises/{{premises_id}}"), ("PATCH", f"{base}/measures/{{measure_id}}")}
     assert operations == expected
     award = doc["paths"][f"{base}/awards"]["post"]
     assert {"201", "401", "403", "404", "409", "422"} <= set(award["responses"])
     assert award["security"] == [{"bearerAuth": []}]
+    for path in (f"{base}/premises/{{premises_id}}", f"{base}/measures/{{measure_id}}"):
+        patch = doc["paths"][path]["patch"]
+        assert {"200", "401", "403", "404", "422"} <= set(patch["responses"]) and patch["security"] == [
+            {"bearerAuth": []}], path
+        body = patch["requestBody"]["content"]["application/json"]["schema"]
+        assert "required" not in doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]], path
+
+
+# ------------------------------------------------------------------------------- corrections (PATCH)
+
+
+def _stored(sessions, measure_id):
+    """(premises, measure) figures as stored, and the audit log's update entries, read in a new transaction."""
+    from sqlalchemy import select
+
+    from energy_coop.models import AuditEntry
+    from energy_coop.services import efficiency as eff
+
+    with sessions.begin() as s:
+        m = eff.get_measure(s, measure_id)
+        p = m.premises
+        premises = (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone,
+                    p.meter.code if p.meter else None)
+        measure = (m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
+                   m.useful_life_years)
+        updates = [(e.actor, e.entity, e.entity_key, e.before, e.after) for e in
+                   s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id))]
+        return premises, measure, updates
+
+
+def test_admin_corrects_a_premises_and_a_measure(api, coop):
+    call, ids = api
+    premises_id = call("GET", f"/measures/{ids['ada']}", "admin").json["premises_id"]
+    r = call("PATCH", f"/premises/{premises_id}", "admin",
+             json={"address": "  12 Elm Street, Greensboro ", "floor_area_m2": 135})
+    assert r.status_code == 200, r.json
+    assert r.json == {"id": premises_id, "member_number": "2001", "address": "12 Elm Street, Greensboro",
+                      "floor_area_m2": 135, "year_built": 1962, "heating_fuel": "natural_gas",
+                      "meter_code": "CM-2001", "timezone": "America/New_York"}
+    assert call("GET", f"/premises/{premises_id}", "admin").json == r.json
+    r = call("PATCH", f"/measures/{ids['ada']}", "admin", json={"cost_cents": 812_345,
+                                                                "estimated_kwh_per_year": 3_250})
+    assert r.status_code == 200, r.json
+    assert (r.json["cost_cents"], r.json["estimated_kwh_per_year"], r.json["status"]) == (812_345, 3_250, "approved")
+    assert call("GET", f"/measures/{ids['ada']}", "admin").json == r.json
+    premises, measure, updates = _stored(coop, ids["ada"])
+    assert premises == ("12 Elm Street, Greensboro", 135, 1962, "natural_gas", "America/New_York", "CM-2001")
+    assert measure == ("heat_pump", "Cold-climate heat pump", "approved", 812_345, 3_250, 15)
+    assert updates == [
+        (ADMIN, "premises", str(premises_id), {"address": "2001 Elm St, Greensboro", "floor_area_m2": 120},
+         {"address": "12 Elm Street, Greensboro", "floor_area_m2": 135}),
+        (ADMIN, "measure", str(ids["ada"]), {"cost_cents": 800_000, "estimated_kwh_per_year": 3_000},
+         {"cost_cents": 812_345, "estimated_kwh_per_year": 3_250})]
+    # the year built can be cleared and the meter unlinked with null
+    r = call("PATCH", f"/premises/{premises_id}", "admin", json={"year_built": None, "meter_code": None})
+    assert r.status_code == 200 and (r.json["year_built"], r.json["meter_code"]) == (None, None)
+
+
+def test_refused_corrections_name_the_field_and_change_nothing(api, coop):
+    call, ids = api
+    with coop.begin() as s:
+        verified = make_measure(s, "2004", status="verified").id
+    r = call("POST", "/awards", "admin", json={"programme": "HEAT-24", "measure_id": ids["ada"],
+                                               "awarded_on": "2024-05-01"})
+    assert r.status_code == 201
+    premises_id = call("GET", f"/measures/{ids['ada']}", "admin").json["premises_id"]
+    before = [_stored(coop, m) for m in (ids["ada"], verified)]
+    cases = [  # (path, body, status, {field: part of the reason})
+        (f"/measures/{ids['ada']}", {"cost_cents": 900_000}, 422,
+         {"cost_cents": "an incentive was awarded on this figure"}),
+        (f"/measures/{ids['ada']}", {"estimated_kwh_per_year": 1, "cost_cents": 900_000}, 422,
+         {"cost_cents": "an incentive was awarded", "estimated_kwh_per_year": "an incentive was awarded"}),
+        (f"/measures/{verified}", {"description": "Heat pump, corrected"}, 422,
+         {"status": f"measure {verified} is verified: its figures are final"}),
+        (f"/measures/{ids['ada']}", {"status": "verified"}, 422, {"status": "unknown field"}),
+        (f"/measures/{ids['ada']}", {}, 422, {"": "nothing to change"}),
+        (f"/measures/{ids['ada']}", {"cost_cents": 12.5, "useful_life_years": 0}, 422,
+         {"cost_cents": "Not a valid integer", "useful_life_years": "greater than or equal to 1"}),
+        ("/measures/99999", {"description": "x"}, 404, {}),
+        (f"/premises/{premises_id}", {"floor_area_m2": 0}, 422, {"floor_area_m2": "greater than or equal to 1"}),
+        (f"/premises/{premises_id}", {"member_number": "2002"}, 422, {"member_number": "unknown field"}),
+        (f"/premises/{premises_id}", {}, 422, {"": "nothing to change"}),
+        (f"/premises/{premises_id}", {"address": None}, 422, {"address": "may not be null"}),
+        (f"/premises/{premises_id}", {"timezone": "Mars/Olympus", "meter_code": "NOPE"}, 422,
+         {"timezone": "is not a time zone name", "meter_code": "no meter 'NOPE' is registered"}),
+        (f"/premises/{premises_id}", {"meter_code": "CM-2002"}, 422, {"meter_code": "belongs to member 2002"}),
+        ("/premises/99999", {"address": "x"}, 404, {}),
+    ]
+    for path, body, status, reasons in cases:
+        r = call("PATCH", path, "admin", json=body)
+        assert r.status_code == status, (path, body, r.status_code, r.json)
+        assert r.json["error"] == ("not_found" if status == 404 else "invalid_input"), (path, body)
+        got = {d["field"]: d["reason"] for d in r.json["details"]}
+        assert set(got) == set(reasons), (path, body, got)
+        for field, part in reasons.items():
+            assert part in got[field], (path, body, field, got[field])
+    r = call("PATCH", f"/measures/{ids['ada']}", "admin", data="not json", content_type="application/json")
+    assert r.status_code in (400, 422)
+    assert [_stored(coop, m) for m in (ids["ada"], verified)] == before
+    # an awarded measure keeps its cost and estimate, but its other figures can still be corrected, and sending
+    # the cost unchanged is no change
+    r = call("PATCH", f"/measures/{ids['ada']}", "admin", json={"cost_cents": 800_000, "useful_life_years": 18})
+    assert r.status_code == 200 and (r.json["cost_cents"], r.json["useful_life_years"]) == (800_000, 18)
+    assert _stored(coop, ids["ada"])[2][-1][3:] == ({"useful_life_years": 15}, {"useful_life_years": 18})
+
+
+def test_auditors_and_members_cannot_correct(api, coop):
+    call, ids = api
+    premises_id = call("GET", f"/measures/{ids['ada']}", "admin").json["premises_id"]
+    before = _stored(coop, ids["ada"])
+    for who in ("aud", "ada", "bo"):
+        r = call("PATCH", f"/premises/{premises_id}", who, json={"address": "Elsewhere"})
+        assert r.status_code == 403 and r.json["error"] == "forbidden", who
+        r = call("PATCH", f"/measures/{ids['ada']}", who, json={"cost_cents": 1})
+        assert r.status_code == 403 and r.json["error"] == "forbidden", who
+    assert call("PATCH", f"/measures/{ids['ada']}", json={"cost_cents": 1}).status_code == 401
+    assert _stored(coop, ids["ada"]) == before
+
+
+def test_an_id_beyond_the_maximum_is_404_for_every_method_and_a_wrong_method_405(api):
+    """``GET`` and ``PATCH`` share the address of a building: werkzeug would answer a PATCH of an id beyond
+    the converter's maximum with 405 (the GET rule's pattern matches), though no method finds such an id."""
+    call, ids = api
+    for path in ("/premises/", "/measures/"):
+        for huge in ("9" * 30, str(2**63), str(2**53)):
+            for method in ("GET", "PATCH", "DELETE"):
+                r = call(method, path + huge, "admin", json={"address": "x"} if method == "PATCH" else None)
+                assert r.status_code == 404 and r.json["error"] == "not_found", (method, path, huge)
+        r = call("DELETE", f"{path}{ids['ada']}", "admin")
+        assert r.status_code == 405 and r.json["error"] == "method_not_allowed", path
+        assert set(r.headers["Allow"].split(", ")) >= {"GET", "PATCH"}, path

@@ -323,3 +323,153 @@ def test_ids_beyond_the_database_range_are_404_or_refused_not_crashed(pages, coo
                                                           "awarded_on": "2024-06-01"}))
     assert f"measure_id: '{huge}' is far too large a number" in page
     assert _counts(coop) == before
+
+
+# ------------------------------------------------------------------------- corrections of premises and measures
+
+
+def _stored(sessions, measure_id):
+    """(premises, measure) as stored, and the audit log's update entries, read in a new transaction."""
+    from sqlalchemy import select
+
+    from energy_coop.models import AuditEntry
+    from energy_coop.services import efficiency as eff
+
+    with sessions.begin() as s:
+        m = eff.get_measure(s, measure_id)
+        p = m.premises
+        premises = (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone,
+                    p.meter.code if p.meter else None)
+        measure = (m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
+                   m.useful_life_years)
+        updates = [(e.actor, e.entity, e.entity_key, e.before, e.after) for e in
+                   s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id))]
+        return premises, measure, updates
+
+
+#: The edit forms as the premises page prefills them for the fixtures' measures (see ``make_measure``).
+BUILDING = {"address": "2001 Elm St, Greensboro", "floor_area_m2": "120", "year_built": "1962",
+            "heating_fuel": "natural_gas", "timezone": "America/New_York", "meter_code": "CM-2001"}
+FIGURES = {"category": "heat_pump", "description": "Cold-climate heat pump", "cost": "8000.00",
+           "estimated_kwh_per_year": "3000", "useful_life_years": "15"}
+
+
+def test_the_premises_page_offers_admins_prefilled_edit_forms(pages, coop):
+    get, _, ids = pages
+    with coop.begin() as s:
+        from energy_coop.services import efficiency as eff
+
+        eff.set_measure_status(s, ids["ada"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
+        still_open = make_measure(s, "2001", status="approved", cost_cents=123_456).id  # a second building
+        premises_id = eff.get_measure(s, still_open).premises_id
+    text = get(f"/efficiency/premises/{premises_id}", ADMIN).get_data(as_text=True)
+    _no_inline_script_or_style(text)
+    assert "<summary>Edit this building</summary>" in text
+    assert f'action="/efficiency/premises/{premises_id}/edit"' in text
+    assert f'action="/efficiency/measures/{still_open}/edit"' in text
+    for name, value in BUILDING.items():
+        if name == "heating_fuel":
+            assert f'<option value="{value}" selected>' in text
+        else:
+            assert f'id="edit-premises-{name}" name="{name}" value="{value}"' in text, name
+        assert f'<label for="edit-premises-{name}">' in text, name
+    assert f'id="edit-measure-{still_open}-cost" name="cost" value="1234.56"' in text
+    for name in ("category", "description", "cost", "estimated_kwh_per_year", "useful_life_years"):
+        assert f'<label for="edit-measure-{still_open}-{name}">' in text, name
+    # a verified measure has no edit form
+    ada_page = get(f"/efficiency/premises/{ids['ada_premises']}", ADMIN).get_data(as_text=True)
+    assert f"/efficiency/measures/{ids['ada']}/edit" not in ada_page and "Edit this building" in ada_page
+
+
+def test_admin_corrects_a_building_and_a_measure_through_the_forms(pages, coop):
+    get, post, ids = pages
+    page_url = f"/efficiency/premises/{ids['ada_premises']}"
+    page = _after(get, post(f"{page_url}/edit", ADMIN, {**BUILDING, "address": "12 Elm Street, Greensboro",
+                                                        "floor_area_m2": "135"}))
+    assert f"premises {ids['ada_premises']} corrected: address, floor area m2" in page
+    page = _after(get, post(f"/efficiency/measures/{ids['ada']}/edit", ADMIN,
+                            {**FIGURES, "cost": "8123.45", "estimated_kwh_per_year": "3250"}))
+    assert "12 Elm Street, Greensboro" in page  # back on the premises page
+    assert f"measure {ids['ada']} corrected: Cold-climate heat pump, cost 8123.45, estimated 3,250 kWh/year" in page
+    premises, measure, updates = _stored(coop, ids["ada"])
+    assert premises == ("12 Elm Street, Greensboro", 135, 1962, "natural_gas", "America/New_York", "CM-2001")
+    assert measure == ("heat_pump", "Cold-climate heat pump", "installed", 812_345, 3_250, 15)
+    assert type(measure[3]) is int
+    assert updates == [
+        (ADMIN, "premises", str(ids["ada_premises"]), {"address": "2001 Elm St, Greensboro", "floor_area_m2": 120},
+         {"address": "12 Elm Street, Greensboro", "floor_area_m2": 135}),
+        (ADMIN, "measure", str(ids["ada"]), {"cost_cents": 800_000, "estimated_kwh_per_year": 3_000},
+         {"cost_cents": 812_345, "estimated_kwh_per_year": 3_250})]
+    # blank fields keep their values; so does sending the form back as it was
+    for path in (f"{page_url}/edit", f"/efficiency/measures/{ids['ada']}/edit"):
+        assert "nothing to change" in _after(get, post(path, ADMIN, {}))
+    assert "nothing to change" in _after(get, post(f"{page_url}/edit", ADMIN,
+                                                   {**BUILDING, "address": "12 Elm Street, Greensboro",
+                                                    "floor_area_m2": "135"}))
+    page = _after(get, post(f"/efficiency/measures/{ids['ada']}/edit", ADMIN, {"useful_life_years": "20"}))
+    assert "useful life 20 years" in page
+    assert _stored(coop, ids["ada"])[1][3:] == (812_345, 3_250, 20)
+    assert len(_stored(coop, ids["ada"])[2]) == 3
+
+
+def test_refused_corrections_name_the_field_and_change_nothing(pages, coop):
+    get, post, ids = pages
+    with coop.begin() as s:
+        from energy_coop.services import efficiency as eff
+
+        eff.award_incentive(s, programme_code="HEAT-24", measure_id=ids["ada"], awarded_on=dt.date(2024, 6, 1),
+                            actor=ADMIN)
+        eff.set_measure_status(s, ids["bo"], "installed", on=dt.date(2024, 5, 1), actor=ADMIN)
+        eff.set_measure_status(s, ids["bo"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
+    ada_page = f"/efficiency/premises/{ids['ada_premises']}"
+    text = get(ada_page, ADMIN).get_data(as_text=True)
+    assert f'id="edit-measure-{ids["ada"]}-cost" name="cost" value="8000.00" inputmode="decimal" readonly' in text
+    assert "An incentive was awarded on its cost and estimated savings: they are fixed." in text
+    ada_measure, bo_measure = f"/efficiency/measures/{ids['ada']}/edit", f"/efficiency/measures/{ids['bo']}/edit"
+    cases = [
+        (ada_measure, {**FIGURES, "cost": "9000.00"},
+         "cost: cannot change: an incentive was awarded on this figure"),
+        (ada_measure, {**FIGURES, "estimated_kwh_per_year": "1"},
+         "estimated_kwh_per_year: cannot change: an incentive was awarded on this figure"),
+        (bo_measure, {**FIGURES, "description": "Heat pump, corrected"},
+         f"status: measure {ids['bo']} is verified: its figures are final"),
+        (ada_measure, {"cost": "12.345"}, "cost: amount '12.345' has more than 2 decimal places"),
+        (ada_measure, {"cost": "-5.00"}, "cost: -5.00 is negative"),
+        (ada_measure, {"useful_life_years": "0"}, "useful_life_years: must be at least 1 years, not 0"),
+        (ada_measure, {"estimated_kwh_per_year": "lots"}, "estimated_kwh_per_year: 'lots' is not a whole number"),
+        (ada_measure, {"category": "magic"}, "category: 'magic' is not one of"),
+        (ada_measure, {"description": "Heat\x07pump"}, "description: contains a line break or a control character"),
+        (f"{ada_page}/edit", {**BUILDING, "floor_area_m2": "0"}, "floor_area_m2: must be at least 1 m², not 0"),
+        (f"{ada_page}/edit", {"floor_area_m2": "big"}, "floor_area_m2: 'big' is not a whole number"),
+        (f"{ada_page}/edit", {"timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not a time zone name"),
+        (f"{ada_page}/edit", {"heating_fuel": "coal"}, "heating_fuel: 'coal' is not one of"),
+        (f"{ada_page}/edit", {"meter_code": "CM-2002"}, "meter_code: meter 'CM-2002' belongs to member 2002"),
+        (f"{ada_page}/edit", {"year_built": "1200"}, "year_built: must be at least 1600, not 1200"),
+        ("/efficiency/premises/999999/edit", BUILDING, "no premises 999999"),
+        ("/efficiency/measures/999999/edit", FIGURES, "no measure 999999"),
+    ]
+    before = (_counts(coop), _stored(coop, ids["ada"]), _stored(coop, ids["bo"]))
+    for path, data, reason in cases:
+        page = _after(get, post(path, ADMIN, data))
+        assert reason in page, (path, data, reason, re.findall(r'class="flash[^"]*">([^<]*)', page))
+        assert "corrected" not in page and ("not changed" in page or "cannot change" in page
+                                            or "no premises" in page or "no measure" in page), (path, data)
+    assert (_counts(coop), _stored(coop, ids["ada"]), _stored(coop, ids["bo"])) == before
+    # the awarded measure's cost sent back unchanged is no change: its other figures can still be corrected
+    page = _after(get, post(ada_measure, ADMIN, {**FIGURES, "description": "Ducted heat pump"}))
+    assert f"measure {ids['ada']} corrected: Ducted heat pump, cost 8000.00" in page
+    assert _stored(coop, ids["ada"])[2][-1][3:] == ({"description": "Cold-climate heat pump"},
+                                                     {"description": "Ducted heat pump"})
+
+
+def test_auditors_and_members_cannot_correct(pages, coop):
+    get, post, ids = pages
+    before = (_counts(coop), _stored(coop, ids["ada"]))
+    for who in ("aud@example.org", "ada@example.org", "bo@example.org"):
+        assert post(f"/efficiency/premises/{ids['ada_premises']}/edit", who,
+                    {**BUILDING, "address": "Elsewhere"}).status_code == 403, who
+        assert post(f"/efficiency/measures/{ids['ada']}/edit", who, {**FIGURES, "cost": "1.00"}).status_code == 403
+    for who in ("aud@example.org", "ada@example.org"):
+        page = get(f"/efficiency/premises/{ids['ada_premises']}", who).get_data(as_text=True)
+        assert "Edit this building" not in page and "/edit" not in page and "<details" not in page, who
+    assert (_counts(coop), _stored(coop, ids["ada"])) == before

@@ -129,6 +129,10 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("efficiency.award", "POST"): Expect(fixed("/efficiency/awards"), ADMIN_WRITE),
     ("efficiency.measure_status", "POST"): Expect(lambda s: f"/efficiency/measures/{s.measure_id}/status",
                                                   ADMIN_WRITE),
+    ("efficiency.edit_premises", "POST"): Expect(lambda s: f"/efficiency/premises/{s.premises_id}/edit",
+                                                 ADMIN_WRITE),
+    ("efficiency.edit_measure", "POST"): Expect(lambda s: f"/efficiency/measures/{s.measure_id}/edit",
+                                                ADMIN_WRITE),
     ("efficiency.payment", "POST"): Expect(lambda s: f"/efficiency/awards/{s.award_id}/payments", ADMIN_WRITE),
     ("efficiency.create_premises", "POST"): Expect(fixed("/efficiency/premises"), ADMIN_WRITE),
     ("efficiency.record_audit", "POST"): Expect(lambda s: f"/efficiency/premises/{s.premises_id}/audits",
@@ -150,6 +154,10 @@ EXPECT: dict[tuple[str, str], Expect] = {
                                                    API_MEMBER_A_DATA),
     ("api_efficiency.measures_status", "POST"): Expect(
         lambda s: f"/api/v1/efficiency/measures/{s.measure_id}/status", API_ADMIN_WRITE),
+    ("api_efficiency.premises_update", "PATCH"): Expect(lambda s: f"/api/v1/efficiency/premises/{s.premises_id}",
+                                                        API_ADMIN_WRITE),
+    ("api_efficiency.measures_update", "PATCH"): Expect(lambda s: f"/api/v1/efficiency/measures/{s.measure_id}",
+                                                        API_ADMIN_WRITE),
     ("api_efficiency.awards_get", "GET"): Expect(lambda s: f"/api/v1/efficiency/awards/{s.award_id}",
                                                  API_MEMBER_A_DATA),
     ("api_efficiency.awards_pay", "POST"): Expect(lambda s: f"/api/v1/efficiency/awards/{s.award_id}/payments",
@@ -277,7 +285,8 @@ def test_an_id_beyond_any_record_answers_404_everywhere(matrix):
                 resp = admin.open(url, method=method, headers=headers, data={} if method != "GET" else None)
                 assert resp.status_code == 404, (method, url, resp.status_code)
             checked.append(rule.endpoint)
-    assert {"admin.user_role", "audit.run_detail", "efficiency.premises", "api_efficiency.awards_pay"} <= set(checked)
+    assert {"admin.user_role", "audit.run_detail", "efficiency.premises", "api_efficiency.awards_pay",
+            "efficiency.edit_measure", "api_efficiency.measures_update"} <= set(checked)
 
 
 NUL_REQUESTS = [  # (method, url, keyword arguments of the test client's open) - each with a NUL somewhere

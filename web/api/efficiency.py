@@ -5,7 +5,8 @@ Roles: admins read and write; auditors read everything (403 on writes); a member
 audits, measures and awards (another member's are absent from lists and answer 404 by id) and the programmes'
 public terms. Each request is one transaction calling one service of ``energy_coop.services.efficiency``; a
 refusal (422), a conflict such as an award beyond a programme's budget (409) or an unknown id (404) writes
-nothing.
+nothing. A building's or a measure's details are corrected with PATCH (a partial body: only the fields given
+change; an empty body is refused).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, g, jsonify
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from energy_coop.errors import RefusedError, RowError
@@ -66,6 +67,27 @@ class PremisesBody(Strict):
     meter_code = fields.String(allow_none=True, validate=validate.Length(1, 64))
 
 
+class Changes(Strict):
+    """A partial body: every field optional, and at least one given."""
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("nothing to change: give at least one field")
+
+
+class PremisesChanges(Changes):
+    """What a PATCH of a building may correct: the fields of ``PremisesBody`` but the member (same rules)."""
+
+    address = fields.String(validate=validate.Length(1, 500))
+    floor_area_m2 = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**7))
+    heating_fuel = fields.String(validate=validate.OneOf(HEATING_FUELS))
+    timezone = fields.String(validate=validate.Length(1, 64))
+    year_built = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1000, max=3000))
+    meter_code = fields.String(allow_none=True, validate=validate.Length(1, 64),
+                               metadata={"description": "null unlinks the building's meter"})
+
+
 class PremisesSchema(Schema):
     id = fields.Integer(required=True)
     member_number = fields.String(required=True)
@@ -112,6 +134,17 @@ class MeasureBody(Strict):
     cost_cents = fields.Integer(required=True, **CENTS)
     estimated_kwh_per_year = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**9))
     useful_life_years = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+
+
+class MeasureChanges(Changes):
+    """What a PATCH of a measure may correct: its figures (same rules as ``MeasureBody``); the status moves
+    through ``POST .../status``."""
+
+    category = fields.String(validate=validate.OneOf(MEASURE_CATEGORIES))
+    description = fields.String(validate=validate.Length(1, 500))
+    cost_cents = fields.Integer(**CENTS)
+    estimated_kwh_per_year = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**9))
+    useful_life_years = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
 
 
 class MeasureStatusBody(Strict):
@@ -276,6 +309,18 @@ def premises_get(premises_id: int):
         return eff.premises_dict(eff.get_premises(s, premises_id, member_id=_own(s)))
 
 
+@blp.route("/efficiency/premises/<int(max=9007199254740991):premises_id>", methods=["PATCH"])
+@documented(blp, 403, 404, 422)
+@roles("admin")
+@blp.arguments(PremisesChanges)
+@blp.response(200, PremisesSchema)
+def premises_update(body: dict[str, Any], premises_id: int):
+    """Correct a building's address, floor area, year built, heating fuel, time zone or meter (only the fields
+    given change)."""
+    with sessions().begin() as s:
+        return eff.premises_dict(eff.update_premises(s, premises_id, actor=g.principal.email, **body))
+
+
 @blp.route("/efficiency/premises/<int(max=9007199254740991):premises_id>/savings")
 @documented(blp, 404, 422)
 @roles(*EVERYONE)
@@ -357,6 +402,18 @@ def measures_get(measure_id: int):
     """One measure."""
     with reads().begin() as s:
         return eff.measure_dict(eff.get_measure(s, measure_id, member_id=_own(s)))
+
+
+@blp.route("/efficiency/measures/<int(max=9007199254740991):measure_id>", methods=["PATCH"])
+@documented(blp, 403, 404, 422)
+@roles("admin")
+@blp.arguments(MeasureChanges)
+@blp.response(200, MeasureSchema)
+def measures_update(body: dict[str, Any], measure_id: int):
+    """Correct a measure's category, description, cost, estimate or useful life (only the fields given change);
+    422 once it is verified or discarded, and for its cost or estimate once an incentive was awarded on them."""
+    with sessions().begin() as s:
+        return eff.measure_dict(eff.update_measure(s, measure_id, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/measures/<int(max=9007199254740991):measure_id>/status", methods=["POST"])

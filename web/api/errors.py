@@ -12,9 +12,9 @@ import http
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError
 
@@ -141,6 +141,24 @@ def handle_api_exception(exc: Exception) -> Response:
     return error_response(500)
 
 
+def _matches_another_method(exc: MethodNotAllowed) -> bool:
+    """Whether the path of a request answered 405 matches a rule for one of the methods it allows.
+
+    werkzeug answers 405 when a rule for another method has the same pattern even if the path's values fail
+    that rule's converter: ``PATCH /efficiency/premises/<id beyond the maximum>`` is "method not allowed"
+    because ``GET /efficiency/premises/<id>`` exists, though no method would find such an id. That is a 404."""
+    adapter = current_app.create_url_adapter(request)
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except (NotFound, MethodNotAllowed):
+            continue
+        except HTTPException:  # a redirect (e.g. a missing trailing slash): the path does exist
+            return True
+        return True
+    return False
+
+
 def register_app_handlers(app: Flask) -> None:
     """App-level hooks so that errors raised outside any API view but on an ``/api/`` path are JSON too.
 
@@ -153,6 +171,8 @@ def register_app_handlers(app: Flask) -> None:
     def _api_routing_errors():
         if is_api_request() and request.routing_exception is not None:
             exc = request.routing_exception
+            if isinstance(exc, MethodNotAllowed) and not _matches_another_method(exc):
+                exc = NotFound()
             if isinstance(exc, HTTPException) and exc.code and exc.code >= 400:
                 return http_error_response(exc)
         return None

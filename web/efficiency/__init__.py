@@ -4,7 +4,8 @@
   the estimate, with a chart;
 * an admin manages programmes (create; award; record payments; move measures on) and sees the budget used vs
   left, measures by status and savings estimated vs measured per programme; registers a member's premises (on
-  the programme page), and records a premises' energy audits and proposes its measures (on the premises page);
+  the programme page), and records a premises' energy audits, proposes its measures and corrects the
+  building's and its measures' details (on the premises page);
 * an auditor sees the same as an admin, read-only, and exports every table as CSV.
 
 The current user comes from ``flask_login.current_user`` (``.role``, ``.member``); each view opens one
@@ -75,6 +76,13 @@ def _today() -> dt.date:
 @bp.app_template_filter("money")
 def _money(cents: int | None) -> str:
     return "" if cents is None else format_cents(cents)
+
+
+@bp.app_template_filter("cents_typed")
+def _cents_typed(cents: int) -> str:
+    """Integer cents as an amount is typed into a form (``123456`` -> ``1234.56``, no thousands separator),
+    so that a prefilled amount reads back through ``parse_cents`` as the same cents."""
+    return format_cents(cents)
 
 
 # ----------------------------------------------------------------------------------------------- charts
@@ -178,11 +186,14 @@ def premises(premises_id: int):
         except NotFoundError:
             abort(404)
         result = eff.premises_savings(s, p.id, until=_today(), member_id=member_id)
+        measures = [eff.measure_dict(m) for m in eff.list_measures(s, premises_id=p.id)]
+        awarded = {a.measure_id for a in eff.list_awards(s, member_id=p.member_id)} if is_admin else set()
         return render_template(
             "efficiency/premises.html", premises=eff.premises_dict(p), savings=result, chart=savings_chart(result),
-            measures=[eff.measure_dict(m) for m in eff.list_measures(s, premises_id=p.id)],
-            audits=[eff.audit_dict(a) for a in eff.list_audits(s, premises_id=p.id)],
-            is_admin=is_admin, categories=MEASURE_CATEGORIES, today=_today().isoformat())
+            measures=measures, audits=[eff.audit_dict(a) for a in eff.list_audits(s, premises_id=p.id)],
+            is_admin=is_admin, categories=MEASURE_CATEGORIES, heating_fuels=HEATING_FUELS,
+            editable={m["id"] for m in measures if m["status"] not in eff.FINAL}, awarded=awarded,
+            today=_today().isoformat())
 
 
 @bp.get("/export/<kind>.csv")
@@ -408,6 +419,80 @@ def propose_measure(premises_id: int):
         return (f"measure {m.id} proposed: {m.description}, cost {format_cents(m.cost_cents)}, estimated "
                 f"{m.estimated_kwh_per_year:,} kWh/year")
     return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
+
+
+def _changed(current: dict[str, Any], typed: dict[str, Any]) -> dict[str, Any]:
+    """The typed values that differ from the record's: a field left blank (None) or typed as it already is
+    keeps the stored value, so that e.g. an awarded measure's unchanged cost is not offered for change."""
+    return {name: value for name, value in typed.items() if value is not None and value != current[name]}
+
+
+def _as_typed(exc: RefusedError, names: dict[str, str]) -> RefusedError:
+    """The service's refusal with its field names as the form shows them (``cost_cents`` -> ``cost``)."""
+    errors = [RowError(e.where, names.get(e.field, e.field), e.reason) for e in exc.errors]
+    return type(exc)(exc.message, errors)
+
+
+@bp.post("/premises/<id:premises_id>/edit")
+@roles("admin")
+def edit_premises(premises_id: int):
+    """Correct a building: address, floor area [m²], year built, heating fuel, time zone, meter. A field left
+    blank or unchanged keeps its value."""
+    def action(s, actor):
+        errors: list[RowError] = []
+        typed = {"address": _parsed_field("address", _one_line, errors, required=False),
+                 "floor_area_m2": _parsed_field("floor_area_m2", _whole_number, errors, required=False),
+                 "year_built": _parsed_field("year_built", _whole_number, errors, required=False),
+                 "heating_fuel": _field("heating_fuel") or None,
+                 "timezone": _parsed_field("timezone", _one_line, errors, required=False),
+                 "meter_code": _parsed_field("meter_code", _one_line, errors, required=False)}
+        if errors:
+            raise RefusedError(f"premises {premises_id} were not changed", errors)
+        changes = _changed(eff.premises_dict(eff.get_premises(s, premises_id)), typed)
+        if not changes:
+            return f"premises {premises_id}: nothing to change (every field was blank or as it was)"
+        p = eff.update_premises(s, premises_id, actor=actor, **changes)
+        return f"premises {p.id} corrected: {', '.join(n.replace('_', ' ') for n in changes)}"
+    return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
+
+
+#: Form field -> the measure's figure it types (the cost is typed as 1234.50 and stored in cents).
+_MEASURE_FIELDS = {"cost": "cost_cents"}
+
+
+@bp.post("/measures/<id:measure_id>/edit")
+@roles("admin")
+def edit_measure(measure_id: int):
+    """Correct a measure's category, description, cost [typed as 1234.50], estimated savings [whole
+    kWh/year] or useful life [years] before it is verified or discarded. A field left blank or unchanged keeps
+    its value; the service refuses a changed cost or estimate once an incentive was awarded on it."""
+    with _transaction() as s:
+        try:
+            back = url_for("efficiency.premises", premises_id=eff.get_measure(s, measure_id).premises_id)
+        except NotFoundError:
+            back = None
+
+    def action(s, actor):
+        errors: list[RowError] = []
+        typed = {"category": _field("category") or None,
+                 "description": _parsed_field("description", _one_line, errors, required=False),
+                 "cost_cents": _parsed_field("cost", _cents, errors, required=False),
+                 "estimated_kwh_per_year": _parsed_field("estimated_kwh_per_year", _whole_number, errors,
+                                                         required=False),
+                 "useful_life_years": _parsed_field("useful_life_years", _whole_number, errors, required=False)}
+        if errors:
+            raise RefusedError(f"measure {measure_id} was not changed", errors)
+        changes = _changed(eff.measure_dict(eff.get_measure(s, measure_id)), typed)
+        if not changes:
+            return f"measure {measure_id}: nothing to change (every field was blank or as it was)"
+        try:
+            m = eff.update_measure(s, measure_id, actor=actor, **changes)
+        except RefusedError as exc:
+            names = {figure: field for field, figure in _MEASURE_FIELDS.items()}
+            raise _as_typed(exc, names) from None
+        return (f"measure {m.id} corrected: {m.description}, cost {format_cents(m.cost_cents)}, estimated "
+                f"{m.estimated_kwh_per_year:,} kWh/year, useful life {m.useful_life_years} years")
+    return _form_action(action, back=back)
 
 
 @bp.post("/awards")
