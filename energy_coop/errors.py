@@ -23,7 +23,9 @@ class RowError:
         if self.where == "file":
             return f"{self.field}: {self.reason}" if self.field else self.reason
         place = self.where
-        if self.field:
+        if self.field and not place:  # a form's field: no line, no element
+            place = self.field
+        elif self.field:
             place += f", column {self.field}" if self.where.startswith("line") else f", {self.field}"
         return f"{place}: {self.reason}" if place else self.reason
 
