@@ -93,3 +93,31 @@ def test_auditor_verifies_the_ledger_and_downloads_a_statement(live_coop, page, 
     with page.expect_download() as info:
         page.get_by_role("link", name="PDF statement for 2024-02").click()
     assert Path(info.value.path()).read_bytes()[:4] == b"%PDF"
+
+
+def test_admin_records_a_payout_and_the_pages_fit_a_phone(live_coop, browser, artifacts):
+    """The payouts page and the account page (sessions) work in a phone-sized browser, with no console error
+    (a CSP violation would be one) and no sideways scrolling."""
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True,
+                                has_touch=True)
+    try:
+        small = phone.new_page()
+        problems = []
+        small.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        live_coop.login(small, "admin")
+        small.goto(live_coop.url + "/members/1001")
+        small.get_by_role("link", name="Record a payout or adjustment").click()
+        expect(small.get_by_label("Member number")).to_have_value("1001")
+        small.get_by_label("Amount").fill("-5.00")
+        small.get_by_label("Memo").fill("cheque 17")
+        small.get_by_role("button", name="Record the entry").click()
+        expect(small.get_by_text("payout of -5.00 for member 1001")).to_be_visible()
+        expect(small.get_by_role("cell", name="cheque 17")).to_be_visible()
+        assert small.evaluate(NO_HORIZONTAL_SCROLL), "the payouts page scrolls sideways on a phone"
+        small.screenshot(path=str(artifacts / "admin-payouts-phone.png"), full_page=True)
+        small.goto(live_coop.url + "/account/password")
+        expect(small.get_by_text("(this browser)")).to_be_visible()
+        assert small.evaluate(NO_HORIZONTAL_SCROLL), "the account page scrolls sideways on a phone"
+        assert not problems, problems
+    finally:
+        phone.close()
