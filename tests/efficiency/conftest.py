@@ -55,3 +55,22 @@ def make_programme(s, code="HEAT-24", **kw):
                   closes_on=dt.date(2024, 12, 31))
     values.update(kw)
     return eff.create_programme(s, actor=ADMIN, **values)
+
+
+def stored_corrections(sessions, measure_id):
+    """(premises, measure) figures as stored, and the audit log's update entries, read in a new transaction:
+    what a correction (PATCH or edit form) must change, or leave alone when refused."""
+    from sqlalchemy import select
+
+    from energy_coop.models import AuditEntry
+
+    with sessions.begin() as s:
+        m = eff.get_measure(s, measure_id)
+        p = m.premises
+        premises = (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone,
+                    p.meter.code if p.meter else None)
+        measure = (m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
+                   m.useful_life_years)
+        updates = [(e.actor, e.entity, e.entity_key, e.before, e.after) for e in
+                   s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id))]
+        return premises, measure, updates

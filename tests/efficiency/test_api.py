@@ -7,7 +7,7 @@ import pytest
 
 from energy_coop.config import Config
 from energy_coop.services import users
-from tests.efficiency.conftest import ADMIN, make_measure, make_programme
+from tests.efficiency.conftest import ADMIN, make_measure, make_programme, stored_corrections
 from web import create_app
 
 
@@ -159,25 +159,6 @@ def test_the_openapi_document_lists_every_efficiency_operation(api):
 # ------------------------------------------------------------------------------- corrections (PATCH)
 
 
-def _stored(sessions, measure_id):
-    """(premises, measure) figures as stored, and the audit log's update entries, read in a new transaction."""
-    from sqlalchemy import select
-
-    from energy_coop.models import AuditEntry
-    from energy_coop.services import efficiency as eff
-
-    with sessions.begin() as s:
-        m = eff.get_measure(s, measure_id)
-        p = m.premises
-        premises = (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone,
-                    p.meter.code if p.meter else None)
-        measure = (m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
-                   m.useful_life_years)
-        updates = [(e.actor, e.entity, e.entity_key, e.before, e.after) for e in
-                   s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id))]
-        return premises, measure, updates
-
-
 def test_admin_corrects_a_premises_and_a_measure(api, coop):
     call, ids = api
     premises_id = call("GET", f"/measures/{ids['ada']}", "admin").json["premises_id"]
@@ -193,7 +174,7 @@ def test_admin_corrects_a_premises_and_a_measure(api, coop):
     assert r.status_code == 200, r.json
     assert (r.json["cost_cents"], r.json["estimated_kwh_per_year"], r.json["status"]) == (812_345, 3_250, "approved")
     assert call("GET", f"/measures/{ids['ada']}", "admin").json == r.json
-    premises, measure, updates = _stored(coop, ids["ada"])
+    premises, measure, updates = stored_corrections(coop, ids["ada"])
     assert premises == ("12 Elm Street, Greensboro", 135, 1962, "natural_gas", "America/New_York", "CM-2001")
     assert measure == ("heat_pump", "Cold-climate heat pump", "approved", 812_345, 3_250, 15)
     assert updates == [
@@ -214,7 +195,7 @@ def test_refused_corrections_name_the_field_and_change_nothing(api, coop):
                                                "awarded_on": "2024-05-01"})
     assert r.status_code == 201
     premises_id = call("GET", f"/measures/{ids['ada']}", "admin").json["premises_id"]
-    before = [_stored(coop, m) for m in (ids["ada"], verified)]
+    before = [stored_corrections(coop, m) for m in (ids["ada"], verified)]
     cases = [  # (path, body, status, {field: part of the reason})
         (f"/measures/{ids['ada']}", {"cost_cents": 900_000}, 422,
          {"cost_cents": "an incentive was awarded on this figure"}),
@@ -246,25 +227,25 @@ def test_refused_corrections_name_the_field_and_change_nothing(api, coop):
             assert part in got[field], (path, body, field, got[field])
     r = call("PATCH", f"/measures/{ids['ada']}", "admin", data="not json", content_type="application/json")
     assert r.status_code in (400, 422)
-    assert [_stored(coop, m) for m in (ids["ada"], verified)] == before
+    assert [stored_corrections(coop, m) for m in (ids["ada"], verified)] == before
     # an awarded measure keeps its cost and estimate, but its other figures can still be corrected, and sending
     # the cost unchanged is no change
     r = call("PATCH", f"/measures/{ids['ada']}", "admin", json={"cost_cents": 800_000, "useful_life_years": 18})
     assert r.status_code == 200 and (r.json["cost_cents"], r.json["useful_life_years"]) == (800_000, 18)
-    assert _stored(coop, ids["ada"])[2][-1][3:] == ({"useful_life_years": 15}, {"useful_life_years": 18})
+    assert stored_corrections(coop, ids["ada"])[2][-1][3:] == ({"useful_life_years": 15}, {"useful_life_years": 18})
 
 
 def test_auditors_and_members_cannot_correct(api, coop):
     call, ids = api
     premises_id = call("GET", f"/measures/{ids['ada']}", "admin").json["premises_id"]
-    before = _stored(coop, ids["ada"])
+    before = stored_corrections(coop, ids["ada"])
     for who in ("aud", "ada", "bo"):
         r = call("PATCH", f"/premises/{premises_id}", who, json={"address": "Elsewhere"})
         assert r.status_code == 403 and r.json["error"] == "forbidden", who
         r = call("PATCH", f"/measures/{ids['ada']}", who, json={"cost_cents": 1})
         assert r.status_code == 403 and r.json["error"] == "forbidden", who
     assert call("PATCH", f"/measures/{ids['ada']}", json={"cost_cents": 1}).status_code == 401
-    assert _stored(coop, ids["ada"]) == before
+    assert stored_corrections(coop, ids["ada"]) == before
 
 
 def test_an_id_beyond_the_maximum_is_404_for_every_method_and_a_wrong_method_405(api):

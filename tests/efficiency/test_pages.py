@@ -9,7 +9,7 @@ import re
 import pytest
 
 from energy_coop.services import users
-from tests.efficiency.conftest import ADMIN, make_measure, make_programme
+from tests.efficiency.conftest import ADMIN, make_measure, make_programme, stored_corrections
 from tests.efficiency.test_services import _store_synthetic
 
 
@@ -328,25 +328,6 @@ def test_ids_beyond_the_database_range_are_404_or_refused_not_crashed(pages, coo
 # ------------------------------------------------------------------------- corrections of premises and measures
 
 
-def _stored(sessions, measure_id):
-    """(premises, measure) as stored, and the audit log's update entries, read in a new transaction."""
-    from sqlalchemy import select
-
-    from energy_coop.models import AuditEntry
-    from energy_coop.services import efficiency as eff
-
-    with sessions.begin() as s:
-        m = eff.get_measure(s, measure_id)
-        p = m.premises
-        premises = (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone,
-                    p.meter.code if p.meter else None)
-        measure = (m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
-                   m.useful_life_years)
-        updates = [(e.actor, e.entity, e.entity_key, e.before, e.after) for e in
-                   s.scalars(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id))]
-        return premises, measure, updates
-
-
 #: The edit forms as the premises page prefills them for the fixtures' measures (see ``make_measure``).
 BUILDING = {"address": "2001 Elm St, Greensboro", "floor_area_m2": "120", "year_built": "1962",
             "heating_fuel": "natural_gas", "timezone": "America/New_York", "meter_code": "CM-2001"}
@@ -391,7 +372,7 @@ def test_admin_corrects_a_building_and_a_measure_through_the_forms(pages, coop):
                             {**FIGURES, "cost": "8123.45", "estimated_kwh_per_year": "3250"}))
     assert "12 Elm Street, Greensboro" in page  # back on the premises page
     assert f"measure {ids['ada']} corrected: Cold-climate heat pump, cost 8123.45, estimated 3,250 kWh/year" in page
-    premises, measure, updates = _stored(coop, ids["ada"])
+    premises, measure, updates = stored_corrections(coop, ids["ada"])
     assert premises == ("12 Elm Street, Greensboro", 135, 1962, "natural_gas", "America/New_York", "CM-2001")
     assert measure == ("heat_pump", "Cold-climate heat pump", "installed", 812_345, 3_250, 15)
     assert type(measure[3]) is int
@@ -408,8 +389,8 @@ def test_admin_corrects_a_building_and_a_measure_through_the_forms(pages, coop):
                                                     "floor_area_m2": "135"}))
     page = _after(get, post(f"/efficiency/measures/{ids['ada']}/edit", ADMIN, {"useful_life_years": "20"}))
     assert "useful life 20 years" in page
-    assert _stored(coop, ids["ada"])[1][3:] == (812_345, 3_250, 20)
-    assert len(_stored(coop, ids["ada"])[2]) == 3
+    assert stored_corrections(coop, ids["ada"])[1][3:] == (812_345, 3_250, 20)
+    assert len(stored_corrections(coop, ids["ada"])[2]) == 3
 
 
 def test_refused_corrections_name_the_field_and_change_nothing(pages, coop):
@@ -448,23 +429,23 @@ def test_refused_corrections_name_the_field_and_change_nothing(pages, coop):
         ("/efficiency/premises/999999/edit", BUILDING, "no premises 999999"),
         ("/efficiency/measures/999999/edit", FIGURES, "no measure 999999"),
     ]
-    before = (_counts(coop), _stored(coop, ids["ada"]), _stored(coop, ids["bo"]))
+    before = (_counts(coop), stored_corrections(coop, ids["ada"]), stored_corrections(coop, ids["bo"]))
     for path, data, reason in cases:
         page = _after(get, post(path, ADMIN, data))
         assert reason in page, (path, data, reason, re.findall(r'class="flash[^"]*">([^<]*)', page))
         assert "corrected" not in page and ("not changed" in page or "cannot change" in page
                                             or "no premises" in page or "no measure" in page), (path, data)
-    assert (_counts(coop), _stored(coop, ids["ada"]), _stored(coop, ids["bo"])) == before
+    assert (_counts(coop), stored_corrections(coop, ids["ada"]), stored_corrections(coop, ids["bo"])) == before
     # the awarded measure's cost sent back unchanged is no change: its other figures can still be corrected
     page = _after(get, post(ada_measure, ADMIN, {**FIGURES, "description": "Ducted heat pump"}))
     assert f"measure {ids['ada']} corrected: Ducted heat pump, cost 8000.00" in page
-    assert _stored(coop, ids["ada"])[2][-1][3:] == ({"description": "Cold-climate heat pump"},
+    assert stored_corrections(coop, ids["ada"])[2][-1][3:] == ({"description": "Cold-climate heat pump"},
                                                      {"description": "Ducted heat pump"})
 
 
 def test_auditors_and_members_cannot_correct(pages, coop):
     get, post, ids = pages
-    before = (_counts(coop), _stored(coop, ids["ada"]))
+    before = (_counts(coop), stored_corrections(coop, ids["ada"]))
     for who in ("aud@example.org", "ada@example.org", "bo@example.org"):
         assert post(f"/efficiency/premises/{ids['ada_premises']}/edit", who,
                     {**BUILDING, "address": "Elsewhere"}).status_code == 403, who
@@ -472,4 +453,4 @@ def test_auditors_and_members_cannot_correct(pages, coop):
     for who in ("aud@example.org", "ada@example.org"):
         page = get(f"/efficiency/premises/{ids['ada_premises']}", who).get_data(as_text=True)
         assert "Edit this building" not in page and "/edit" not in page and "<details" not in page, who
-    assert (_counts(coop), _stored(coop, ids["ada"])) == before
+    assert (_counts(coop), stored_corrections(coop, ids["ada"])) == before

@@ -64,11 +64,12 @@ class PremisesBody(Strict):
     heating_fuel = fields.String(required=True, validate=validate.OneOf(HEATING_FUELS))
     timezone = fields.String(required=True, validate=validate.Length(1, 64))
     year_built = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1000, max=3000))
-    meter_code = fields.String(allow_none=True, validate=validate.Length(1, 64))
+    meter_code = fields.String(allow_none=True, validate=validate.Length(1, 64), metadata={
+        "description": "the building's consumption meter; null: none (in a correction, unlinks it)"})
 
 
 class Changes(Strict):
-    """A partial body: every field optional, and at least one given."""
+    """A partial body (used as ``Schema(partial=True)``): every field optional, and at least one given."""
 
     @validates_schema
     def _something(self, data, **kwargs):
@@ -76,16 +77,11 @@ class Changes(Strict):
             raise ValidationError("nothing to change: give at least one field")
 
 
-class PremisesChanges(Changes):
-    """What a PATCH of a building may correct: the fields of ``PremisesBody`` but the member (same rules)."""
+class PremisesChanges(Changes, PremisesBody):
+    """What a PATCH of a building may correct: the fields of ``PremisesBody`` but the member, same rules."""
 
-    address = fields.String(validate=validate.Length(1, 500))
-    floor_area_m2 = fields.Integer(strict=True, validate=validate.Range(min=1, max=10**7))
-    heating_fuel = fields.String(validate=validate.OneOf(HEATING_FUELS))
-    timezone = fields.String(validate=validate.Length(1, 64))
-    year_built = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1000, max=3000))
-    meter_code = fields.String(allow_none=True, validate=validate.Length(1, 64),
-                               metadata={"description": "null unlinks the building's meter"})
+    class Meta(Strict.Meta):
+        exclude = ("member_number",)
 
 
 class PremisesSchema(Schema):
@@ -136,15 +132,12 @@ class MeasureBody(Strict):
     useful_life_years = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
 
 
-class MeasureChanges(Changes):
-    """What a PATCH of a measure may correct: its figures (same rules as ``MeasureBody``); the status moves
-    through ``POST .../status``."""
+class MeasureChanges(Changes, MeasureBody):
+    """What a PATCH of a measure may correct: its figures, same rules as ``MeasureBody`` (not its audit; the
+    status moves through ``POST .../status``)."""
 
-    category = fields.String(validate=validate.OneOf(MEASURE_CATEGORIES))
-    description = fields.String(validate=validate.Length(1, 500))
-    cost_cents = fields.Integer(**CENTS)
-    estimated_kwh_per_year = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**9))
-    useful_life_years = fields.Integer(strict=True, validate=validate.Range(min=1, max=100))
+    class Meta(Strict.Meta):
+        exclude = ("audit_id",)
 
 
 class MeasureStatusBody(Strict):
@@ -312,7 +305,7 @@ def premises_get(premises_id: int):
 @blp.route("/efficiency/premises/<int(max=9007199254740991):premises_id>", methods=["PATCH"])
 @documented(blp, 403, 404, 422)
 @roles("admin")
-@blp.arguments(PremisesChanges)
+@blp.arguments(PremisesChanges(partial=True))
 @blp.response(200, PremisesSchema)
 def premises_update(body: dict[str, Any], premises_id: int):
     """Correct a building's address, floor area, year built, heating fuel, time zone or meter (only the fields
@@ -407,7 +400,7 @@ def measures_get(measure_id: int):
 @blp.route("/efficiency/measures/<int(max=9007199254740991):measure_id>", methods=["PATCH"])
 @documented(blp, 403, 404, 422)
 @roles("admin")
-@blp.arguments(MeasureChanges)
+@blp.arguments(MeasureChanges(partial=True))
 @blp.response(200, MeasureSchema)
 def measures_update(body: dict[str, Any], measure_id: int):
     """Correct a measure's category, description, cost, estimate or useful life (only the fields given change);
