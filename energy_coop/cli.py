@@ -455,22 +455,13 @@ def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, m
                   kwh: str, as_json: bool) -> None:
     """Post an adjustment, payout or bill application on one member's account (audited; never an edit)."""
     from .services import ledger
-    from .units import UnitError, format_money, kwh_to_wh, parse_cents
+    from .units import format_money
 
-    problems: list[RowError] = []
-    values: dict[str, int] = {}
-    for name, text, parse in (("cents", amount, parse_cents), ("wh", kwh, kwh_to_wh)):
-        try:
-            values[name] = parse(text)
-        except UnitError as exc:
-            problems.append(RowError(MANUAL_OPTIONS[name], "", str(exc)))
-    if problems:
-        raise RefusedError("no ledger entry was made", problems)
     try:
+        cents, wh = ledger.parse_amounts(amount, kwh)
         with app.transaction() as session:
-            entry = ledger.record_manual_entry(session, kind=kind, member_number=member_number,
-                                               cents=values["cents"], wh=values["wh"], memo=memo,
-                                               period=period, actor=app.actor)
+            entry = ledger.record_manual_entry(session, kind=kind, member_number=member_number, cents=cents,
+                                               wh=wh, memo=memo, period=period, actor=app.actor)
     except RefusedError as exc:  # name the options the user typed, not the service's fields
         exc.errors = [RowError(MANUAL_OPTIONS.get(e.field, e.field), "", e.reason) for e in exc.errors]
         raise

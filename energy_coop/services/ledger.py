@@ -113,6 +113,23 @@ class ManualEntry:
     balance_cents: int
 
 
+def parse_amounts(amount: str, kwh: str | None = None) -> tuple[int, int]:
+    """An amount typed in currency (``-25.00``) and an energy typed in kWh (``-0.5``, blank: 0) as the integer
+    ``(cents, wh)`` a manual entry takes; :class:`RefusedError` naming ``cents`` and/or ``wh`` otherwise."""
+    from ..units import UnitError, kwh_to_wh, parse_cents
+
+    values: dict[str, int] = {}
+    errors: list[RowError] = []
+    for name, text, parse in (("cents", amount, parse_cents), ("wh", kwh or "0", kwh_to_wh)):
+        try:
+            values[name] = parse(text)
+        except UnitError as exc:
+            errors.append(RowError("", name, str(exc)))
+    if errors:
+        raise RefusedError("no ledger entry was made", errors)
+    return values["cents"], values["wh"]
+
+
 def check_memo(memo: str | None) -> tuple[str, str | None]:
     """``memo`` stripped, and why it cannot go into the ledger (``None`` when it can).
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from energy_coop.errors import ConflictError, RefusedError, RowError
+from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.services import (
     accounts,
     allocation,
@@ -24,7 +24,7 @@ from energy_coop.services import (
     users,
     web_queries,
 )
-from energy_coop.units import UnitError, format_money, kwh_to_wh, parse_cents
+from energy_coop.units import format_money
 
 from ..helpers import actor, attach_errors, csv_response, page_arg, run
 from ..security import roles_required
@@ -315,22 +315,12 @@ def ledger_entry_add():
     form = LedgerEntryForm()
     if not form.validate_on_submit():
         return _ledger_entries_page(form, 400)
-    amounts: dict[str, int] = {}
-    problems: list[RowError] = []
-    for name, text, parse in (("cents", form.amount.data, parse_cents), ("wh", form.kwh.data or "0", kwh_to_wh)):
-        try:
-            amounts[name] = parse(text)
-        except UnitError as exc:
-            problems.append(RowError("", name, str(exc)))
-    rename = {"cents": "amount", "wh": "kwh"}
     try:
-        if problems:
-            raise RefusedError("no ledger entry was made", problems)
+        cents, wh = ledger.parse_amounts(form.amount.data, form.kwh.data)
         entry = run(ledger.record_manual_entry, kind=form.kind.data, member_number=form.member_number.data,
-                    cents=amounts["cents"], wh=amounts["wh"], memo=form.memo.data, period=form.period.data or None,
-                    actor=actor())
+                    cents=cents, wh=wh, memo=form.memo.data, period=form.period.data or None, actor=actor())
     except RefusedError as exc:
-        attach_errors(form, exc, rename)
+        attach_errors(form, exc, {"cents": "amount", "wh": "kwh"})
         return _ledger_entries_page(form, 400)
     flash(f"Ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} for member "
           f"{entry.member_number} in {entry.period}. Their balance is now {format_money(entry.balance_cents)}.",
