@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
 
-from energy_coop.calc.allocation import month_days  # noqa: E402
+from energy_coop.calc.credits.allocation import month_days  # noqa: E402
 from energy_coop.db import dispose_all, get_engine, get_sessionmaker  # noqa: E402
 from energy_coop.migrate import upgrade  # noqa: E402
-from energy_coop.services import allocation  # noqa: E402
+from energy_coop.services.credits import allocation  # noqa: E402
 
 PERIOD = "2024-03"
 TIMEZONE = "America/New_York"

@@ -20,15 +20,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from energy_coop.calc.allocation import (
+from energy_coop.calc.credits.allocation import (
     allocate_asset,
     allocate_period,
     daily_totals,
     expected_intervals,
     month_days,
 )
-from energy_coop.calc.holdings import ShareTransaction, holdings_timelines, validate_register
-from energy_coop.calc.rates import rates_for_asset
+from energy_coop.calc.credits.holdings import ShareTransaction, holdings_timelines, validate_register
+from energy_coop.calc.credits.rates import rates_for_asset
 
 PERIOD = "2024-03"
 TZ = "Europe/London"

@@ -1,6 +1,6 @@
 """Benchmark: forecast a year hourly for many solar assets at one site (SPEC section 12).
 
-Our vectorised path (:func:`energy_coop.calc.forecast.expected_ac_power`, all assets in one call) against its
+Our vectorised path (:func:`energy_coop.calc.forecasting.forecast.expected_ac_power`, all assets in one call) against its
 baseline in the same run: a loop of pvlib ``ModelChain`` runs, one per asset, configured explicitly with the
 same models (PVWatts DC and AC, Perez transposition, physical IAM, SAPM cell temperature, no spectral loss,
 PVWatts losses reduced to the asset's total) and the same weather, indexed at interval midpoints so pvlib
@@ -38,7 +38,7 @@ import pvlib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from energy_coop.calc.forecast import (
+from energy_coop.calc.forecasting.forecast import (
     SAPM_PARAMETER_SET,
     TMY_PATH,
     SolarArray,

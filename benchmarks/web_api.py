@@ -7,7 +7,7 @@
 Not a test. What it does:
 
 1. builds the co-op with bulk inserts, *not* through the services (posting twelve months of 100,000 members
-   x 50 assets through ``services.allocation`` would take far longer than the measurement itself): members,
+   x 50 assets through ``services.credits.allocation`` would take far longer than the measurement itself): members,
    50 solar assets with a share register (each member issued shares in 1 to ``--max-assets`` assets, 2 on
    average), a year of 15-minute production readings of every asset up to today (about 1.9 million), stored
    hourly forecasts around today, a credit rate, the 12 allocation runs of the last twelve months and for
@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from energy_coop.calc.chain import GENESIS, entry_content, entry_hash
+from energy_coop.calc.credits.chain import GENESIS, entry_content, entry_hash
 from energy_coop.db import dispose_all, get_engine, get_sessionmaker
 from energy_coop.migrate import upgrade
 from web.server import default_workers
@@ -202,7 +202,7 @@ def build(url: str, members: int, max_assets: int, seed: int = 12) -> dict[str, 
     else:  # what autovacuum does soon after a bulk load: visibility map set, so index-only scans stay in the index
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
-    from energy_coop.services import users
+    from energy_coop.services.accounts import users
 
     with get_sessionmaker(url).begin() as s:
         users.add_user(s, AUDITOR, "auditor", "benchmark-password", actor="benchmark")

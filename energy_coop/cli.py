@@ -17,9 +17,10 @@ from typing import Any, Callable, Iterator
 import click
 from sqlalchemy.orm import Session
 
-from .config import Config, load_config
-from .db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
-from .errors import RefusedError, RowError
+from energy_coop.config import Config, load_config
+from energy_coop.db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
+from energy_coop.errors import RefusedError, RowError
+from energy_coop.vocabulary import MANUAL_ENTRY_KINDS, ROLES
 
 EXIT_REFUSED = 2
 
@@ -63,7 +64,7 @@ class AppContext:
 
 
 def require_current_schema(url: str) -> None:
-    from .migrate import current_revision, head_revision
+    from energy_coop.migrate import current_revision, head_revision
 
     engine = get_engine(url)
     try:
@@ -153,7 +154,7 @@ def db() -> None:
 @refusals()
 def db_upgrade(app: AppContext) -> None:
     """Create or migrate the schema to the latest revision."""
-    from .migrate import upgrade
+    from energy_coop.migrate import upgrade
 
     url = app.config.database_url
     try:
@@ -182,7 +183,7 @@ def _load_refused_doc(exc: RefusedError, *, kind: str, path: str, as_json: bool)
 @refusals(_load_refused_doc)
 def load(app: AppContext, kind: str, path: str, as_json: bool) -> None:
     """Bulk-load a register file (SPEC section 3); loading the same file twice changes nothing."""
-    from .services.registers import load_register
+    from energy_coop.services.registers.loading import load_register
 
     with app.transaction() as session:
         result = load_register(session, kind, path, actor=app.actor)
@@ -203,7 +204,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "auditor", "member"]), required=True)
+@click.option("--role", type=click.Choice(sorted(ROLES)), required=True)
 @click.option("--member", "member_number", metavar="NUMBER", help="The member a member user is.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @db_option
@@ -213,7 +214,7 @@ def users() -> None:
 def users_add(app: AppContext, email: str, role: str, member_number: str | None, password_stdin: bool,
               as_json: bool) -> None:
     """Add a user; the password comes from a prompt or --password-stdin."""
-    from .services.users import add_user
+    from energy_coop.services.accounts.users import add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -236,7 +237,7 @@ def users_add(app: AppContext, email: str, role: str, member_number: str | None,
 @refusals()
 def users_token(app: AppContext, email: str, as_json: bool) -> None:
     """Print a new API bearer token for EMAIL (shown once; only its hash is stored)."""
-    from .services.users import new_token
+    from energy_coop.services.accounts.users import new_token
 
     with app.transaction() as session:
         token = new_token(session, email, actor=app.actor)
@@ -261,9 +262,9 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
     """Create the demo co-op in the configured database, print logins, and serve the web app."""
     import datetime as dt
 
-    from .db import dispose_all
-    from .migrate import upgrade
-    from .services import demo as demo_service
+    from energy_coop.db import dispose_all
+    from energy_coop.migrate import upgrade
+    from energy_coop.demo import seed as demo_service
 
     config = app.config
     if reset:
@@ -296,7 +297,7 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
 def _reset_database(url: str) -> None:
     from sqlalchemy import MetaData
 
-    from .db import get_engine
+    from energy_coop.db import get_engine
 
     engine = get_engine(url)
     if engine.dialect.name == "sqlite":
@@ -370,8 +371,8 @@ def allocate(app: AppContext, period: str, do_post: bool, repost: bool, allow_ga
     """Compute a month's credits (a draft that changes nothing), or post them with --post."""
     from sqlalchemy import func, select
 
-    from .models import Asset
-    from .services import allocation
+    from energy_coop.models import Asset
+    from energy_coop.services.credits import allocation
 
     with app.transaction() as session:
         n_assets = session.scalar(select(func.count()).select_from(Asset)) or 0
@@ -417,7 +418,7 @@ def ledger_group() -> None:
 @refusals()
 def ledger_verify(app: AppContext, as_json: bool) -> None:
     """Re-walk the hash chain and re-sum every balance; exit status 1 on any mismatch."""
-    from .services import ledger
+    from energy_coop.services.credits import ledger
 
     with app.snapshot() as session:
         report = ledger.verify(session)
@@ -438,7 +439,7 @@ MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member
 
 
 @ledger_group.command("record")
-@click.argument("kind", type=click.Choice(["adjustment", "payout", "bill_application"]))
+@click.argument("kind", type=click.Choice(MANUAL_ENTRY_KINDS))
 @click.option("--member", "member_number", metavar="NUMBER", required=True, help="The member's number.")
 @click.option("--amount", metavar="MONEY", required=True,
               help="Signed, in currency, credits positive: -25.00 pays out 25.00 (a payout or bill application "
@@ -454,8 +455,8 @@ MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member
 def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, memo: str, period: str | None,
                   kwh: str, as_json: bool) -> None:
     """Post an adjustment, payout or bill application on one member's account (audited; never an edit)."""
-    from .services import ledger
-    from .units import format_money
+    from energy_coop.services.credits import ledger
+    from energy_coop.units import format_money
 
     try:
         cents, wh = ledger.parse_amounts(amount, kwh)
@@ -495,7 +496,7 @@ def export_statements(app: AppContext, period: str, fmt: str, out_dir: str, as_j
     """One statement per member for a month, as PDF (members) or CSV (auditors)."""
     from pathlib import Path
 
-    from .services import statements
+    from energy_coop.services.credits import statements
 
     with app.snapshot() as session:
         paths = statements.export_statements(session, period, fmt, Path(out_dir))
@@ -516,7 +517,7 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
     import hashlib
     import os
 
-    from .services import statements
+    from energy_coop.services.credits import statements
 
     tmp = out_file + ".part"
     with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -540,7 +541,7 @@ def export_audit(app: AppContext, period: str, out_dir: str, as_json: bool) -> N
     """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
     from pathlib import Path
 
-    from .services import statements
+    from energy_coop.services.credits import statements
 
     with app.snapshot() as session:
         manifest = statements.export_audit(session, period, Path(out_dir))
@@ -569,7 +570,7 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
     """Import meter-reading files (CSV or Green Button XML), each all-or-nothing (SPEC section 4)."""
     import os
 
-    from .services.imports import FileReport, ImportRefused, import_file
+    from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
 
     require_current_schema(app.config.database_url)
     reports: list[FileReport] = []
@@ -616,7 +617,7 @@ def forecast_command(app: AppContext, asset_code: str, start: str | None, days: 
     """Expected AC energy per hour for a solar asset (pvlib), stored for comparison with the meter."""
     import datetime as dt
 
-    from .services import forecasts
+    from energy_coop.services.forecasting import forecasts
 
     first = None
     if start:
@@ -649,7 +650,7 @@ def forecast_command(app: AppContext, asset_code: str, start: str | None, days: 
 @refusals()
 def performance_command(app: AppContext, period: str, asset_code: str | None, as_json: bool) -> None:
     """Metered vs expected energy per solar asset for a month; flags arrays below the threshold."""
-    from .services import forecasts
+    from energy_coop.services.forecasting import forecasts
 
     with app.transaction() as session:
         rows = forecasts.performance(session, period, asset_code=asset_code,
@@ -677,9 +678,9 @@ def coverage_command(app: AppContext, period: str, meter_code: str | None, as_js
     """Intervals present / expected per meter for a local month, with the gaps listed."""
     from sqlalchemy import select
 
-    from .calc.allocation import parse_period
-    from .models import Asset, Meter
-    from .services.coverage import meter_month_coverage
+    from energy_coop.period import parse_period
+    from energy_coop.models import Asset, Meter
+    from energy_coop.services.metering.coverage import meter_month_coverage
 
     try:
         parse_period(period)
@@ -712,7 +713,7 @@ def coverage_command(app: AppContext, period: str, meter_code: str | None, as_js
 @refusals()
 def batches_command(app: AppContext, limit: int, as_json: bool) -> None:
     """The most recent import batches: file, SHA-256, who, when and what they did."""
-    from .services.imports import list_batches
+    from energy_coop.services.metering.imports import list_batches
 
     with app.transaction() as session:
         rows = [{"batch_id": b.id, "file": b.file_name, "sha256": b.sha256, "format": b.format,
@@ -730,7 +731,7 @@ def batches_command(app: AppContext, limit: int, as_json: bool) -> None:
 
 # ------------------------------------------------------------------------------------------------------ scheduler
 
-JOB_NAMES = ("import-inbox", "refresh-forecasts", "monthly-allocation")  # energy_coop.services.jobs.JOBS
+JOB_NAMES = ("import-inbox", "refresh-forecasts", "monthly-allocation")  # jobs.runs.JOBS
 
 
 @main.command("scheduler")
@@ -767,8 +768,8 @@ def jobs_list(app: AppContext, as_json: bool) -> None:
     """Show each job, its schedule, its last run and outcome, and when it runs next."""
     from jobs.scheduler import next_run_times, timetable
 
-    from .models import utcnow
-    from .services import jobs as job_runs
+    from energy_coop.models import utcnow
+    from jobs import runs as job_runs
 
     schedule = app.config.schedule
     now = utcnow()
@@ -813,8 +814,8 @@ def jobs_run(app: AppContext, name: str, period: str | None, as_json: bool) -> N
     """
     from jobs import runner
 
-    from .models import utcnow
-    from .services import jobs as job_runs
+    from energy_coop.models import utcnow
+    from jobs import runs as job_runs
 
     config = app.config
     schedule = config.schedule

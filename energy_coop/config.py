@@ -33,7 +33,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import RefusedError, RowError
+from energy_coop.errors import RefusedError, RowError
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from energy_coop.calc.allocation import format_coverage
+from energy_coop.calc.credits.allocation import format_coverage
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import ConflictError, RefusedError
-from energy_coop.services import allocation
+from energy_coop.services.credits import allocation
 
-from .runner import WorkResult
+from jobs.runner import WorkResult
 
 
 def _counts(outcome: allocation.AllocationOutcome) -> dict[str, Any]:

@@ -7,10 +7,10 @@ import datetime as dt
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 
-from .runner import WorkResult
+from jobs.runner import WorkResult
 
 FORECAST_DAYS = 7
-SERVICE = "energy_coop.services.forecasts"
+SERVICE = "energy_coop.services.forecasting.forecasts"
 
 
 def refresh_forecasts(config: Config, period: str, *, now: dt.datetime, run_id: int, actor: str) -> WorkResult:
@@ -20,7 +20,7 @@ def refresh_forecasts(config: Config, period: str, *, now: dt.datetime, run_id: 
     the other jobs: this one is then recorded as failed with a message saying what is missing.
     """
     try:
-        from energy_coop.services.forecasts import refresh_forecasts as refresh
+        from energy_coop.services.forecasting.forecasts import refresh_forecasts as refresh
     except ImportError as exc:
         if isinstance(exc, ModuleNotFoundError) and exc.name != SERVICE:
             raise

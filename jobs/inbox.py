@@ -8,14 +8,14 @@ it revises):
 * the file is claimed by renaming it into ``processing/<run id>/``. A rename is atomic, so when two runs see
   the same file exactly one gets it; the other finds it gone and leaves it. A file whose size or time
   changed between the look and the rename is put back (something is still writing it);
-* it is imported all-or-nothing (:func:`energy_coop.services.imports.import_file`) and moved to ``done/``
+* it is imported all-or-nothing (:func:`energy_coop.services.metering.imports.import_file`) and moved to ``done/``
   (also when it was already imported: same SHA-256), or, when refused, to ``rejected/`` with
   ``<name>.report.json`` beside it naming every problem;
 * anything unexpected (the database gone, say) puts the file back into the inbox for the next run and makes
   the run fail; a file that disappears while being imported is reported and nothing of it is kept.
 
 A crash between the import's commit and the move leaves the file in ``processing/<run id>/``; recovery
-(:func:`energy_coop.services.jobs.settle_interrupted_inbox`) sends it to ``done/`` or back by its import batch.
+(:func:`jobs.runs.settle_interrupted_inbox`) sends it to ``done/`` or back by its import batch.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from typing import Any
 
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
-from energy_coop.services.imports import FileReport, ImportRefused, import_file
-from energy_coop.services.jobs import (
+from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
+from jobs.runs import (
     INBOX_DONE,
     INBOX_PROCESSING,
     INBOX_REJECTED,
@@ -40,7 +40,7 @@ from energy_coop.services.jobs import (
     move_aside,
 )
 
-from .runner import WorkResult
+from jobs.runner import WorkResult
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@
 The scheduler's timed jobs, its start-up catch-up and ``energy-coop jobs run`` all call :func:`run_job`, so a
 manual run is recorded like a scheduled one and cannot run a period twice. Each step has its own transaction:
 
-1. the claim (:func:`energy_coop.services.jobs.claim_run`), committed at once so other processes see it;
+1. the claim (:func:`jobs.runs.claim_run`), committed at once so other processes see it;
 2. the work (the job function opens its own transaction(s) and calls services);
-3. the outcome (:func:`energy_coop.services.jobs.finish_run`).
+3. the outcome (:func:`jobs.runs.finish_run`).
 
 Nothing here raises: a failure of the work is recorded as a failed run and logged; a failure to reach the
 database at all is logged and returned (there is nowhere to record it), and the next run tries again.
@@ -27,7 +27,7 @@ from typing import Any
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.models import utcnow
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +81,15 @@ Work = Callable[..., WorkResult]
 
 def _work_function(job: str) -> Work:
     if job == job_runs.IMPORT_INBOX:
-        from .inbox import import_inbox
+        from jobs.inbox import import_inbox
 
         return import_inbox
     if job == job_runs.REFRESH_FORECASTS:
-        from .forecasts import refresh_forecasts
+        from jobs.forecasts import refresh_forecasts
 
         return refresh_forecasts
     if job == job_runs.MONTHLY_ALLOCATION:
-        from .allocation import monthly_allocation
+        from jobs.allocation import monthly_allocation
 
         return monthly_allocation
     raise KeyError(job)
@@ -176,7 +176,7 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
 
 
 def recover(config: Config, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Resolve runs abandoned by a crashed process (see :func:`energy_coop.services.jobs.recover_stale_runs`).
+    """Resolve runs abandoned by a crashed process (see :func:`jobs.runs.recover_stale_runs`).
 
     Returns the resolved runs as dictionaries; a database that cannot be reached is logged and yields none.
     """

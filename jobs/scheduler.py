@@ -43,9 +43,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from energy_coop.config import Config, Schedule
 from energy_coop.models import utcnow
-from energy_coop.services.jobs import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS
+from jobs.runs import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS
 
-from . import runner
+from jobs import runner
 
 log = logging.getLogger(__name__)
 

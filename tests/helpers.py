@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from energy_coop.models import ImportBatch, Meter, Reading
-from energy_coop.services.registers import load_register
+from energy_coop.services.registers.loading import load_register
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,9 +24,9 @@ from werkzeug.exceptions import HTTPException
 from energy_coop.config import Config, load_config
 from energy_coop.units import format_money, rate_to_decimal, wh_to_kwh_decimal
 
-from .extensions import csrf, login_limiter, login_manager
-from .helpers import RecordIdConverter
-from .security import input_problems, security_headers
+from web.extensions import csrf, login_limiter, login_manager
+from web.helpers import RecordIdConverter
+from web.security import input_problems, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     login_manager.session_protection = "basic"
     login_limiter.init_app(app)
 
-    from .admin import bp as admin_bp
-    from .audit import bp as audit_bp
-    from .auth import bp as auth_bp
-    from .efficiency import bp as efficiency_bp
-    from .member import bp as member_bp
+    from web.admin import bp as admin_bp
+    from web.audit import bp as audit_bp
+    from web.auth import bp as auth_bp
+    from web.efficiency import bp as efficiency_bp
+    from web.member import bp as member_bp
 
     for bp in (auth_bp, member_bp, admin_bp, audit_bp, efficiency_bp):
         app.register_blueprint(bp)
@@ -122,7 +122,7 @@ def _refuse_unreadable_input():
     if not problems:
         return None
     if _wants_json():
-        from .api.errors import error_response
+        from web.api.errors import error_response
 
         return error_response(422, "the request could not be read; nothing was changed",
                               [{"where": w, "field": f, "reason": r} for w, f, r in problems])

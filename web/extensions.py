@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from .security import LoginLimiter
+from web.security import LoginLimiter
 
 login_manager = LoginManager()
 csrf = CSRFProtect()

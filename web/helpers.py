@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from energy_coop.db import get_read_sessionmaker, get_sessionmaker, get_snapshot_sessionmaker
 from energy_coop.errors import NotFoundError, RefusedError
-from energy_coop.services.statements import safe_cell
+from energy_coop.services.credits.statements import safe_cell
 
 T = TypeVar("T")
 

@@ -21,10 +21,10 @@ from typing import Any
 from flask import abort, request
 from flask_login import UserMixin, current_user
 
-from energy_coop.services import sign_in_limits
-from energy_coop.services.accounts import Principal
+from energy_coop.services.accounts import sign_in_limits
+from energy_coop.services.accounts.sessions import Principal
 
-from .helpers import run
+from web.helpers import run
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -79,7 +79,7 @@ def roles_required(*roles: str) -> Callable:
     def deco(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            from .extensions import login_manager
+            from web.extensions import login_manager
 
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
@@ -150,7 +150,7 @@ def security_headers(response):
 
 
 class LoginLimiter:
-    """The Flask extension for the sign-in limits (``services.sign_in_limits``): each app keeps its limits (from
+    """The Flask extension for the sign-in limits (``services.accounts.sign_in_limits``): each app keeps its limits (from
     its config) in ``app.extensions["login_limiter"]``; the failures themselves are in the database, shared by
     every server process."""
 

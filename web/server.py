@@ -39,7 +39,7 @@ def serve(config: Config, host: str, port: int, *, workers: int | None = None, t
     if not gunicorn_available():
         from waitress import serve as waitress_serve
 
-        from . import create_app
+        from web import create_app
 
         waitress_serve(create_app(config), host=host, port=port, threads=max(threads * workers, 4))
         return
@@ -79,7 +79,7 @@ def _gunicorn(config: Config, host: str, port: int, workers: int, threads: int) 
                 self.cfg.set(key, value)
 
         def load(self):
-            from . import create_app
+            from web import create_app
 
             return create_app(config)
 

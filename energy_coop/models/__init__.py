@@ -1,9 +1,9 @@
 """Typed SQLAlchemy 2 models, one module per aggregate. Import from here."""
 
-from .assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
-from .audit import AuditEntry
-from .base import Base, utcnow
-from .efficiency import (
+from energy_coop.models.assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
+from energy_coop.models.audit import AuditEntry
+from energy_coop.models.base import Base, utcnow
+from energy_coop.models.efficiency import (
     HEATING_FUELS,
     INCENTIVE_RULES,
     MEASURE_CATEGORIES,
@@ -15,13 +15,13 @@ from .efficiency import (
     Measure,
     Premises,
 )
-from .forecasts import Forecast
-from .jobs import JOB_OUTCOMES, JobRun
-from .ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
-from .members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User, WebSession
-from .rates import CreditRate
-from .readings import ImportBatch, Reading, ReadingRevision
-from .shares import SHARE_KINDS, ShareTransaction
+from energy_coop.models.forecasts import Forecast
+from energy_coop.models.jobs import JOB_OUTCOMES, JobRun
+from energy_coop.models.ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
+from energy_coop.models.members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User, WebSession
+from energy_coop.models.rates import CreditRate
+from energy_coop.models.readings import ImportBatch, Reading, ReadingRevision
+from energy_coop.models.shares import SHARE_KINDS, ShareTransaction
 
 __all__ = [
     "ENTRY_KINDS",

@@ -8,11 +8,9 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigInt
+from energy_coop.models.base import Base, BigInt
+from energy_coop.vocabulary import ARRAY_TYPES, ASSET_KINDS, METER_KINDS
 
-ASSET_KINDS = ("solar", "storage")
-ARRAY_TYPES = ("fixed_open_rack", "fixed_roof_mount", "single_axis")
-METER_KINDS = ("production", "consumption")
 
 
 class Meter(Base):

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
 
 
 class AuditEntry(Base):

@@ -29,13 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigInt, UTCDateTime, utcnow
-from .members import Member
+from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.members import Member
+from energy_coop.vocabulary import HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEASURE_STATUSES
 
-HEATING_FUELS = ("electric_resistance", "heat_pump", "natural_gas", "oil", "propane", "wood", "district", "other")
-MEASURE_CATEGORIES = ("envelope", "heat_pump", "lighting", "controls", "solar_ready", "other")
-MEASURE_STATUSES = ("proposed", "approved", "installed", "verified", "discarded")
-INCENTIVE_RULES = ("per_kwh", "percent_of_cost")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

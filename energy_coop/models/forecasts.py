@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
 
 
 class Forecast(Base):

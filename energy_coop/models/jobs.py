@@ -4,7 +4,7 @@ Exactly-once comes from here, not from APScheduler (STYLE, APScheduler): a run i
 row in a short committed transaction, and the UNIQUE (job, period) key lets only one process hold a period. A
 failed row is re-claimed in place (``attempt`` + 1, compare-and-set), so a period never has two rows and the
 table stays the one answer to "did this month's allocation run, and how did it end?". See
-:mod:`energy_coop.services.jobs` for the claim, retry and recovery rules.
+:mod:`jobs.runs` for the claim, retry and recovery rules.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigInt, UTCDateTime
+from energy_coop.models.base import Base, BigInt, UTCDateTime
 
 JOB_OUTCOMES = ("running", "succeeded", "failed", "skipped")
 

@@ -3,7 +3,7 @@
 The ledger is append-only: the database refuses UPDATE and DELETE of ``ledger_entries`` (migration triggers).
 A correction is a new entry; a posted allocation is undone by one reversal entry per entry, and
 ``reverses_seq`` is UNIQUE so nothing can be reversed twice. Each entry carries the SHA-256 of the previous
-entry's hash and its own content (see ``energy_coop.calc.chain``), so an export can be verified offline.
+entry's hash and its own content (see ``energy_coop.calc.credits.chain``), so an export can be verified offline.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .assets import Asset
-from .base import Base, BigInt, UTCDateTime, utcnow
-from .members import Member
+from energy_coop.models.assets import Asset
+from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.members import Member
+from energy_coop.vocabulary import ENTRY_KINDS
 
-ENTRY_KINDS = ("allocation", "reversal", "adjustment", "payout", "bill_application")
 GENESIS_HASH = "0" * 64
 
 

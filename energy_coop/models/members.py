@@ -8,18 +8,9 @@ from typing import Optional
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.vocabulary import MEMBER_TYPES, ROLES
 
-MEMBER_TYPES = (
-    "household",
-    "worker_coop",
-    "clt_household",
-    "anchor_institution",
-    "business",
-    "nonprofit",
-    "public_body",
-)
-ROLES = ("member", "admin", "auditor")
 
 
 class Member(Base):
@@ -99,7 +90,7 @@ class WebSession(Base):
 
 class SignInFailure(Base):
     """A failed sign-in, counted against the account tried and the client address for a while (the sign-in
-    limits of ``services.sign_in_limits``). In the database so that every server process counts them all.
+    limits of ``services.accounts.sign_in_limits``). In the database so that every server process counts them all.
     Rows older than the counting window are deleted as new failures come in."""
 
     __tablename__ = "sign_in_failures"

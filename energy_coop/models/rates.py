@@ -8,8 +8,8 @@ from typing import Optional
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .assets import Asset
-from .base import Base, BigInt, UTCDateTime
+from energy_coop.models.assets import Asset
+from energy_coop.models.base import Base, BigInt, UTCDateTime
 
 
 class CreditRate(Base):

@@ -8,11 +8,11 @@ from typing import Optional
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .assets import Asset
-from .base import Base, BigInt
-from .members import Member
+from energy_coop.models.assets import Asset
+from energy_coop.models.base import Base, BigInt
+from energy_coop.models.members import Member
+from energy_coop.vocabulary import SHARE_KINDS
 
-SHARE_KINDS = ("issue", "transfer", "redeem")
 
 
 class ShareTransaction(Base):

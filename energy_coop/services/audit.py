@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry
+from energy_coop.models import AuditEntry
 
 
 def _jsonable(value: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry
+from energy_coop.models import AuditEntry
 
 T = TypeVar("T")
 

@@ -12,7 +12,8 @@ import datetime as dt
 import pytest
 
 from energy_coop.config import Config
-from energy_coop.services import allocation, users
+from energy_coop.services.credits import allocation
+from energy_coop.services.accounts import users
 from tests.helpers import add_readings, hourly, small_coop, utc
 from web import create_app
 

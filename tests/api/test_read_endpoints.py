@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_coop.calc.chain import GENESIS, entry_content, entry_hash
+from energy_coop.calc.credits.chain import GENESIS, entry_content, entry_hash
 from energy_coop.models import Asset, Forecast, utcnow
 from tests.helpers import utc
 

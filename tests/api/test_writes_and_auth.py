@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from energy_coop.config import Config
 from energy_coop.models import AllocationRun, AuditEntry, ImportBatch, LedgerEntry, Reading
-from energy_coop.services import users
+from energy_coop.services.accounts import users
 from web.api import init_api
 
 READ_PATHS = [
@@ -97,7 +97,7 @@ def test_unknown_api_paths_and_methods_answer_json(as_role, app):
 
 
 def test_a_crash_inside_a_view_is_a_json_500_without_internals(as_role, monkeypatch):
-    from energy_coop.services import api_queries
+    from energy_coop.services.screens import api as api_queries
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret detail: connection string")

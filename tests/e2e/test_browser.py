@@ -51,8 +51,8 @@ def test_a_member_cannot_open_another_members_page(live_coop, page):
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("energy_coop.services.imports") is None,
-                    reason="the import service (energy_coop.services.imports) has not landed in this branch yet")
+@pytest.mark.skipif(importlib.util.find_spec("energy_coop.services.metering.imports") is None,
+                    reason="the import service (energy_coop.services.metering.imports) has not landed in this branch yet")
 def test_admin_uploads_a_meter_file_previews_and_posts_a_month(live_coop, page, artifacts, tmp_path):
     meter_file = tmp_path / "march-2024.csv"
     meter_file.write_bytes(month_csv(["PM-SUN1", "PM-BAT1"], 2024, 3))

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from energy_coop.services import efficiency as eff
+from energy_coop.services.efficiency import programme as eff
 from tests.helpers import load_registers
 
 MEMBERS = """member_number,name,member_type,low_income,meter_code

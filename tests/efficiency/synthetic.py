@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from energy_coop.calc.savings import degree_days
+from energy_coop.calc.efficiency.savings import degree_days
 
 BASE_KWH_PER_DAY = 20.0  # [kWh/day]
 KWH_PER_HDD = 1.5  # [kWh/(K·day)]

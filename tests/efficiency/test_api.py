@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from energy_coop.config import Config
-from energy_coop.services import users
+from energy_coop.services.accounts import users
 from tests.efficiency.conftest import ADMIN, make_measure, make_programme, stored_corrections
 from web import create_app
 

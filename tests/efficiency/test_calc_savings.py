@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_coop.calc import savings as calc
+from energy_coop.calc.efficiency import savings as calc
 from tests.efficiency import synthetic
 
 TZ = "America/New_York"

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import IncentiveAward
-from energy_coop.services import efficiency as eff
+from energy_coop.services.efficiency import programme as eff
 from tests.efficiency.conftest import make_measure, make_programme
 
 HOLD_S = 1.0  # [s] how long each process keeps its transaction open after awarding
@@ -25,7 +25,7 @@ HOLD_S = 1.0  # [s] how long each process keeps its transaction open after award
 def _award_worker(url: str, measure_id: int, barrier, results) -> None:
     from energy_coop.db import get_sessionmaker
     from energy_coop.errors import ConflictError
-    from energy_coop.services import efficiency
+    from energy_coop.services.efficiency import programme as efficiency
 
     sessions = get_sessionmaker(url)
     try:

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from energy_coop.services import efficiency as eff
-from energy_coop.services.demo import write_register_files
-from energy_coop.services.demo_efficiency import seed_efficiency
-from energy_coop.services.registers import load_register
+from energy_coop.services.efficiency import programme as eff
+from energy_coop.demo.seed import write_register_files
+from energy_coop.demo.efficiency import seed_efficiency
+from energy_coop.services.registers.loading import load_register
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_coop.calc.incentives import compute_incentive
+from energy_coop.calc.efficiency.incentives import compute_incentive
 
 
 def per_kwh(**kw):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from energy_coop.services import users
+from energy_coop.services.accounts import users
 from tests.efficiency.conftest import ADMIN, make_measure, make_programme, stored_corrections
 from tests.efficiency.test_services import _store_synthetic
 
@@ -203,7 +203,7 @@ def test_bad_form_input_is_refused_naming_the_field_and_adds_nothing(pages, coop
     get, post, ids = pages
     ada, bo = ids["ada_premises"], ids["bo_premises"]
     with coop.begin() as s:
-        from energy_coop.services import efficiency as eff
+        from energy_coop.services.efficiency import programme as eff
 
         bo_audit = eff.get_measure(s, ids["bo"]).audit_id
         ada_audit = eff.get_measure(s, ids["ada"]).audit_id
@@ -264,7 +264,7 @@ def test_auditors_and_members_get_403_and_see_no_forms(pages, coop):
     get, post, ids = pages
     ada = ids["ada_premises"]
     with coop.begin() as s:
-        from energy_coop.services import efficiency as eff
+        from energy_coop.services.efficiency import programme as eff
 
         ada_audit = eff.get_measure(s, ids["ada"]).audit_id
     before = _counts(coop)
@@ -288,7 +288,7 @@ def test_numbers_too_large_for_decimal_arithmetic_are_refused_not_crashed(pages,
     get, post, ids = pages
     with coop.begin() as s:
         programmes = s.scalar(select(func.count()).select_from(IncentiveProgramme))
-        from energy_coop.services import efficiency as eff
+        from energy_coop.services.efficiency import programme as eff
 
         ada_audit = eff.get_measure(s, ids["ada"]).audit_id
     before = _counts(coop)
@@ -338,7 +338,7 @@ FIGURES = {"category": "heat_pump", "description": "Cold-climate heat pump", "co
 def test_the_premises_page_offers_admins_prefilled_edit_forms(pages, coop):
     get, _, ids = pages
     with coop.begin() as s:
-        from energy_coop.services import efficiency as eff
+        from energy_coop.services.efficiency import programme as eff
 
         eff.set_measure_status(s, ids["ada"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
         still_open = make_measure(s, "2001", status="approved", cost_cents=123_456).id  # a second building
@@ -396,7 +396,7 @@ def test_admin_corrects_a_building_and_a_measure_through_the_forms(pages, coop):
 def test_refused_corrections_name_the_field_and_change_nothing(pages, coop):
     get, post, ids = pages
     with coop.begin() as s:
-        from energy_coop.services import efficiency as eff
+        from energy_coop.services.efficiency import programme as eff
 
         eff.award_incentive(s, programme_code="HEAT-24", measure_id=ids["ada"], awarded_on=dt.date(2024, 6, 1),
                             actor=ADMIN)

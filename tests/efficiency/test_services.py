@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError
 from energy_coop.models import AuditEntry, Member
-from energy_coop.services import efficiency as eff
+from energy_coop.services.efficiency import programme as eff
 from tests.efficiency import synthetic
 from tests.efficiency.conftest import ADMIN, make_measure, make_programme
 from tests.helpers import add_readings

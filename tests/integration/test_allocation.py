@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from energy_coop.db import get_engine
 from energy_coop.models import AllocationRun, LedgerEntry, LedgerHead, Member
-from energy_coop.services import ledger
+from energy_coop.services.credits import ledger
 from tests.helpers import add_readings, hourly, small_coop, utc
 
 FEB = (utc(2024, 2, 1), utc(2024, 3, 1))  # 29 days x 24 hourly readings of 1 kWh

@@ -16,8 +16,8 @@ from energy_coop.models import (
     ShareTransaction,
     User,
 )
-from energy_coop.services import ledger
-from energy_coop.services.users import check_password
+from energy_coop.services.credits import ledger
+from energy_coop.services.accounts.users import check_password
 
 
 def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessions):

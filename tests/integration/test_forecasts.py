@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import Forecast
-from energy_coop.services import forecasts
+from energy_coop.services.forecasting import forecasts
 from tests.helpers import add_readings, small_coop, utc
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import AllocationRun, ImportBatch, Meter, Reading, ReadingRevision
-from energy_coop.services.coverage import meter_month_coverage
+from energy_coop.services.metering.coverage import meter_month_coverage
 from tests.conftest import SHARED_DATA, TEST_DATA
 from tests.helpers import small_coop
 

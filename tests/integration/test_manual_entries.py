@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from energy_coop.errors import RefusedError
 from energy_coop.models import AuditEntry, LedgerEntry, LedgerHead
-from energy_coop.services import ledger, statements
-from energy_coop.services.statements import safe_cell
+from energy_coop.services.credits import ledger, statements
+from energy_coop.services.credits.statements import safe_cell
 from tests.helpers import small_coop
 
 TODAY = dt.date(2024, 3, 20)

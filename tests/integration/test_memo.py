@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from energy_coop.models import AuditEntry
-from energy_coop.services import forecasts, imports, memo, web_queries
-from energy_coop.services.registers import load_register
+from energy_coop.services.forecasting import forecasts
+from energy_coop.services.metering import imports
+from energy_coop.services import memo
+from energy_coop.services.screens import pages as web_queries
+from energy_coop.services.registers.loading import load_register
 from tests.helpers import small_coop
 
 TODAY = dt.date(2024, 2, 14)  # the dashboard's fortnight: 1 to 14 February (SUN1 keeps UTC)

@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import AllocationRun, LedgerEntry, LedgerHead
-from energy_coop.services import ledger
+from energy_coop.services.credits import ledger
 from tests.helpers import REPO_ROOT, add_readings, hourly, small_coop, utc
 
 POSTER = textwrap.dedent("""
     import datetime as dt, pathlib, sys, time
     from energy_coop.db import get_sessionmaker
     from energy_coop.errors import ConflictError
-    from energy_coop.services import allocation, ledger
+    from energy_coop.services.credits import allocation, ledger
 
     url, marker, go, pause = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
     real_append = ledger.append

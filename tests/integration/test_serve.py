@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from energy_coop.services.users import add_user
+from energy_coop.services.accounts.users import add_user
 from web.server import gunicorn_available
 
 pytestmark = pytest.mark.skipif(not gunicorn_available(), reason="gunicorn does not run on this system (Windows)")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import LedgerEntry, Member
-from energy_coop.services import ledger, statements
+from energy_coop.services.credits import ledger, statements
 from tests.helpers import add_readings, hourly, small_coop, utc
 
 FEB = (utc(2024, 2, 1), utc(2024, 3, 1))

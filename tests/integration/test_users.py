@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from energy_coop.models import ApiToken, AuditEntry, User
-from energy_coop.services.users import check_password, user_for_token
+from energy_coop.services.accounts.users import check_password, user_for_token
 
 MEMBERS = "member_number,name\n1001,Ada\n"
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from energy_coop.config import Schedule
 from energy_coop.models import JobRun
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 from tests.helpers import add_readings, hourly, utc
 from tests.jobs.conftest import at
 
@@ -113,7 +113,7 @@ def test_recovery_leaves_live_runs_alone_and_resolves_dead_ones(sessions, coop):
 
 
 def test_recovery_of_an_allocation_that_committed_marks_it_succeeded(sessions, coop):
-    from energy_coop.services import allocation
+    from energy_coop.services.credits import allocation
 
     with sessions.begin() as s:
         add_readings(s, "PM-SUN1", hourly(utc(2024, 2, 1), utc(2024, 3, 1)))

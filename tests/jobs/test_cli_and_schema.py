@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 from energy_coop.db import get_engine
 from energy_coop.migrate import alembic_config
 from energy_coop.models import Base, JobRun, utcnow
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 from tests.helpers import add_readings, hourly, utc
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import ImportBatch
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 from jobs import inbox as inbox_job
 from jobs import runner
 from tests.jobs.conftest import at, make_config, meter_csv
@@ -159,7 +159,7 @@ def test_recovery_settles_the_files_a_crashed_run_had_claimed(coop, config, sess
     import subprocess
     import sys
 
-    from energy_coop.services.imports import import_file
+    from energy_coop.services.metering.imports import import_file
 
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()

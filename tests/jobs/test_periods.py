@@ -8,7 +8,7 @@ import pytest
 
 from energy_coop.config import Schedule, load_config
 from energy_coop.errors import RefusedError
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 from jobs.scheduler import next_run_times, timetable
 from tests.jobs.conftest import at
 

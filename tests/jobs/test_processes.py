@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from energy_coop.config import Schedule
 from energy_coop.db import get_engine
 from energy_coop.models import AllocationRun, ImportBatch
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 from jobs import runner
 from tests.helpers import REPO_ROOT, add_readings, hourly, utc
 from tests.jobs.conftest import at, make_config, meter_csv
@@ -30,7 +30,8 @@ from tests.jobs.conftest import at, make_config, meter_csv
 WORKER = textwrap.dedent("""
     import datetime as dt, json, pathlib, sys, time
     from energy_coop.config import load_config
-    from energy_coop.services import jobs as job_runs, ledger
+    from jobs import runs as job_runs
+    from energy_coop.services.credits import ledger
     from jobs import runner
 
     url, root, job, period, now, go, pause, marker = sys.argv[1:9]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from energy_coop.db import dispose_all
 from energy_coop.models import AllocationRun, JobRun
-from energy_coop.services import jobs as job_runs
+from jobs import runs as job_runs
 from jobs import runner
 from tests.helpers import add_readings, hourly, utc
 from tests.jobs.conftest import at, make_config
@@ -81,7 +81,7 @@ def test_a_month_posted_by_hand_is_skipped(coop, config, cli):
 
 def test_a_failing_job_is_recorded_and_logged_and_the_next_run_still_happens(coop, config, monkeypatch, caplog,
                                                                               job_rows):
-    from energy_coop.services import allocation
+    from energy_coop.services.credits import allocation
 
     real = allocation.compute
     calls = []
@@ -114,10 +114,10 @@ def test_a_refused_month_fails_with_the_reason(coop, config):
 
 
 def test_the_forecast_job_without_its_service_fails_clearly(config, monkeypatch, job_rows):
-    monkeypatch.setitem(sys.modules, "energy_coop.services.forecasts", None)
+    monkeypatch.setitem(sys.modules, "energy_coop.services.forecasting.forecasts", None)
     result = runner.run_job(config, "refresh-forecasts", now=at(2024, 3, 5, 4, 20))
     assert result.outcome == "failed"
-    assert "forecast refresh service (energy_coop.services.forecasts.refresh_forecasts) is not part of this " \
+    assert "forecast refresh service (energy_coop.services.forecasting.forecasts.refresh_forecasts) is not part of this " \
            "installation" in result.message
     assert job_rows()[0].period == "2024-03-05"
 
@@ -129,16 +129,16 @@ def test_the_forecast_job_calls_the_refresh_service_for_its_day(config, monkeypa
         seen.append((today, days, actor))
         return {"assets": 1, "days": days, "total_kwh": {"SUN1": "812.500"}}
 
-    fake = types.ModuleType("energy_coop.services.forecasts")
+    fake = types.ModuleType("energy_coop.services.forecasting.forecasts")
     fake.refresh_forecasts = refresh_forecasts
-    monkeypatch.setitem(sys.modules, "energy_coop.services.forecasts", fake)
+    monkeypatch.setitem(sys.modules, "energy_coop.services.forecasting.forecasts", fake)
     result = runner.run_job(config, "refresh-forecasts", now=at(2024, 3, 5, 4, 20))
     assert result.outcome == "succeeded" and seen == [(at(2024, 3, 5).date(), 7, "scheduler")]
     assert job_rows()[0].counts == {"assets": 1, "days": 7, "total_kwh": {"SUN1": "812.500"}}
 
 
 def test_down_across_two_month_ends_each_missed_month_is_drafted_once(coop, config, job_rows, monkeypatch):
-    monkeypatch.setitem(sys.modules, "energy_coop.services.forecasts", None)
+    monkeypatch.setitem(sys.modules, "energy_coop.services.forecasting.forecasts", None)
     readings_for(coop, (2024, 1), (2024, 2), (2024, 3))
     config = auto_posting(config)
     assert runner.run_job(config, "monthly-allocation", now=at(2024, 2, 3, 4, 40)).outcome == "succeeded"

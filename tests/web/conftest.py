@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from energy_coop.config import Config
-from energy_coop.services import allocation, efficiency
+from energy_coop.services.credits import allocation
+from energy_coop.services.efficiency import programme as efficiency
 from tests.efficiency.conftest import make_measure, make_programme
-from energy_coop.services.users import add_user
+from energy_coop.services.accounts.users import add_user
 from tests.helpers import add_readings, hourly, small_coop, utc
 
 PASSWORD = "a long enough password"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from energy_coop.services.users import new_token
+from energy_coop.services.accounts.users import new_token
 from tests.web.conftest import Seeded, login, make_config
 
 OK, LOGIN = "ok", "login"

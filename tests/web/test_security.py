@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import AuditEntry, CreditRate, Member, ShareTransaction, User, WebSession
-from energy_coop.services import registers
+from energy_coop.services.registers import loading as registers
 from tests.web.conftest import PASSWORD, form_token, login
 
 
@@ -258,7 +258,7 @@ def test_a_malformed_proxy_count_is_refused_by_name():
 
 
 def test_the_window_slides_and_a_success_clears_the_account(session):
-    from energy_coop.services.sign_in_limits import Limits, forget_account, record_failure, retry_after
+    from energy_coop.services.accounts.sign_in_limits import Limits, forget_account, record_failure, retry_after
 
     limits = Limits(per_account=2, per_address=3, window_s=60)
     record_failure(session, "a@x", "10.0.0.1", now=1000.0, limits=limits)
@@ -278,7 +278,7 @@ def test_the_window_slides_and_a_success_clears_the_account(session):
 
 def test_old_failures_are_deleted_as_new_ones_come(session):
     from energy_coop.models import SignInFailure
-    from energy_coop.services.sign_in_limits import Limits, record_failure
+    from energy_coop.services.accounts.sign_in_limits import Limits, record_failure
 
     limits = Limits(window_s=60)
     for i in range(50):

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+from energy_coop.vocabulary import ROLES
 
 SHORT = Length(max=64)
 # energy_coop.units overflows on a huge exponent ("1e999999"); nobody writes money or rates that way, so the
@@ -25,7 +26,7 @@ def choices(pairs: list[tuple[str, str]]) -> list:
     return [_Choice(v, label) for v, label in pairs]
 
 
-ROLE_CHOICES = [("member", "member"), ("admin", "admin"), ("auditor", "auditor")]
+ROLE_CHOICES = [(role, role) for role in ROLES]
 
 
 def required(what: str) -> DataRequired:

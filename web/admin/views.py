@@ -14,22 +14,18 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
-from energy_coop.services import (
-    accounts,
-    allocation,
-    imports,
-    ledger,
-    registers,
-    tariff_templates,
-    users,
-    web_queries,
-)
+from energy_coop.services.accounts import sessions as accounts, users
+from energy_coop.services.credits import allocation, ledger
+from energy_coop.services.metering import imports
+from energy_coop.services.registers import loading as registers, tariff_templates
+from energy_coop.services.screens import pages as web_queries
 from energy_coop.units import format_money
+from energy_coop.vocabulary import SHARE_KINDS, STAFF_ROLES
 
-from ..helpers import actor, attach_errors, csv_response, page_arg, run
-from ..security import roles_required
-from . import bp
-from .forms import (
+from web.helpers import actor, attach_errors, csv_response, page_arg, run
+from web.security import roles_required
+from web.admin import bp
+from web.admin.forms import (
     ActiveForm,
     AllocationForm,
     LedgerEntryForm,
@@ -43,8 +39,7 @@ from .forms import (
     choices,
 )
 
-STAFF = ("admin", "auditor")
-SHARE_KINDS = ("issue", "transfer", "redeem")
+STAFF = STAFF_ROLES
 
 
 def _period_arg() -> tuple[str, str | None]:

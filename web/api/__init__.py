@@ -18,8 +18,8 @@ from flask_smorest.spec.plugins import baseconverter2paramschema, unicodeconvert
 from marshmallow import fields
 from werkzeug.routing import BaseConverter, UnicodeConverter
 
-from .errors import register_app_handlers
-from .schemas import ErrorSchema
+from web.api.errors import register_app_handlers
+from web.api.schemas import ErrorSchema
 
 API_TITLE = "energy-coop API"
 API_VERSION = "1"
@@ -57,7 +57,7 @@ def init_api(app: Flask) -> Api:
     ``app.extensions["csrf"]`` exists now, the API blueprints are exempted from it here; if it is created
     later, its owner exempts ``EXEMPT_FROM_CSRF`` (the blueprint names).
     """
-    from . import assets, efficiency, members, operations
+    from web.api import assets, efficiency, members, operations
 
     prefix = CONFIG_PREFIX + "_"
     app.config.setdefault(prefix + "API_TITLE", API_TITLE)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from energy_coop.services import api_queries
+from energy_coop.services.screens import api as api_queries
 
-from .auth import reads, roles
-from .common import api_blueprint, documented
-from .schemas import AssetListSchema, DateRangeQuery, ForecastSchema, ProductionQuery, ProductionSchema
+from web.api.auth import reads, roles
+from web.api.common import api_blueprint, documented
+from web.api.schemas import AssetListSchema, DateRangeQuery, ForecastSchema, ProductionQuery, ProductionSchema
 
 blp = api_blueprint("assets", "The co-op's solar arrays and batteries, their production and forecasts")
 EVERYONE = ("admin", "auditor", "member")
@@ -66,7 +66,7 @@ def forecast(asset_code: str, from_: dt.date | None = None, to: dt.date | None =
     Defaults: from today for 7 days. Forecasts are stored by ``energy-coop forecast`` and the daily
     ``refresh-forecasts`` job; an asset with none stored (or a battery) answers an empty list.
     """
-    from energy_coop.services.forecasts import stored_forecast
+    from energy_coop.services.forecasting.forecasts import stored_forecast
 
     with reads().begin() as s:
         asset = api_queries.get_asset(s, asset_code)

@@ -1,7 +1,7 @@
 """Bearer-token sign-in and the role rules of SPEC sections 1 and 10, as small decorators.
 
 Every API request carries ``Authorization: Bearer <token>`` (a token from ``energy-coop users token``). The
-token is looked up once per request (:func:`energy_coop.services.users.user_for_token`) and the signed-in user
+token is looked up once per request (:func:`energy_coop.services.accounts.users.user_for_token`) and the signed-in user
 kept in ``g.principal`` as plain values. Rules:
 
 - no header, a malformed header, an unknown or revoked token, a deactivated user: 401;
@@ -23,10 +23,10 @@ from flask import current_app, g, request
 
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import NotFoundError
-from energy_coop.services.users import user_for_token
+from energy_coop.services.accounts.users import user_for_token
 
-from .db import read_sessionmaker
-from .errors import error_response
+from web.api.db import read_sessionmaker
+from web.api.errors import error_response
 
 ROLES = ("admin", "auditor", "member")
 BEARER = [{"bearerAuth": []}]  # the OpenAPI security requirement of every operation

@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser
 
-from .auth import BEARER, authenticate
-from .errors import handle_api_exception
+from web.api.auth import BEARER, authenticate
+from web.api.errors import handle_api_exception
 
 API_PREFIX = "/api/v1"
 

@@ -3,7 +3,7 @@ measures and their status, incentive programmes, awards and payments, measured s
 
 Roles: admins read and write; auditors read everything (403 on writes); a member reads their own premises,
 audits, measures and awards (another member's are absent from lists and answer 404 by id) and the programmes'
-public terms. Each request is one transaction calling one service of ``energy_coop.services.efficiency``; a
+public terms. Each request is one transaction calling one service of ``energy_coop.services.efficiency.programme``; a
 refusal (422), a conflict such as an award beyond a programme's budget (409) or an unknown id (404) writes
 nothing. A building's or a measure's details are corrected with PATCH (a partial body: only the fields given
 change; an empty body is refused).
@@ -27,12 +27,12 @@ from energy_coop.models import (
     MEMBER_TYPES,
     Member,
 )
-from energy_coop.services import efficiency as eff
+from energy_coop.services.efficiency import programme as eff
 from energy_coop.units import UnitError, parse_rate
 
-from .auth import reads, roles, sessions
-from .common import api_blueprint, documented
-from .schemas import Strict
+from web.api.auth import reads, roles, sessions
+from web.api.common import api_blueprint, documented
+from web.api.schemas import Strict
 
 blp = api_blueprint("efficiency", "The efficiency programme: premises, energy audits, measures, incentive "
                                   "programmes, awards and payments (SPEC 8)")

@@ -10,12 +10,12 @@ import re
 
 from flask import Response, g, jsonify
 
-from energy_coop.services import api_queries
-from energy_coop.services.statements import member_credits, statement, statement_csv, statement_pdf
+from energy_coop.services.screens import api as api_queries
+from energy_coop.services.credits.statements import member_credits, statement, statement_csv, statement_pdf
 
-from .auth import check_member_access, reads, roles
-from .common import api_blueprint, documented
-from .schemas import (
+from web.api.auth import check_member_access, reads, roles
+from web.api.common import api_blueprint, documented
+from web.api.schemas import (
     PERIOD_PARAMETER,
     CreditsQuery,
     CreditsSchema,

@@ -13,11 +13,11 @@ from flask import current_app, g, request
 from marshmallow import ValidationError
 
 from energy_coop.errors import RefusedError
-from energy_coop.services import api_queries
+from energy_coop.services.screens import api as api_queries
 
-from .auth import reads, roles, sessions
-from .common import api_blueprint, documented
-from .schemas import (
+from web.api.auth import reads, roles, sessions
+from web.api.common import api_blueprint, documented
+from web.api.schemas import (
     PERIOD_PARAMETER,
     AllocationBody,
     AllocationSchema,
@@ -87,7 +87,7 @@ def import_readings():
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     options = ImportForm().load(request.form.to_dict())
-    from energy_coop.services.imports import import_file
+    from energy_coop.services.metering.imports import import_file
 
     with tempfile.TemporaryDirectory(prefix="energy-coop-upload-") as folder:
         path = Path(folder) / "upload"
@@ -120,7 +120,7 @@ def allocate(period: str, post: bool, repost: bool, allow_gaps: bool):
         check_period(period)
     except ValidationError as exc:
         raise ValidationError({"path": {"period": exc.messages}}) from None
-    from energy_coop.services import allocation
+    from energy_coop.services.credits import allocation
 
     try:
         with sessions().begin() as s:
@@ -155,7 +155,7 @@ def _api_words(text: str) -> str:
 def ledger(after_seq: int, limit: int, period: str | None = None):
     """Ledger entries with their hashes in ``seq`` order, a page at a time (admins and auditors).
 
-    Each entry's ``hash`` is SHA-256 of its ``prev_hash`` and content (see ``energy_coop.calc.chain``), so a
+    Each entry's ``hash`` is SHA-256 of its ``prev_hash`` and content (see ``energy_coop.calc.credits.chain``), so a
     client can re-verify the chain. Pass ``next_after_seq`` as ``after_seq`` for the next page (null = last).
     """
     with reads().begin() as s:
@@ -175,7 +175,7 @@ def ledger_record(**body):
     """
     from dataclasses import asdict
 
-    from energy_coop.services import ledger as ledger_service
+    from energy_coop.services.credits import ledger as ledger_service
 
     with sessions().begin() as s:
         return asdict(ledger_service.record_manual_entry(s, actor=g.principal.email, **body))

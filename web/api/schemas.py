@@ -7,7 +7,7 @@ import datetime as dt
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from energy_coop.calc.allocation import parse_period
+from energy_coop.period import parse_period
 
 MAX_CODE = 64  # longest member number / asset code / meter code the registers hold [characters]
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # months and days the API takes (the ledger's are far inside)

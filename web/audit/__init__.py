@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-from . import views  # noqa: F401
+from web.audit import views  # noqa: F401

@@ -13,11 +13,12 @@ from pathlib import Path
 from flask import abort, render_template, request, send_file
 
 from energy_coop.errors import RefusedError
-from energy_coop.services import statements, web_queries
+from energy_coop.services.credits import statements
+from energy_coop.services.screens import pages as web_queries
 
-from ..helpers import download, page_arg, run, run_snapshot
-from ..security import roles_required
-from . import bp
+from web.helpers import download, page_arg, run, run_snapshot
+from web.security import roles_required
+from web.audit import bp
 
 STAFF = ("admin", "auditor")
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

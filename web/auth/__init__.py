@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import views  # noqa: F401  (routes register themselves on bp)
+from web.auth import views  # noqa: F401  (routes register themselves on bp)

@@ -13,13 +13,13 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from energy_coop.errors import RefusedError
-from energy_coop.services import accounts
+from energy_coop.services.accounts import sessions as accounts
 
-from ..extensions import login_limiter, login_manager
-from ..helpers import attach_errors, run
-from ..security import WebUser, client_address, parse_session_id
-from . import bp
-from .forms import LoginForm, LogoutForm, PasswordChangeForm
+from web.extensions import login_limiter, login_manager
+from web.helpers import attach_errors, run
+from web.security import WebUser, client_address, parse_session_id
+from web.auth import bp
+from web.auth.forms import LoginForm, LogoutForm, PasswordChangeForm
 
 
 @login_manager.user_loader

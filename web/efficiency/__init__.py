@@ -27,7 +27,7 @@ from sqlalchemy import select
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
 from energy_coop.models import HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEMBER_TYPES, Member
-from energy_coop.services import efficiency as eff
+from energy_coop.services.efficiency import programme as eff
 from energy_coop.units import UnitError, format_cents, parse_cents, parse_rate
 from web.security import roles_required  # noqa: E402
 

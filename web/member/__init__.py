@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("member", __name__)
 
-from . import views  # noqa: F401
+from web.member import views  # noqa: F401

@@ -11,14 +11,16 @@ from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from energy_coop.errors import RefusedError
-from energy_coop.services import statements, web_queries
+from energy_coop.vocabulary import ROLES
+from energy_coop.services.credits import statements
+from energy_coop.services.screens import pages as web_queries
 
-from ..charts import bar_chart
-from ..helpers import download, run
-from ..security import member_access, roles_required
-from . import bp
+from web.charts import bar_chart
+from web.helpers import download, run
+from web.security import member_access, roles_required
+from web.member import bp
 
-ALL_ROLES = ("member", "admin", "auditor")
+ALL_ROLES = ROLES
 PERIOD_RE = re.compile(r"^\d{4}-\d{2}$")
 
 

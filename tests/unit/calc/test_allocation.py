@@ -9,7 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from energy_coop.calc.allocation import (
+from energy_coop.period import local_midnight_utc, parse_period
+from energy_coop.calc.credits.allocation import (
     COOP,
     VALUE_PER_CENT,
     allocate_asset,
@@ -18,13 +19,11 @@ from energy_coop.calc.allocation import (
     daily_totals,
     expected_intervals,
     format_coverage,
-    local_midnight_utc,
     month_days,
-    parse_period,
 )
-from energy_coop.calc.holdings import ShareTransaction as T
-from energy_coop.calc.holdings import holdings_timeline
-from energy_coop.calc.rates import rates_for_asset
+from energy_coop.calc.credits.holdings import ShareTransaction as T
+from energy_coop.calc.credits.holdings import holdings_timeline
+from energy_coop.calc.credits.rates import rates_for_asset
 from energy_coop.units import largest_remainder
 
 D = date

@@ -19,9 +19,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from energy_coop.calc.allocation import COOP, allocate_asset, allocate_period, daily_totals, month_days
-from energy_coop.calc.holdings import ShareTransaction, holdings_timeline
-from energy_coop.calc.rates import rates_for_asset
+from energy_coop.calc.credits.allocation import COOP, allocate_asset, allocate_period, daily_totals, month_days
+from energy_coop.calc.credits.holdings import ShareTransaction, holdings_timeline
+from energy_coop.calc.credits.rates import rates_for_asset
 
 ASSET = "A"
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_coop.calc.holdings import (
+from energy_coop.calc.credits.holdings import (
     RegisterProblem,
     holding_segments,
     holdings_on,
@@ -18,7 +18,7 @@ from energy_coop.calc.holdings import (
     holdings_timelines,
     validate_register,
 )
-from energy_coop.calc.holdings import (
+from energy_coop.calc.credits.holdings import (
     ShareTransaction as T,
 )
 

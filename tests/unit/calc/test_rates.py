@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_coop.calc.rates import NoRateError, RateRow, iso_utc, rates_for_asset
+from energy_coop.calc.credits.rates import NoRateError, RateRow, iso_utc, rates_for_asset
 
 
 def utc(text: str) -> int:

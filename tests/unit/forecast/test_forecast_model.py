@@ -1,4 +1,4 @@
-"""energy_coop.calc.forecast: the model chain, one asset's forecast, performance ratio and validation."""
+"""energy_coop.calc.forecasting.forecast: the model chain, one asset's forecast, performance ratio and validation."""
 
 import math
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pvlib
 import pytest
 
-from energy_coop.calc.forecast import (
+from energy_coop.calc.forecasting.forecast import (
     SolarArray,
     below_threshold,
     expected_ac_power,

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_coop.calc.forecast import (
+from energy_coop.calc.forecasting.forecast import (
     GAMMA_PDC_PREMIUM,
     GAMMA_PDC_STANDARD,
     SolarArray,

@@ -1,4 +1,4 @@
-"""energy_coop.calc.weather: the weather CSV rules, irradiance completion and the cloud-cover fallback."""
+"""energy_coop.calc.forecasting.weather: the weather CSV rules, irradiance completion and the cloud-cover fallback."""
 
 import io
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pvlib
 import pytest
 
-from energy_coop.calc.weather import (
+from energy_coop.calc.forecasting.weather import (
     WeatherError,
     check_weather_frame,
     cloud_cover_to_irradiance,

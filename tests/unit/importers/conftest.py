@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from energy_coop.importers.common import CHUNK_COLUMNS, ParseReport
-from energy_coop.importers.csv_readings import iter_csv_chunks
+from energy_coop.importers.metering.common import CHUNK_COLUMNS, ParseReport
+from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 

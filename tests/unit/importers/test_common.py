@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from energy_coop.importers.common import (
+from energy_coop.importers.metering.common import (
     CHUNK_COLUMNS,
     ParseReport,
     RowError,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_coop.importers.common import CHUNK_COLUMNS, ParseReport
-from energy_coop.importers.csv_readings import iter_csv_chunks
+from energy_coop.importers.metering.common import CHUNK_COLUMNS, ParseReport
+from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 from energy_coop.units import kwh_to_mwh
 
 from .conftest import DATA, read_all

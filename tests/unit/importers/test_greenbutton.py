@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from energy_coop.importers.common import CHUNK_COLUMNS, ParseReport
-from energy_coop.importers.greenbutton import parse_greenbutton
+from energy_coop.importers.metering.common import CHUNK_COLUMNS, ParseReport
+from energy_coop.importers.metering.greenbutton import parse_greenbutton
 
 from .conftest import DATA
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from energy_coop.calc.reading_checks import FileConsistency, check_intervals
-from energy_coop.importers.common import ParseReport, make_chunk
-from energy_coop.importers.csv_readings import iter_csv_chunks
+from energy_coop.calc.metering.reading_checks import FileConsistency, check_intervals
+from energy_coop.importers.metering.common import ParseReport, make_chunk
+from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 
 T0 = 1709251200  # 2024-03-01T00:00:00Z
 KINDS = {"PV": "production", "HOME": "consumption"}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from energy_coop.importers.common import ParseReport, detect_format
-from energy_coop.importers.greenbutton import parse_greenbutton
+from energy_coop.importers.metering.common import ParseReport, detect_format
+from energy_coop.importers.metering.greenbutton import parse_greenbutton
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "greenbutton"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared sample data not found at {SHARED}")

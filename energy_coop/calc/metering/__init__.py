@@ -1,0 +1,1 @@
+"""Pure checks on parsed meter readings (SPEC section 4)."""

@@ -1,0 +1,458 @@
+"""Parse Green Button (NAESB ESPI) Atom feeds into exact electricity readings (SPEC section 4).
+
+The whole file is parsed in memory (it is size-capped, :data:`~energy_coop.importers.metering.common.XML_MAX_BYTES`)
+with :mod:`defusedxml`: a DOCTYPE (hence any entity, internal or external) is refused, as is anything that is
+not well-formed XML (a truncated file, say) — always as a :class:`RowError`, never a traceback.
+
+Elements are matched by namespace URI (ESPI ``http://naesb.org/espi``, Atom ``http://www.w3.org/2005/Atom``),
+never by prefix. Resources are linked through the Atom ``link`` hrefs of their entries, not document order:
+
+* a MeterReading belongs to a UsagePoint when one of the UsagePoint's ``rel="related"`` hrefs equals the
+  MeterReading's ``rel="self"`` or ``rel="up"`` href (or, failing that, its self href lies under the
+  UsagePoint's, ``.../UsagePoint/1/MeterReading/...``);
+* its ReadingType is the entry whose ``self`` href is one of the MeterReading's ``related`` hrefs;
+* an IntervalBlock entry belongs to a MeterReading in the same way as a MeterReading to a UsagePoint
+  (one entry may hold several IntervalBlock elements).
+
+Hrefs are compared by their path, without scheme, host and surrounding slashes.
+
+What is stored, and how:
+
+* only UsagePoints with ``ServiceCategory/kind`` 0 (electricity); other kinds (1 gas, 2 water, ...) are
+  reported in ``report.skipped``, not as errors;
+* only ReadingTypes of energy in Wh (``uom`` 72) accumulated per interval (``accumulationBehaviour`` 4 or
+  absent) and flowing in direction 1 (delivered to the customer, "forward") or 19 (received from the customer,
+  "reverse", i.e. exported); others (power, register readings, net direction 4, ...) are skipped with a note;
+* value [Wh] = ``value`` x 10^``powerOfTenMultiplier``, converted exactly to mWh (a value finer than 1 mWh is
+  an error); ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole numbers;
+* **direction rule**: when one UsagePoint has readings of both directions, each interval yields one reading
+  of value received (19) - delivered (1), so an asset's net production is positive; every interval must
+  then have exactly one reading of each direction (a missing one is an error, not a zero). When a UsagePoint
+  has only one direction, its values are returned as they are (positive): with only 19 that is an asset's
+  production, with only 1 (a member's consumption meter, like the public sample files) the consumption.
+  Whether that sign fits the meter's kind is for the caller, who knows the meter;
+* cost (``IntervalReading/cost``) and usage summaries are not stored: one "cost data: skipped" note;
+* ``quality``: ``estimated`` when a ReadingQuality/quality is 8 (estimated by reference day), 9 (estimated by
+  interpolation) or 12 (projected); ``actual`` otherwise (also for the samples' free-text qualities).
+
+Meter code: the ``meter`` argument if given (an error when the file has more than one electricity
+UsagePoint), else the UsagePoint entry's Atom ``title`` (an error when blank).
+
+The number of readings per day is whatever the file holds (92, 96 or 100 on daylight-saving days; 24 when
+hourly). Two readings of one UsagePoint and direction with the same start are an error naming both elements.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+import pandas as pd
+
+from energy_coop.importers.metering.common import (
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    XML_MAX_BYTES,
+    ParseReport,
+    RowError,
+    check_size,
+    empty_chunk,
+    make_chunk,
+)
+
+ESPI = "{http://naesb.org/espi}"
+ATOM = "{http://www.w3.org/2005/Atom}"
+UOM_WH = 72
+FORWARD, REVERSE = 1, 19
+DELTA_DATA = 4
+ESTIMATED_QUALITIES = {"8", "9", "12"}
+SERVICE_KINDS = {
+    "0": "electricity", "1": "natural gas", "2": "water", "3": "time", "4": "heat", "5": "refuse",
+    "6": "sewerage", "7": "rates", "8": "TV licence", "9": "internet",
+}
+UOM_NAMES = {"72": "Wh", "38": "W", "63": "VAr", "73": "VArh", "61": "VA", "71": "VAh", "169": "therm",
+             "119": "ft3 (cubic feet)", "125": "m3 (cubic metres)", "42": "m3 (cubic metres)", "128": "US gallons",
+             "106": "A", "29": "V", "5": "A", "132": "BTU", "31": "J", "33": "Hz", "0": "no unit"}
+FLOW_NAMES = {"0": "none", "1": "delivered (forward)", "4": "net", "19": "received (reverse)",
+              "20": "total"}
+_INT = re.compile(r"[+-]?\d+", re.ASCII)
+
+
+@dataclass
+class _Entry:
+    ordinal: int
+    title: str
+    self_href: str
+    up_href: str
+    related: set[str]
+    resources: list[Element]  # ESPI elements inside atom:content
+
+    def kind(self) -> str:
+        return self.resources[0].tag[len(ESPI):] if self.resources else ""
+
+
+@dataclass
+class _Reading:
+    meter: str
+    direction: int
+    start: int
+    duration: int
+    mwh: int
+    estimated: bool
+    where: str
+    ordinal: int
+
+
+@dataclass
+class _UsagePoint:
+    entry: _Entry
+    label: str  # how messages name it: its title, or its self href
+    meter_readings: list[_Entry] = field(default_factory=list)
+
+
+def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report: ParseReport,
+                      max_bytes: int = XML_MAX_BYTES) -> pd.DataFrame:
+    """Parse one Green Button (ESPI Atom) file into a chunk of electricity readings.
+
+    Parameters
+    ----------
+    path : path of the XML file.
+    meter : meter code for the file's one electricity UsagePoint (``--meter``); ``None`` takes each
+        UsagePoint's Atom title as its meter code.
+    report : receives errors (bad readings are left out of the result), skipped data and meters seen.
+    max_bytes : larger files are refused before reading [bytes].
+
+    Returns
+    -------
+    DataFrame with columns ``where, line, meter_code, start, end, mwh, quality`` (start/end [UTC epoch s],
+    mwh [mWh]; ``line`` is the 1-based ordinal of the IntervalReading in the document), sorted by meter and
+    start. See the module docstring for the direction rule.
+    """
+    too_big = check_size(path, max_bytes)
+    if too_big is not None:
+        report.refuse(too_big)
+        return empty_chunk()
+    root = _parse_xml(path, report)
+    if root is None:
+        return empty_chunk()
+    if root.tag == ATOM + "feed":
+        entry_elements = root.findall(ATOM + "entry")
+    elif root.tag == ATOM + "entry":
+        entry_elements = [root]
+    else:
+        report.refuse(RowError("file", "xml", f"this is not a Green Button file: its root element is "
+                               f"{_local(root.tag)!r}, expected an Atom feed"))
+        return empty_chunk()
+    entries = [_entry(i, e) for i, e in enumerate(entry_elements, start=1)]
+
+    usage_points = [_UsagePoint(e, e.title or e.self_href or f"entry {e.ordinal}")
+                    for e in entries if e.kind() == "UsagePoint"]
+    meter_readings = [e for e in entries if e.kind() == "MeterReading"]
+    reading_types = [e for e in entries if e.kind() == "ReadingType"]
+    blocks = [e for e in entries if e.kind() == "IntervalBlock"]
+    _note_other_resources(entries, report)
+    if not usage_points:
+        report.refuse(RowError("file", "UsagePoint", "the file has no UsagePoint, so its readings cannot be "
+                               "matched to a meter"))
+        return empty_chunk()
+
+    electric: list[_UsagePoint] = []
+    for up in usage_points:
+        kind = (up.entry.resources[0].findtext(f"{ESPI}ServiceCategory/{ESPI}kind") or "").strip()
+        if kind == "0":
+            electric.append(up)
+        elif kind == "":
+            report.add_error(RowError(f"UsagePoint {up.label!r}", "ServiceCategory",
+                                      "has no ServiceCategory kind, so it is not clear it is electricity"))
+        else:
+            name = SERVICE_KINDS.get(kind, "unknown service")
+            report.skip(f"UsagePoint {up.label!r} (kind {kind}, {name}): skipped, not electricity")
+
+    codes = _meter_codes(electric, meter, report)
+    if codes is None:
+        return empty_chunk()
+
+    for mr in meter_readings:
+        owners = [up for up in usage_points if _linked(up.entry, mr, "MeterReading")]
+        if len(owners) == 1:
+            owners[0].meter_readings.append(mr)
+        elif not owners:
+            report.add_error(RowError(f"MeterReading {mr.title or mr.self_href!r}", "link",
+                                      "is linked to no UsagePoint of the file"))
+        else:
+            report.add_error(RowError(f"MeterReading {mr.title or mr.self_href!r}", "link",
+                                      "is linked to several UsagePoints: " + ", ".join(u.label for u in owners)))
+
+    readings: list[_Reading] = []
+    has_cost = False
+    ordinal = 0
+    block_owner: dict[int, _Entry] = {}
+    for b in blocks:
+        owners = [mr for up in usage_points for mr in up.meter_readings if _linked(mr, b, "IntervalBlock")]
+        if len(owners) == 1:
+            block_owner[b.ordinal] = owners[0]
+        else:
+            report.add_error(RowError(f"IntervalBlock entry {b.self_href or b.ordinal!r}", "link",
+                                      "is linked to no MeterReading of the file" if not owners
+                                      else "is linked to several MeterReadings"))
+    for up in electric:
+        code = codes[id(up)]
+        block_no = 0
+        for mr in up.meter_readings:
+            rtype = _reading_type(mr, reading_types, up, report)
+            mr_blocks = [b for b in blocks if block_owner.get(b.ordinal) is mr]
+            if rtype is None:
+                continue
+            direction, multiplier = rtype
+            for b in mr_blocks:
+                for block in b.resources:
+                    block_no += 1
+                    for k, ir in enumerate(block.findall(ESPI + "IntervalReading"), start=1):
+                        ordinal += 1
+                        if ir.find(ESPI + "cost") is not None:
+                            has_cost = True
+                        where = f"UsagePoint {up.label!r}, IntervalBlock {block_no}, IntervalReading {k}"
+                        r = _reading(ir, code, direction, multiplier, where, ordinal, report)
+                        if r is not None:
+                            readings.append(r)
+    report.rows_read += ordinal
+    if has_cost or any(e.kind() in ("ElectricPowerUsageSummary", "UsageSummary") for e in entries):
+        report.skip("cost data: skipped (costs and bill summaries are not stored)")
+
+    rows = _combine(readings, report)
+    if not rows:
+        if report.error_count == 0 and not electric:
+            report.note("the file holds no electricity readings")
+        return empty_chunk()
+    rows.sort(key=lambda r: (r[2], r[3], r[1]))
+    chunk = make_chunk(
+        where=[r[0] for r in rows], line=[r[1] for r in rows], meter_code=[r[2] for r in rows],
+        start=[r[3] for r in rows], end=[r[4] for r in rows], mwh=[r[5] for r in rows],
+        quality=[r[6] for r in rows],
+    )
+    report.count_meters(chunk)
+    return chunk
+
+
+def _parse_xml(path, report: ParseReport) -> Element | None:
+    try:
+        tree = SafeET.parse(os.fspath(path), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DTDForbidden:
+        report.refuse(RowError("file", "xml", "the file declares a DOCTYPE (which can hide entity tricks such "
+                               "as 'billion laughs' or links to other files); Green Button files never need "
+                               "one, so it is refused"))
+        return None
+    except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden, defusedxml.NotSupportedError):
+        report.refuse(RowError("file", "xml", "the file declares XML entities or external references; they are "
+                               "refused for safety"))
+        return None
+    except ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        report.refuse(RowError("file", "xml", f"the file is not well-formed XML (line {line}, column "
+                               f"{column}: {_expat_reason(exc)}); is it complete?"))
+        return None
+    return tree.getroot()
+
+
+def _expat_reason(exc: ParseError) -> str:
+    text = str(exc)
+    return text.split(":")[0] if ":" in text else text
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _norm(href: str | None) -> str:
+    if not href:
+        return ""
+    return urlsplit(href.strip()).path.strip("/")
+
+
+def _entry(ordinal: int, e: Element) -> _Entry:
+    self_href = up_href = ""
+    related: set[str] = set()
+    for link in e.findall(ATOM + "link"):
+        rel, href = link.get("rel", ""), _norm(link.get("href"))
+        if rel == "self":
+            self_href = href
+        elif rel == "up":
+            up_href = href
+        elif rel == "related" and href:
+            related.add(href)
+    content = e.find(ATOM + "content")
+    resources = [c for c in content if isinstance(c.tag, str) and c.tag.startswith(ESPI)] if content is not None \
+        else []
+    return _Entry(ordinal, (e.findtext(ATOM + "title") or "").strip(), self_href, up_href, related, resources)
+
+
+def _linked(parent: _Entry, child: _Entry, collection: str) -> bool:
+    if parent.related & {h for h in (child.self_href, child.up_href) if h}:
+        return True
+    if parent.self_href:
+        base = f"{parent.self_href}/{collection}"
+        return child.up_href == base or child.self_href.startswith(base + "/")
+    return False
+
+
+def _note_other_resources(entries: list[_Entry], report: ParseReport) -> None:
+    handled = {"UsagePoint", "MeterReading", "ReadingType", "IntervalBlock", "LocalTimeParameters",
+               "ElectricPowerUsageSummary", "UsageSummary", ""}
+    for kind in sorted({e.kind() for e in entries} - handled):
+        report.skip(f"{kind}: skipped (not meter readings)")
+
+
+def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseReport) -> dict[int, str] | None:
+    codes: dict[int, str] = {}
+    if meter is not None:
+        if not meter.strip():
+            report.refuse(RowError("file", "meter", "the meter code given is empty"))
+            return None
+        if len(electric) > 1:
+            report.refuse(RowError("file", "meter", (
+                f"the file has {len(electric)} electricity UsagePoints ("
+                + ", ".join(repr(u.label) for u in electric)
+                + "); a meter code can only be given for a file with one. Import without --meter to use "
+                "each UsagePoint's title as its meter code")))
+            return None
+        for up in electric:
+            codes[id(up)] = meter.strip()
+        return codes
+    seen: dict[str, _UsagePoint] = {}
+    ok = True
+    for up in electric:
+        title = up.entry.title
+        if not title:
+            report.add_error(RowError(f"UsagePoint {up.entry.self_href or up.entry.ordinal!r}", "title",
+                                      "has no title to use as the meter code; give the meter code with --meter "
+                                      "or set the title to the meter code"))
+            ok = False
+        elif title in seen:
+            report.add_error(RowError(f"UsagePoint {title!r}", "title", "two electricity UsagePoints have this "
+                                      "title; each must name its own meter"))
+            ok = False
+        else:
+            seen[title] = up
+            codes[id(up)] = title
+    return codes if ok else None
+
+
+def _reading_type(mr: _Entry, reading_types: list[_Entry], up: _UsagePoint, report: ParseReport
+                  ) -> tuple[int, int] | None:
+    """(flowDirection, powerOfTenMultiplier) of a MeterReading worth storing, else ``None`` (noted)."""
+    label = f"UsagePoint {up.label!r}, MeterReading {mr.title or mr.self_href!r}"
+    found = [rt for rt in reading_types if rt.self_href and rt.self_href in mr.related]
+    if len(found) != 1:
+        report.add_error(RowError(label, "ReadingType", "has no ReadingType, so the unit of its values is unknown"
+                                  if not found else "has several ReadingTypes"))
+        return None
+    rt = found[0].resources[0]
+
+    def text(name: str) -> str:
+        return (rt.findtext(ESPI + name) or "").strip()
+
+    uom, flow, acc, mult = text("uom"), text("flowDirection") or "1", text("accumulationBehaviour"), \
+        text("powerOfTenMultiplier") or "0"
+    if uom != str(UOM_WH):
+        report.skip(f"{label}: unit uom {uom or '(none)'} ({UOM_NAMES.get(uom, 'not energy in Wh')}): skipped, "
+                    "only electricity energy in Wh is stored")
+        return None
+    if acc and acc != str(DELTA_DATA):
+        report.skip(f"{label}: accumulationBehaviour {acc} (not energy per interval, e.g. meter register "
+                    "readings): skipped")
+        return None
+    if flow not in (str(FORWARD), str(REVERSE)):
+        report.skip(f"{label}: flowDirection {flow} ({FLOW_NAMES.get(flow, 'unknown')}): skipped, only "
+                    "delivered (1) and received (19) energy is stored")
+        return None
+    if not _INT.fullmatch(mult) or not -12 <= int(mult) <= 12:
+        report.add_error(RowError(label, "powerOfTenMultiplier", f"{mult!r} is not a whole number from -12 to "
+                                  "12"))
+        return None
+    return int(flow), int(mult)
+
+
+def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: str, ordinal: int,
+             report: ParseReport) -> _Reading | None:
+    raw = {"start": (ir.findtext(f"{ESPI}timePeriod/{ESPI}start") or "").strip(),
+           "duration": (ir.findtext(f"{ESPI}timePeriod/{ESPI}duration") or "").strip(),
+           "value": (ir.findtext(ESPI + "value") or "").strip()}
+    errors = []
+    if not _INT.fullmatch(raw["start"]):
+        errors.append(RowError(where, "timePeriod/start", f"{raw['start']!r} is not a whole number of seconds "
+                               "since 1970-01-01 UTC" if raw["start"] else "is missing"))
+    elif not EARLIEST_EPOCH <= int(raw["start"]) < LATEST_EPOCH:
+        errors.append(RowError(where, "timePeriod/start", f"{raw['start']!r} is outside the years 1970 to 2099"))
+    if not _INT.fullmatch(raw["duration"]) or int(raw["duration"]) <= 0:
+        errors.append(RowError(where, "timePeriod/duration", f"{raw['duration']!r} is not a whole number of "
+                               "seconds greater than 0" if raw["duration"] else "is missing"))
+    mwh = 0
+    try:
+        value = Decimal(raw["value"]) if _INT.fullmatch(raw["value"]) else None
+    except InvalidOperation:  # pragma: no cover - the pattern only lets integers through
+        value = None
+    if value is None:
+        errors.append(RowError(where, "value", f"{raw['value']!r} is not a whole number" if raw["value"]
+                               else "is missing"))
+    else:
+        scaled = value.scaleb(multiplier + 3)  # Wh x 10^mult -> mWh
+        if scaled != scaled.to_integral_value():
+            errors.append(RowError(where, "value", f"{raw['value']} x 10^{multiplier} Wh is finer than 1 mWh"))
+        else:
+            mwh = int(scaled)
+    if errors:
+        for e in errors:
+            report.add_error(RowError(e.where, e.field, e.reason, raw=raw))
+        return None
+    estimated = any((q.text or "").strip() in ESTIMATED_QUALITIES
+                    for q in ir.iter(ESPI + "quality"))
+    return _Reading(meter, direction, int(raw["start"]), int(raw["duration"]), mwh, estimated, where, ordinal)
+
+
+def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
+    """Refuse duplicate starts and apply the direction rule; returns rows (where, line, meter, start, end,
+    mwh, quality)."""
+    by_meter: dict[str, dict[int, dict[int, _Reading]]] = {}
+    for r in readings:
+        per_dir = by_meter.setdefault(r.meter, {}).setdefault(r.direction, {})
+        other = per_dir.get(r.start)
+        if other is not None:
+            report.add_error(RowError(r.where, "timePeriod/start", (
+                f"starts at {r.start} ({pd.Timestamp(r.start, unit='s', tz='UTC'):%Y-%m-%d %H:%M} UTC), the same "
+                f"time as {other.where}; each interval may appear once"),
+                raw={"start": str(r.start), "duration": str(r.duration), "value": str(r.mwh)}))
+            continue
+        per_dir[r.start] = r
+    rows: list[tuple] = []
+    for code, dirs in by_meter.items():
+        fwd, rev = dirs.get(FORWARD, {}), dirs.get(REVERSE, {})
+        if fwd and rev:
+            for start in sorted(set(fwd) | set(rev)):
+                f, v = fwd.get(start), rev.get(start)
+                if f is None or v is None:
+                    have = f or v
+                    missing = "received (flowDirection 19)" if v is None else "delivered (flowDirection 1)"
+                    report.add_error(RowError(have.where, "timePeriod/start", (
+                        f"meter {code!r} has readings of both directions, but no {missing} reading for the "
+                        "interval starting here; the net cannot be computed")))
+                    continue
+                if f.duration != v.duration:
+                    report.add_error(RowError(v.where, "timePeriod/duration", (
+                        f"lasts {v.duration} s but the delivered reading of the same start ({f.where}) lasts "
+                        f"{f.duration} s")))
+                    continue
+                quality = "estimated" if f.estimated or v.estimated else "actual"
+                rows.append((f"{f.where} (delivered) and {v.where} (received)", min(f.ordinal, v.ordinal), code,
+                             start, start + f.duration, v.mwh - f.mwh, quality))
+        else:
+            for r in (fwd or rev).values():
+                rows.append((r.where, r.ordinal, code, r.start, r.start + r.duration, r.mwh,
+                             "estimated" if r.estimated else "actual"))
+    return rows
+

@@ -1,0 +1,274 @@
+"""The monthly allocation use case (SPEC section 5): draft, post, repost.
+
+Gathers the inputs (readings of each asset's local month, the share register, the rates), hands them to the
+pure arithmetic in :mod:`energy_coop.calc.credits.allocation`, and - when posting - writes one allocation run and its
+ledger entries through :mod:`energy_coop.services.credits.ledger`. The caller owns the transaction; nothing commits
+here, so a crash anywhere leaves the whole run or none of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from energy_coop.period import local_midnight_utc, parse_period
+from energy_coop.calc.credits.allocation import (
+    COOP,
+    PeriodAllocation,
+    allocate_asset,
+    allocate_period,
+    daily_totals,
+    format_coverage,
+    month_days,
+)
+from energy_coop.calc.credits.holdings import holdings_timelines
+from energy_coop.calc.credits.rates import NoRateError, RateSchedule, rates_for_asset
+from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.models import AllocationRun, Asset, CreditRate, LedgerEntry, Member, Reading, utcnow
+from energy_coop.services import audit
+from energy_coop.services.credits import ledger
+from energy_coop.services.metering.coverage import Coverage, coverage_from_starts
+from energy_coop.services.registers.loading import share_register
+
+
+@dataclass
+class AssetInputs:
+    """What one asset's month was computed from (kept for the audit export)."""
+
+    asset: Asset
+    days: list[dt.date]
+    start_utc: int
+    end_utc: int
+    starts: np.ndarray  # [UTC epoch s]
+    ends: np.ndarray  # [UTC epoch s]
+    mwh: np.ndarray  # [mWh]
+    rates: np.ndarray  # [micro-currency/kWh] at each start
+    schedule: RateSchedule
+    energy_by_day: list[int]  # [mWh]
+    value_by_day: list[int]  # [mWh x micro-currency/kWh]
+    holdings: dict[str, list[tuple[dt.date, int]]]
+    coverage: Coverage
+
+
+@dataclass
+class AllocationOutcome:
+    """A computed (and perhaps posted) month. ``document`` is the ``allocate --json`` document."""
+
+    period: str
+    allocation: PeriodAllocation
+    inputs: list[AssetInputs]
+    inputs_sha256: str
+    status: str = "draft"
+    run_id: int | None = None
+    messages: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # assets whose coverage is below 100 %
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return self.allocation.to_document(status=self.status, run_id=self.run_id)
+
+
+def _refuse_period(period: str, today: dt.date) -> None:
+    try:
+        year, month = parse_period(period)
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None
+    if (year, month) > (today.year, today.month):
+        raise RefusedError(f"{period} is in the future; its production has not been metered yet")
+
+
+def _digest(allocation: PeriodAllocation) -> str:
+    """SHA-256 of everything a posting would write (to tell an unchanged repost from a real one)."""
+    h = hashlib.sha256(allocation.period.encode())
+    for a in allocation.assets:
+        h.update(f"|{a.asset_code}:{allocation.coverage[a.asset_code]}:{a.wh}:{a.cents}".encode())
+        h.update(repr([(p.holder, p.shares_days, p.wh, p.cents) for p in a.holders]).encode())
+    return h.hexdigest()
+
+
+def compute(session: Session, period: str, *, today: dt.date | None = None,
+            progress: Callable[[int], None] | None = None) -> AllocationOutcome:
+    """The draft allocation of ``period`` ('YYYY-MM'); changes nothing.
+
+    Refused (:class:`RefusedError`): a period that does not parse, a month in the future, an interval with
+    no credit rate in force (naming the asset and the time).
+    """
+    today = today or dt.date.today()
+    _refuse_period(period, today)
+    period = period.strip()
+    assets = session.scalars(select(Asset).order_by(Asset.asset_code)).all()
+    timelines = holdings_timelines(share_register(session))
+    rate_rows = [
+        (int(r.valid_from.timestamp()), r.rate_micros, None if r.scope == "*" else r.scope)
+        for r in session.scalars(select(CreditRate))
+    ]
+    results = []
+    inputs: list[AssetInputs] = []
+    coverage = {}
+    incomplete = []
+    for asset in assets:
+        days, start_utc, end_utc = month_days(period, asset.timezone)
+        if asset.commissioned_on is not None and asset.commissioned_on > days[-1]:
+            continue  # not built yet in this month
+        rows = session.connection().execute(  # Core, not ORM: a month is ~3,000 rows per asset
+            select(Reading.start, Reading.end, Reading.mwh).where(
+                Reading.meter_id == asset.meter_id, Reading.start >= start_utc, Reading.start < end_utc)
+        ).all()
+        starts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        ends = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        mwh = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        schedule = rates_for_asset(rate_rows, asset.asset_code)
+        try:
+            rates = schedule.lookup(starts)
+        except NoRateError as exc:
+            raise RefusedError(f"cannot value {period}: {exc}") from None
+        energy, value = daily_totals(starts, mwh, rates, asset.timezone, days)
+        holdings = timelines.get(asset.asset_code, {})
+        results.append(allocate_asset(asset.asset_code, asset.total_shares, days, energy, value, holdings))
+        window_start = start_utc
+        if asset.commissioned_on is not None and asset.commissioned_on > days[0]:
+            window_start = local_midnight_utc(asset.commissioned_on, asset.timezone)
+        cov = coverage_from_starts(asset.meter.code, starts, ends, window_start, end_utc)
+        coverage[asset.asset_code] = cov.fraction
+        if not cov.complete:
+            incomplete.append(f"{asset.asset_code}: {format_coverage(cov.fraction)} "
+                              f"({cov.present} of {cov.expected} intervals)")
+        inputs.append(AssetInputs(asset, days, start_utc, end_utc, starts, ends, mwh, rates, schedule, energy,
+                                  value, holdings, cov))
+        if progress:
+            progress(1)
+    allocation = allocate_period(period, results, coverage)
+    outcome = AllocationOutcome(period, allocation, inputs, "", incomplete=incomplete)
+    outcome.inputs_sha256 = _digest(allocation)
+    return outcome
+
+
+def current_run(session: Session, period: str) -> AllocationRun | None:
+    """The run whose entries stand for ``period`` now (the latest generation), or None."""
+    return session.scalar(
+        select(AllocationRun).where(AllocationRun.period == period).order_by(AllocationRun.generation.desc()).limit(1)
+    )
+
+
+def post(session: Session, period: str, *, actor: str, repost: bool = False, allow_gaps: bool = False,
+         today: dt.date | None = None, progress: Callable[[int], None] | None = None) -> AllocationOutcome:
+    """Compute and post ``period``: one run and its ledger entries, in the caller's transaction.
+
+    Refused while any asset's coverage is below 100 % unless ``allow_gaps``. A period already posted raises
+    :class:`ConflictError` (exit status 3) unless ``repost``: then the earlier run's entries are reversed and the
+    new ones appended, linked to it. A repost whose result equals the posted one changes nothing and says so.
+    Two processes posting one period at once: the (period, generation) key lets exactly one commit.
+    """
+    period = period.strip()
+    outcome = compute(session, period, today=today, progress=progress)
+    previous = current_run(session, period)
+    if previous is not None and not repost:
+        raise ConflictError(
+            f"{period} is already posted (run {previous.id}, {previous.posted_at:%Y-%m-%d %H:%M} UTC by "
+            f"{previous.posted_by}); use --repost to replace it with reversal entries and new ones")
+    if outcome.incomplete and not allow_gaps:
+        raise RefusedError(
+            f"{period} cannot be posted: some meter readings are missing (use --allow-gaps to post anyway)",
+            [_gap_error(text) for text in outcome.incomplete])
+    if previous is not None and previous.inputs_sha256 == outcome.inputs_sha256:
+        outcome.status = "posted"
+        outcome.run_id = previous.id
+        if previous.stale_since is not None:
+            previous.stale_since = None
+            previous.stale_reason = None
+        outcome.messages.append(f"nothing changed since run {previous.id}; {period} was not reposted")
+        return outcome
+
+    document = outcome.allocation.to_document(status="posted", run_id=None)
+    members = dict(session.connection().execute(select(Member.member_number, Member.id)).all())
+    asset_ids = {i.asset.asset_code: i.asset.id for i in outcome.inputs}
+    run = AllocationRun(
+        period=period, generation=(previous.generation + 1) if previous else 1, posted_by=actor,
+        allow_gaps=allow_gaps, inputs_sha256=outcome.inputs_sha256, total_wh=outcome.allocation.total_wh,
+        total_cents=outcome.allocation.total_cents, member_wh=0, member_cents=0, entries=0, document=document,
+        replaces_run_id=previous.id if previous else None,
+    )
+    session.add(run)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ConflictError(f"{period} was posted by someone else at the same moment; nothing was posted") from None
+    entries: list[ledger.NewEntry] = []
+    if previous is not None:
+        for seq, member_id, number, asset_id, code, wh, cents in session.execute(
+            select(LedgerEntry.seq, LedgerEntry.member_id, Member.member_number, LedgerEntry.asset_id,
+                   Asset.asset_code, LedgerEntry.wh, LedgerEntry.cents)
+            .join(Member, LedgerEntry.member_id == Member.id)
+            .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
+            .where(LedgerEntry.run_id == previous.id, LedgerEntry.kind == "allocation")
+            .order_by(LedgerEntry.seq)
+        ):
+            entries.append(ledger.NewEntry("reversal", member_id, number, -wh, -cents, period=period,
+                                           asset_id=asset_id, asset_code=code, run_id=run.id, reverses_seq=seq,
+                                           memo=f"reverses run {previous.id}"))
+        previous.superseded = True
+    member_wh = member_cents = count = 0
+    for a in outcome.allocation.assets:
+        for part in a.holders:
+            if part.holder == COOP or (part.wh == 0 and part.cents == 0):
+                continue
+            entries.append(ledger.NewEntry("allocation", members[part.holder], part.holder, part.wh, part.cents,
+                                           period=period, asset_id=asset_ids[a.asset_code],
+                                           asset_code=a.asset_code, run_id=run.id))
+            member_wh += part.wh
+            member_cents += part.cents
+            count += 1
+    ledger.append(session, entries)
+    run.member_wh, run.member_cents, run.entries = member_wh, member_cents, count
+    audit.record(session, actor=actor, action="repost" if previous else "post", entity="allocation", key=period,
+                 after={"run_id": run.id, "replaces_run_id": run.replaces_run_id, "total_wh": run.total_wh,
+                        "total_cents": run.total_cents, "entries": count, "allow_gaps": allow_gaps})
+    outcome.status = "posted"
+    outcome.run_id = run.id
+    if previous is not None:
+        outcome.messages.append(f"run {previous.id} reversed ({len(entries) - count} entries) and replaced by "
+                                f"run {run.id}")
+    return outcome
+
+
+def _gap_error(text: str):
+    from energy_coop.errors import RowError
+
+    code, _, rest = text.partition(": ")
+    return RowError(f"asset {code}", "coverage", rest)
+
+
+def mark_stale(session: Session, meter_id: int, starts: list[int], reason: str) -> list[str]:
+    """Mark stale every posted month of the asset metered by ``meter_id`` that contains one of ``starts``."""
+    asset = session.scalar(select(Asset).where(Asset.meter_id == meter_id))
+    if asset is None or not starts:
+        return []
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(asset.timezone)
+    periods = sorted({dt.datetime.fromtimestamp(s, zone).strftime("%Y-%m") for s in starts})
+    marked = []
+    for period in periods:
+        run = current_run(session, period)
+        if run is not None and run.stale_since is None:
+            run.stale_since = utcnow()
+            run.stale_reason = reason
+            marked.append(period)
+    return marked
+
+
+def stale_periods(session: Session) -> list[AllocationRun]:
+    """Current runs whose readings were revised after posting (``allocate --repost`` fixes them)."""
+    latest = (select(AllocationRun.period, func.max(AllocationRun.generation).label("g"))
+              .group_by(AllocationRun.period).subquery())
+    return list(session.scalars(
+        select(AllocationRun).join(latest, (AllocationRun.period == latest.c.period)
+                                   & (AllocationRun.generation == latest.c.g))
+        .where(AllocationRun.stale_since.is_not(None)).order_by(AllocationRun.period)))

@@ -1,0 +1,356 @@
+"""Importing meter-reading files (SPEC section 4): CSV and Green Button, all-or-nothing per file.
+
+``import_file`` reads one file through the parsers in :mod:`energy_coop.importers` (which return rows and
+errors), checks each reading against its meter (:mod:`energy_coop.calc.metering.reading_checks`), and stores it:
+
+* a reading for a meter and interval not held yet is **accepted**;
+* one already held with the same value (and quality) is **unchanged** (a no-op);
+* one held with a different value is a **revision**: the new value counts, the old one is kept in
+  ``reading_revisions`` with its import batch, and a revision inside a posted month marks that month stale.
+
+The file is refused whole (:class:`ImportRefused`, nothing kept: the caller rolls back) if any row is bad,
+unless ``skip_invalid``: then the good rows are kept and the bad ones written, with reasons, to
+``FILE.rejected.csv``. A file already imported (same SHA-256) does nothing and says so. Large CSV files are
+streamed in chunks and written with one bulk statement per chunk (COPY on PostgreSQL), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from energy_coop.calc.metering.reading_checks import FileConsistency, check_intervals
+from energy_coop.errors import RefusedError, RowError
+from energy_coop.importers.metering.common import ParseReport, detect_format
+from energy_coop.importers.metering.csv_readings import iter_csv_chunks
+from energy_coop.importers.metering.greenbutton import parse_greenbutton
+from energy_coop.models import ImportBatch, Meter, Reading, ReadingRevision, utcnow
+from energy_coop.services import audit
+
+MAX_ERRORS_REPORTED = 1000
+
+
+@dataclass
+class FileReport:
+    """What importing one file did; ``as_dict`` is one element of SPEC 4's ``import --json`` ``files``."""
+
+    file: str
+    sha256: str = ""
+    status: str = "refused"  # imported | partial | duplicate | refused
+    meters: list[str] = field(default_factory=list)
+    accepted: int = 0
+    unchanged: int = 0
+    revised: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stale_periods: list[str] = field(default_factory=list)
+    batch_id: int | None = None
+    rejected_file: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "file": self.file, "sha256": self.sha256, "status": self.status, "meters": self.meters,
+            "accepted": self.accepted, "unchanged": self.unchanged, "revised": self.revised,
+            "rejected": self.rejected, "errors": [e.as_dict() for e in self.errors],
+        }
+        if self.error_count > len(self.errors):
+            doc["errors_not_listed"] = self.error_count - len(self.errors)
+        doc["skipped"] = self.skipped
+        doc["notes"] = self.notes
+        doc["stale_periods"] = self.stale_periods
+        doc["batch_id"] = self.batch_id
+        if self.rejected_file:
+            doc["rejected_file"] = self.rejected_file
+        return doc
+
+    def summary(self) -> str:
+        if self.status == "duplicate":
+            return f"{self.file}: already imported; nothing to do"
+        if self.status == "refused":
+            more = f" (and {self.error_count - len(self.errors)} more)" if self.error_count > len(self.errors) else ""
+            return f"{self.file}: refused, nothing imported: {self.error_count} problem(s){more}"
+        text = (f"{self.file}: {self.accepted} accepted, {self.unchanged} unchanged, {self.revised} revised, "
+                f"{self.rejected} rejected")
+        if self.stale_periods:
+            text += f"; posted month(s) now stale: {', '.join(self.stale_periods)} (allocate --repost)"
+        return text
+
+
+class ImportRefused(RefusedError):
+    """A file refused whole; ``report`` names every problem (nothing of the file may be kept)."""
+
+    def __init__(self, report: FileReport):
+        super().__init__(report.summary(), report.errors)
+        self.report = report
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunks(path: Path, fmt: str, *, meter: str | None, timezone: str | None, report: ParseReport
+            ) -> Iterator[pd.DataFrame]:
+    if fmt == "csv":
+        if meter is not None:
+            report.note("--meter applies to Green Button files; a CSV names its meter on every row")
+        yield from iter_csv_chunks(path, timezone=timezone, report=report)
+    else:
+        chunk = parse_greenbutton(path, meter=meter, report=report)
+        if len(chunk):
+            yield chunk
+
+
+class _Writer:
+    """Stores accepted readings and revisions of one batch, one bulk statement per chunk."""
+
+    def __init__(self, session: Session, batch_id: int, meter_ids: dict[str, int]):
+        self.session = session
+        self.batch_id = batch_id
+        self.meter_ids = meter_ids
+        self.conn = session.connection()
+        self.dialect = self.conn.dialect.name
+        self.revised_starts: dict[int, list[int]] = {}
+
+    def store(self, chunk: pd.DataFrame) -> tuple[int, int, int]:
+        """Write one checked chunk; return (accepted, unchanged, revised)."""
+        ids = chunk["meter_code"].map(self.meter_ids).to_numpy(dtype=np.int64)
+        starts = chunk["start"].to_numpy(dtype=np.int64)
+        frame = pd.DataFrame({"meter_id": ids, "start": starts, "end": chunk["end"].to_numpy(dtype=np.int64),
+                              "mwh": chunk["mwh"].to_numpy(dtype=np.int64),
+                              "quality": chunk["quality"].to_numpy(dtype=object)})
+        existing = self._existing(frame)
+        if len(existing):
+            merged = frame.merge(existing, on=["meter_id", "start"], how="left", suffixes=("", "_old"))
+            held = merged["id"].notna().to_numpy()
+        else:
+            merged = frame
+            held = np.zeros(len(frame), dtype=bool)
+        new = frame[~held]
+        accepted = self._insert(new)
+        unchanged = revised = 0
+        if held.any():
+            old = merged[held]
+            same = ((old["mwh"].to_numpy() == old["mwh_old"].to_numpy())
+                    & (old["quality"].to_numpy() == old["quality_old"].to_numpy())
+                    & (old["end"].to_numpy() == old["end_old"].to_numpy()))
+            unchanged = int(same.sum())
+            changed = old[~same]
+            revised = len(changed)
+            if revised:
+                self._revise(changed)
+        return accepted, unchanged, revised
+
+    def _existing(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The held readings a chunk may collide with: one query per chunk (meters in batches of 5,000), not one
+        per meter; the merge on (meter_id, start) then picks the exact matches."""
+        lo, hi = int(frame["start"].min()), int(frame["start"].max())
+        ids = sorted(int(m) for m in frame["meter_id"].unique())
+        rows = []
+        for k in range(0, len(ids), 5000):
+            rows += self.session.connection().execute(
+                select(Reading.id, Reading.meter_id, Reading.start, Reading.end, Reading.mwh, Reading.quality,
+                       Reading.batch_id)
+                .where(Reading.meter_id.in_(ids[k:k + 5000]), Reading.start >= lo, Reading.start <= hi)).all()
+        if not rows:
+            return pd.DataFrame()
+        out = pd.DataFrame(rows, columns=["id", "meter_id", "start", "end_old", "mwh_old", "quality_old",
+                                          "batch_id_old"])
+        out["meter_id"] = out["meter_id"].astype(np.int64)
+        out["start"] = out["start"].astype(np.int64)
+        return out
+
+    def _insert(self, new: pd.DataFrame) -> int:
+        n = len(new)
+        if not n:
+            return 0
+        batch = self.batch_id
+        if self.dialect == "postgresql":
+            raw = self.conn.connection.driver_connection
+            with raw.cursor() as cur:
+                with cur.copy('COPY readings (meter_id, start, "end", mwh, quality, batch_id) FROM STDIN') as copy:
+                    for row in zip(new["meter_id"].tolist(), new["start"].tolist(), new["end"].tolist(),
+                                   new["mwh"].tolist(), new["quality"].tolist()):
+                        copy.write_row((*row, batch))
+        else:
+            rows = list(zip(new["meter_id"].tolist(), new["start"].tolist(), new["end"].tolist(),
+                            new["mwh"].tolist(), new["quality"].tolist(), [batch] * n))
+            self.conn.exec_driver_sql(
+                'INSERT INTO readings (meter_id, start, "end", mwh, quality, batch_id) VALUES (?, ?, ?, ?, ?, ?)',
+                rows)
+        return n
+
+    def _revise(self, changed: pd.DataFrame) -> None:
+        now = utcnow()
+        ids = changed["id"].astype(np.int64).tolist()
+        self.session.execute(
+            ReadingRevision.__table__.insert(),
+            [{"reading_id": rid, "mwh": int(m), "quality": q, "batch_id": int(b), "replaced_by_batch_id": self.batch_id,
+              "replaced_at": now}
+             for rid, m, q, b in zip(ids, changed["mwh_old"].tolist(), changed["quality_old"].tolist(),
+                                     changed["batch_id_old"].tolist())])
+        table = Reading.__table__
+        self.conn.execute(
+            table.update().where(table.c.id == bindparam("rid")).values(
+                mwh=bindparam("new_mwh"), quality=bindparam("new_quality"), end=bindparam("new_end"),
+                batch_id=self.batch_id),
+            [{"rid": rid, "new_mwh": int(m), "new_quality": q, "new_end": int(e)}
+             for rid, m, q, e in zip(ids, changed["mwh"].tolist(), changed["quality"].tolist(),
+                                     changed["end"].tolist())])
+        for meter_id, group in changed.groupby("meter_id"):
+            self.revised_starts.setdefault(int(meter_id), []).extend(group["start"].astype(int).tolist())
+
+
+def _drop_rows(chunk: pd.DataFrame, errors: list[RowError]) -> pd.DataFrame:
+    if not errors:
+        return chunk
+    bad = {e.where for e in errors}
+    return chunk[~chunk["where"].isin(bad)].reset_index(drop=True)
+
+
+def import_file(
+    session: Session,
+    path: str | Path,
+    *,
+    actor: str,
+    display_name: str | None = None,
+    meter: str | None = None,
+    timezone: str | None = None,
+    skip_invalid: bool = False,
+    rejected_path: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FileReport:
+    """Import one meter-reading file in the caller's transaction (see the module docstring).
+
+    ``display_name`` is the name shown and kept (an upload's original name); ``rejected_path`` is where
+    ``--skip-invalid`` writes the rejected rows (default ``FILE.rejected.csv`` beside the file); ``progress``
+    is called with the number of rows handled so far in each chunk.
+    Raises :class:`ImportRefused` when the file is refused; the caller must roll back.
+    """
+    path = Path(path)
+    name = display_name or path.name
+    report = FileReport(file=name)
+    try:
+        report.sha256 = file_sha256(path)
+        fmt = detect_format(path)
+    except OSError as exc:
+        report.errors.append(RowError("file", "", f"cannot read the file ({exc.strerror})"))
+        report.error_count = 1
+        raise ImportRefused(report) from None
+    earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == report.sha256))
+    if earlier is not None:
+        report.status = "duplicate"
+        report.batch_id = earlier.id
+        report.notes.append(f"this file (SHA-256 {report.sha256[:12]}...) was already imported as batch {earlier.id} "
+                            f"on {earlier.imported_at:%Y-%m-%d %H:%M} UTC by {earlier.imported_by}")
+        return report
+
+    meters = {m.code: (m.id, m.kind) for m in session.scalars(select(Meter))}
+    kinds = {code: kind for code, (_, kind) in meters.items()}
+    batch = ImportBatch(file_name=name[:500], sha256=report.sha256, format=fmt, imported_by=actor,
+                        status="imported", meters=[], accepted=0, unchanged=0, revised=0, rejected=0, notes=[])
+    session.add(batch)
+    session.flush()
+    report.batch_id = batch.id
+    writer = _Writer(session, batch.id, {code: mid for code, (mid, _) in meters.items()})
+
+    rejected_rows: list[RowError] = []
+    parse = ParseReport(max_errors=MAX_ERRORS_REPORTED, on_error=rejected_rows.append if skip_invalid else None)
+    consistency = FileConsistency()
+    writing = True
+    for chunk in _chunks(path, fmt, meter=meter, timezone=timezone, report=parse):
+        errors = check_intervals(chunk, kinds)
+        parse.add_errors(errors)
+        chunk = _drop_rows(chunk, errors)
+        chunk, errors, notes = consistency.check(chunk)
+        parse.add_errors(errors)
+        report.notes.extend(notes)
+        if parse.error_count and not skip_invalid:
+            writing = False  # keep reading to name every bad row, but write nothing more
+        if writing and len(chunk):
+            accepted, unchanged, revised = writer.store(chunk)
+            report.accepted += accepted
+            report.unchanged += unchanged
+            report.revised += revised
+            for code in chunk["meter_code"].unique().tolist():
+                if code not in report.meters:
+                    report.meters.append(code)
+        if progress:
+            progress(len(chunk))
+    report.notes.extend(consistency.finish())
+    report.notes.extend(parse.notes)
+    report.skipped = list(parse.skipped)
+    report.errors = list(parse.errors)
+    report.error_count = parse.error_count
+    report.rejected = parse.error_count
+
+    if parse.fatal or (parse.error_count and not skip_invalid):
+        report.status = "refused"
+        report.accepted = report.unchanged = report.revised = 0
+        raise ImportRefused(report)
+    if report.accepted + report.unchanged + report.revised == 0 and not parse.error_count:
+        report.status = "refused"
+        report.errors = [RowError("file", "", "the file holds no electricity readings to import"
+                                  + (f" ({'; '.join(report.skipped)})" if report.skipped else ""))]
+        report.error_count = 1
+        raise ImportRefused(report)
+
+    report.status = "imported"
+    if parse.error_count:
+        report.status = "partial"
+        target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")
+        _write_rejected(target, rejected_rows)
+        report.rejected_file = str(target)
+
+    from energy_coop.services.credits.allocation import mark_stale
+
+    for meter_id, starts in writer.revised_starts.items():
+        report.stale_periods.extend(
+            mark_stale(session, meter_id, starts, f"readings revised by import batch {batch.id} ({name})"))
+    report.stale_periods = sorted(set(report.stale_periods))
+    report.meters.sort()
+    batch.status = report.status
+    batch.meters = report.meters
+    batch.accepted, batch.unchanged, batch.revised, batch.rejected = (
+        report.accepted, report.unchanged, report.revised, report.rejected)
+    batch.notes = report.skipped + report.notes[:50]
+    audit.record(session, actor=actor, action="import", entity="import_batch", key=str(batch.id),
+                 after={"file": name, "sha256": report.sha256, "status": report.status, "accepted": report.accepted,
+                        "unchanged": report.unchanged, "revised": report.revised, "rejected": report.rejected,
+                        "stale_periods": report.stale_periods})
+    return report
+
+
+def _write_rejected(target: Path, rows: list[RowError]) -> None:
+    columns: list[str] = []
+    for e in rows:
+        for k in (e.raw or {}):
+            if k not in columns:
+                columns.append(k)
+    tmp = target.with_name(target.name + ".part")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["where", "field", "reason", *columns])
+        for e in rows:
+            w.writerow([e.where, e.field, e.reason, *[(e.raw or {}).get(c, "") for c in columns]])
+    os.replace(tmp, target)
+
+
+def list_batches(session: Session, limit: int = 100, offset: int = 0) -> list[ImportBatch]:
+    """The most recent import batches first (file, hash, who, when, counts)."""
+    return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit).offset(offset)))
