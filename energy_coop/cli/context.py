@@ -1,5 +1,5 @@
 """What every ``energy-coop`` command shares: the application context, its transactions, the common options,
-JSON output, refusals and their exit codes, and progress bars.
+JSON output, refusals and their exit codes, progress bars, and the ``YYYY-MM`` parameter type.
 
 A command opens one transaction with :meth:`AppContext.transaction` (or a read-only
 :meth:`AppContext.snapshot`), calls one service, and prints. A :class:`RefusedError` from the service becomes ``error: ...`` on stderr (and,
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from energy_coop.config import Config, load_config
 from energy_coop.db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
 from energy_coop.errors import RefusedError
+from energy_coop.period import Period
 
 #: A refused request (bad input, a rule of the co-op); :class:`RefusedError` and its kinds carry their own
 #: ``exit_code`` (2 refused, 3 conflict, 4 not found).
@@ -154,3 +155,18 @@ def progress_bar(as_json: bool, length: int, label: str) -> Iterator[Callable[[i
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar.update
 
+
+class PeriodType(click.ParamType):
+    """A ``YYYY-MM`` argument or option, read with :meth:`Period.parse`; anything else is a usage error (exit
+    status 2) in :class:`Period`'s words, e.g. ``'2024-13' is not a month; write YYYY-MM, e.g. 2024-03``."""
+
+    name = "YYYY-MM"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Period:
+        try:
+            return Period.parse(value)
+        except (TypeError, ValueError) as exc:
+            self.fail(str(exc), param, ctx)
+
+
+PERIOD = PeriodType()

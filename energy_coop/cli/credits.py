@@ -11,6 +11,7 @@ import click
 
 from energy_coop.cli.context import (
     EXIT_FAILED,
+    PERIOD,
     AppContext,
     db_option,
     emit_json,
@@ -20,6 +21,7 @@ from energy_coop.cli.context import (
     refusals,
 )
 from energy_coop.errors import RefusedError, RowError
+from energy_coop.period import Period
 from energy_coop.units import format_money
 from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
 
@@ -27,7 +29,7 @@ from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
 
 
 @click.command("allocate")
-@click.argument("period", metavar="YYYY-MM")
+@click.argument("period", metavar="YYYY-MM", type=PERIOD)
 @click.option("--post", "do_post", is_flag=True, help="Post the month's credits to the ledger.")
 @click.option("--repost", is_flag=True, help="Reverse an earlier posting of the month and post it again.")
 @click.option("--allow-gaps", is_flag=True, help="Post even though some meter readings are missing.")
@@ -35,25 +37,26 @@ from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
 @json_option
 @pass_app
 @refusals()
-def allocate(app: AppContext, period: str, do_post: bool, repost: bool, allow_gaps: bool,
+def allocate(app: AppContext, period: Period, do_post: bool, repost: bool, allow_gaps: bool,
              as_json: bool) -> None:
     """Compute a month's credits (a draft that changes nothing), or post them with --post."""
     from energy_coop.services.credits import allocation  # lazy: pandas/pvlib; keeps --help fast
 
+    month = str(period)
     with app.transaction() as session:
-        with progress_bar(as_json, allocation.asset_count(session), f"allocating {period}") as progress:
+        with progress_bar(as_json, allocation.asset_count(session), f"allocating {month}") as progress:
             if do_post or repost:
-                outcome = allocation.post(session, period, actor=app.actor, repost=repost, allow_gaps=allow_gaps,
+                outcome = allocation.post(session, month, actor=app.actor, repost=repost, allow_gaps=allow_gaps,
                                           progress=progress)
             else:
-                outcome = allocation.compute(session, period, progress=progress)
-        current = allocation.current_run(session, period.strip())
+                outcome = allocation.compute(session, month, progress=progress)
+        current = allocation.current_run(session, month)
         posted_run = current.id if current is not None else None
         doc = outcome.document
     for message in outcome.messages:
         click.echo(message, err=True)
     if outcome.status == "draft" and posted_run is not None:
-        click.echo(f"{period} is posted as run {posted_run}; this draft re-computes it from today's data "
+        click.echo(f"{month} is posted as run {posted_run}; this draft re-computes it from today's data "
                    f"(--repost would post it)", err=True)
     if outcome.incomplete and outcome.status == "draft":
         click.echo("coverage below 100 %: " + "; ".join(outcome.incomplete), err=True)
@@ -111,7 +114,7 @@ MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member
               help="Signed, in currency, credits positive: -25.00 pays out 25.00 (a payout or bill application "
                    "is negative); an adjustment may be either.")
 @click.option("--memo", required=True, help="Why (shown on the member's statement), e.g. 'cheque 17'.")
-@click.option("--period", metavar="YYYY-MM",
+@click.option("--period", metavar="YYYY-MM", type=PERIOD,
               help="The statement month it shows on (default: this month).")
 @click.option("--kwh", metavar="KWH", default="0", show_default=True,
               help="Energy for an adjustment, signed, up to 3 decimals.")
@@ -120,15 +123,16 @@ MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member
 @pass_app
 @refusals()
 def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, memo: str,
-                  period: str | None, kwh: str, as_json: bool) -> None:
+                  period: Period | None, kwh: str, as_json: bool) -> None:
     """Post an adjustment, payout or bill application on one member's account (audited; never an edit)."""
     from energy_coop.services.credits import ledger  # lazy: the models; keeps --help fast
 
+    month = None if period is None else str(period)
     try:
         cents, wh = ledger.parse_amounts(amount, kwh)
         with app.transaction() as session:
             entry = ledger.record_manual_entry(session, kind=kind, member_number=member_number, cents=cents,
-                                               wh=wh, memo=memo, period=period, actor=app.actor)
+                                               wh=wh, memo=memo, period=month, actor=app.actor)
     except RefusedError as exc:  # name the options the user typed, not the service's fields
         exc.errors = [RowError(MANUAL_OPTIONS.get(e.field, e.field), "", e.reason) for e in exc.errors]
         raise
@@ -151,21 +155,21 @@ def export_group() -> None:
 
 
 @export_group.command("statements")
-@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--period", required=True, metavar="YYYY-MM", type=PERIOD)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "csv"]), required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 @db_option
 @json_option
 @pass_app
 @refusals()
-def export_statements(app: AppContext, period: str, fmt: str, out_dir: str, as_json: bool) -> None:
+def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, as_json: bool) -> None:
     """One statement per member for a month, as PDF (members) or CSV (auditors)."""
     from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
 
     with app.snapshot() as session:
-        paths = statements.export_statements(session, period, fmt, Path(out_dir))
+        paths = statements.export_statements(session, str(period), fmt, Path(out_dir))
     if as_json:
-        emit_json({"period": period, "format": fmt, "files": [str(p) for p in paths]})
+        emit_json({"period": str(period), "format": fmt, "files": [str(p) for p in paths]})
     else:
         click.echo(f"{len(paths)} statements written to {out_dir}")
 
@@ -192,18 +196,18 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
 
 
 @export_group.command("audit")
-@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--period", required=True, metavar="YYYY-MM", type=PERIOD)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
 @db_option
 @json_option
 @pass_app
 @refusals()
-def export_audit(app: AppContext, period: str, out_dir: str, as_json: bool) -> None:
+def export_audit(app: AppContext, period: Period, out_dir: str, as_json: bool) -> None:
     """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
     from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
 
     with app.snapshot() as session:
-        manifest = statements.export_audit(session, period, Path(out_dir))
+        manifest = statements.export_audit(session, str(period), Path(out_dir))
     if as_json:
         emit_json(manifest)
     else:

@@ -6,8 +6,9 @@ import datetime as dt
 
 import click
 
-from energy_coop.cli.context import AppContext, db_option, emit_json, json_option, pass_app, refusals
+from energy_coop.cli.context import PERIOD, AppContext, db_option, emit_json, json_option, pass_app, refusals
 from energy_coop.errors import RefusedError
+from energy_coop.period import Period
 
 
 @click.command("forecast")
@@ -48,21 +49,21 @@ def forecast_command(app: AppContext, asset_code: str, start: str | None, days: 
 
 
 @click.command("performance")
-@click.argument("period", metavar="YYYY-MM")
+@click.argument("period", metavar="YYYY-MM", type=PERIOD)
 @click.option("--asset", "asset_code", metavar="CODE")
 @db_option
 @json_option
 @pass_app
 @refusals()
-def performance_command(app: AppContext, period: str, asset_code: str | None, as_json: bool) -> None:
+def performance_command(app: AppContext, period: Period, asset_code: str | None, as_json: bool) -> None:
     """Metered vs expected energy per solar asset for a month; flags arrays below the threshold."""
     from energy_coop.services.forecasting import forecasts  # lazy: pandas/pvlib; keeps --help fast
 
     with app.transaction() as session:
-        rows = forecasts.performance(session, period, asset_code=asset_code,
+        rows = forecasts.performance(session, str(period), asset_code=asset_code,
                                      threshold=app.config.performance_threshold)
     if as_json:
-        emit_json({"period": period, "assets": rows})
+        emit_json({"period": str(period), "assets": rows})
         return
     for r in rows:
         flag = "  BELOW THRESHOLD" if r["flagged"] else ""

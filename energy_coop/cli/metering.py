@@ -9,6 +9,7 @@ import click
 
 from energy_coop.cli.context import (
     EXIT_REFUSED,
+    PERIOD,
     AppContext,
     db_option,
     emit_json,
@@ -19,6 +20,7 @@ from energy_coop.cli.context import (
     require_current_schema,
 )
 from energy_coop.errors import RowError
+from energy_coop.period import Period
 
 
 @click.command("import")
@@ -66,20 +68,20 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
 
 
 @click.command("coverage")
-@click.argument("period", metavar="YYYY-MM")
+@click.argument("period", metavar="YYYY-MM", type=PERIOD)
 @click.option("--meter", "meter_code", metavar="CODE", help="One meter (default: every asset's meter).")
 @db_option
 @json_option
 @pass_app
 @refusals()
-def coverage_command(app: AppContext, period: str, meter_code: str | None, as_json: bool) -> None:
+def coverage_command(app: AppContext, period: Period, meter_code: str | None, as_json: bool) -> None:
     """Intervals present / expected per meter for a local month, with the gaps listed."""
     from energy_coop.services.metering.coverage import month_coverage  # lazy: numpy; keeps --help fast
 
     with app.transaction() as session:
-        reports = [c.as_dict() for c in month_coverage(session, period, meter_code=meter_code)]
+        reports = [c.as_dict() for c in month_coverage(session, str(period), meter_code=meter_code)]
     if as_json:
-        emit_json({"period": period, "meters": reports})
+        emit_json({"period": str(period), "meters": reports})
         return
     for r in reports:
         click.echo(f"{r['meter_code']:<16} {r['coverage']}  {r['present']} of {r['expected']} "
