@@ -272,3 +272,8 @@ def stale_periods(session: Session) -> list[AllocationRun]:
         select(AllocationRun).join(latest, (AllocationRun.period == latest.c.period)
                                    & (AllocationRun.generation == latest.c.g))
         .where(AllocationRun.stale_since.is_not(None)).order_by(AllocationRun.period)))
+
+
+def asset_count(session: Session) -> int:
+    """How many assets a month's allocation walks (every registered asset): the length of its progress bar."""
+    return session.scalar(select(func.count()).select_from(Asset)) or 0

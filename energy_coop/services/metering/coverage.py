@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.allocation import expected_intervals, format_coverage, month_days
-from energy_coop.errors import NotFoundError
+from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.models import Asset, Meter, Reading
+from energy_coop.period import Period
 
 DEFAULT_INTERVAL_S = 900  # an asset meter with no readings at all is expected to read every 15 minutes
 
@@ -98,3 +99,18 @@ def meter_month_coverage(session: Session, meter_code: str, period: str, timezon
     starts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     ends = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     return coverage_from_starts(meter_code, starts, ends, start, end)
+
+
+def month_coverage(session: Session, period: str, meter_code: str | None = None) -> list[Coverage]:
+    """Coverage over the local month ``period`` ('YYYY-MM') of ``meter_code``, or of every asset's meter in
+    code order; a period that does not parse is refused."""
+    try:
+        Period.parse(period)
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None
+    if meter_code:
+        codes = [meter_code]
+    else:
+        codes = list(session.scalars(
+            select(Meter.code).join(Asset, Asset.meter_id == Meter.id).order_by(Meter.code)))
+    return [meter_month_coverage(session, code, period) for code in codes]

@@ -1,0 +1,216 @@
+"""Members' credits: ``allocate`` a month, ``ledger verify|record``, ``export statements|ledger|audit``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from energy_coop.cli.context import (
+    EXIT_FAILED,
+    PERIOD,
+    AppContext,
+    db_option,
+    emit_json,
+    json_option,
+    pass_app,
+    progress_bar,
+    refusals,
+)
+from energy_coop.errors import RefusedError, RowError
+from energy_coop.period import Period
+from energy_coop.units import format_money
+from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
+
+# ------------------------------------------------------------------------------------------------- allocation
+
+
+@click.command("allocate")
+@click.argument("period", metavar="YYYY-MM", type=PERIOD)
+@click.option("--post", "do_post", is_flag=True, help="Post the month's credits to the ledger.")
+@click.option("--repost", is_flag=True, help="Reverse an earlier posting of the month and post it again.")
+@click.option("--allow-gaps", is_flag=True, help="Post even though some meter readings are missing.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def allocate(app: AppContext, period: Period, do_post: bool, repost: bool, allow_gaps: bool,
+             as_json: bool) -> None:
+    """Compute a month's credits (a draft that changes nothing), or post them with --post."""
+    from energy_coop.services.credits import allocation  # lazy: pandas/pvlib; keeps --help fast
+
+    month = str(period)
+    with app.transaction() as session:
+        with progress_bar(as_json, allocation.asset_count(session), f"allocating {month}") as progress:
+            if do_post or repost:
+                outcome = allocation.post(session, month, actor=app.actor, repost=repost, allow_gaps=allow_gaps,
+                                          progress=progress)
+            else:
+                outcome = allocation.compute(session, month, progress=progress)
+        current = allocation.current_run(session, month)
+        posted_run = current.id if current is not None else None
+        doc = outcome.document
+    for message in outcome.messages:
+        click.echo(message, err=True)
+    if outcome.status == "draft" and posted_run is not None:
+        click.echo(f"{month} is posted as run {posted_run}; this draft re-computes it from today's data "
+                   f"(--repost would post it)", err=True)
+    if outcome.incomplete and outcome.status == "draft":
+        click.echo("coverage below 100 %: " + "; ".join(outcome.incomplete), err=True)
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{doc['period']} ({doc['status']}{', run ' + str(doc['run_id']) if doc['run_id'] else ''}): "
+               f"{doc['total_wh'] / 1000:,.3f} kWh, {doc['total_cents'] / 100:,.2f} in credits")
+    for a in doc["assets"]:
+        click.echo(f"  {a['asset_code']:<16} coverage {a['coverage']}  {a['wh'] / 1000:>14,.3f} kWh  "
+                   f"{a['cents'] / 100:>12,.2f}  {len(a['holders'])} holders")
+    click.echo(f"  {len(doc['members'])} members credited")
+
+
+# ----------------------------------------------------------------------------------------------------- ledger
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The credit ledger."""
+
+
+@ledger_group.command("verify")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def ledger_verify(app: AppContext, as_json: bool) -> None:
+    """Re-walk the hash chain and re-sum every balance; exit status 1 on any mismatch."""
+    from energy_coop.services.credits import ledger  # lazy: the models; keeps --help fast
+
+    with app.snapshot() as session:
+        report = ledger.verify(session)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        state = "intact" if report.ok else "BROKEN"
+        click.echo(f"ledger {state}: {report.entries} entries, {report.members} members, "
+                   f"{report.total_wh / 1000:,.3f} kWh, {report.total_cents / 100:,.2f} in balances")
+        for problem in report.problems:
+            click.echo(f"  - {problem}", err=True)
+    if not report.ok:
+        sys.exit(EXIT_FAILED)
+
+
+#: The service's field names as the options the user typed, for the refusal's list of problems.
+MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member", "memo": "--memo",
+                  "period": "--period", "kind": "KIND"}
+
+
+@ledger_group.command("record")
+@click.argument("kind", type=click.Choice(MANUAL_ENTRY_KINDS))
+@click.option("--member", "member_number", metavar="NUMBER", required=True, help="The member's number.")
+@click.option("--amount", metavar="MONEY", required=True,
+              help="Signed, in currency, credits positive: -25.00 pays out 25.00 (a payout or bill application "
+                   "is negative); an adjustment may be either.")
+@click.option("--memo", required=True, help="Why (shown on the member's statement), e.g. 'cheque 17'.")
+@click.option("--period", metavar="YYYY-MM", type=PERIOD,
+              help="The statement month it shows on (default: this month).")
+@click.option("--kwh", metavar="KWH", default="0", show_default=True,
+              help="Energy for an adjustment, signed, up to 3 decimals.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, memo: str,
+                  period: Period | None, kwh: str, as_json: bool) -> None:
+    """Post an adjustment, payout or bill application on one member's account (audited; never an edit)."""
+    from energy_coop.services.credits import ledger  # lazy: the models; keeps --help fast
+
+    month = None if period is None else str(period)
+    try:
+        cents, wh = ledger.parse_amounts(amount, kwh)
+        with app.transaction() as session:
+            entry = ledger.record_manual_entry(session, kind=kind, member_number=member_number, cents=cents,
+                                               wh=wh, memo=memo, period=month, actor=app.actor)
+    except RefusedError as exc:  # name the options the user typed, not the service's fields
+        exc.errors = [RowError(MANUAL_OPTIONS.get(e.field, e.field), "", e.reason) for e in exc.errors]
+        raise
+    if as_json:
+        emit_json({"seq": entry.seq, "kind": entry.kind, "member_number": entry.member_number,
+                   "period": entry.period, "wh": entry.wh, "cents": entry.cents, "memo": entry.memo,
+                   "balance_wh": entry.balance_wh, "balance_cents": entry.balance_cents})
+    else:
+        click.echo(f"ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} "
+                   f"for member {entry.member_number} ({entry.period}); balance now "
+                   f"{format_money(entry.balance_cents)}")
+
+
+# ---------------------------------------------------------------------------------------------------- exports
+
+
+@click.group("export")
+def export_group() -> None:
+    """Statements and auditor exports (SPEC section 6)."""
+
+
+@export_group.command("statements")
+@click.option("--period", required=True, metavar="YYYY-MM", type=PERIOD)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "csv"]), required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, as_json: bool) -> None:
+    """One statement per member for a month, as PDF (members) or CSV (auditors)."""
+    from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
+
+    with app.snapshot() as session:
+        paths = statements.export_statements(session, str(period), fmt, Path(out_dir))
+    if as_json:
+        emit_json({"period": str(period), "format": fmt, "files": [str(p) for p in paths]})
+    else:
+        click.echo(f"{len(paths)} statements written to {out_dir}")
+
+
+@export_group.command("ledger")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), metavar="FILE")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
+    """Every ledger entry with its hashes, so an auditor can verify the chain offline."""
+    from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
+
+    tmp = out_file + ".part"
+    with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        count = statements.write_ledger_csv(session, fh)
+    os.replace(tmp, out_file)
+    digest = hashlib.sha256(open(out_file, "rb").read()).hexdigest()
+    if as_json:
+        emit_json({"file": out_file, "entries": count, "sha256": digest})
+    else:
+        click.echo(f"{count} ledger entries written to {out_file} (sha256 {digest})")
+
+
+@export_group.command("audit")
+@click.option("--period", required=True, metavar="YYYY-MM", type=PERIOD)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def export_audit(app: AppContext, period: Period, out_dir: str, as_json: bool) -> None:
+    """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
+    from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
+
+    with app.snapshot() as session:
+        manifest = statements.export_audit(session, str(period), Path(out_dir))
+    if as_json:
+        emit_json(manifest)
+    else:
+        click.echo(f"audit bundle for {period} written to {out_dir} ({len(manifest['files'])} files)")
+        if manifest["note"]:
+            click.echo("warning: " + manifest["note"], err=True)

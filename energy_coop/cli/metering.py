@@ -1,0 +1,116 @@
+"""Meter data: ``import`` reading files (SPEC section 4), a month's ``coverage``, the import ``batches``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from energy_coop.cli.context import (
+    EXIT_REFUSED,
+    PERIOD,
+    AppContext,
+    db_option,
+    emit_json,
+    json_option,
+    pass_app,
+    progress_bar,
+    refusals,
+    require_current_schema,
+)
+from energy_coop.errors import RowError
+from energy_coop.period import Period
+
+
+@click.command("import")
+@click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--meter", metavar="CODE", help="Meter code for a Green Button file with one UsagePoint.")
+@click.option("--timezone", "timezone", metavar="ZONE", help="Time zone for timestamps without a UTC offset.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write the others to FILE.rejected.csv.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, timezone: str | None,
+                   skip_invalid: bool, as_json: bool) -> None:
+    """Import meter-reading files (CSV or Green Button XML), each all-or-nothing (SPEC section 4)."""
+    # lazy: pandas; keeps --help fast
+    from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
+
+    require_current_schema(app.config.database_url)
+    reports: list[FileReport] = []
+    for path in paths:  # one transaction per file: each file is all-or-nothing on its own
+        if not os.path.isfile(path):
+            report = FileReport(file=os.path.basename(path))
+            report.errors = [RowError("file", "", f"{path} does not exist or is not a file")]
+            report.error_count = 1
+            reports.append(report)
+            continue
+        size = os.path.getsize(path)
+        try:
+            with progress_bar(as_json, max(1, size // 40), f"importing {os.path.basename(path)}") as progress:
+                with app.transaction(check_schema=False) as session:
+                    reports.append(import_file(session, path, actor=app.actor, meter=meter, timezone=timezone,
+                                               skip_invalid=skip_invalid, progress=progress))
+        except ImportRefused as exc:
+            reports.append(exc.report)
+    if as_json:
+        emit_json({"files": [r.as_dict() for r in reports]})
+    for r in reports:
+        click.echo(r.summary(), err=as_json or r.status == "refused")
+        for note in r.skipped:
+            click.echo(f"  skipped: {note}", err=True)
+        for e in r.errors:
+            click.echo(f"  - {e}", err=True)
+    if any(r.status == "refused" for r in reports):
+        sys.exit(EXIT_REFUSED)
+
+
+@click.command("coverage")
+@click.argument("period", metavar="YYYY-MM", type=PERIOD)
+@click.option("--meter", "meter_code", metavar="CODE", help="One meter (default: every asset's meter).")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def coverage_command(app: AppContext, period: Period, meter_code: str | None, as_json: bool) -> None:
+    """Intervals present / expected per meter for a local month, with the gaps listed."""
+    from energy_coop.services.metering.coverage import month_coverage  # lazy: numpy; keeps --help fast
+
+    with app.transaction() as session:
+        reports = [c.as_dict() for c in month_coverage(session, str(period), meter_code=meter_code)]
+    if as_json:
+        emit_json({"period": str(period), "meters": reports})
+        return
+    for r in reports:
+        click.echo(f"{r['meter_code']:<16} {r['coverage']}  {r['present']} of {r['expected']} "
+                   f"{r['interval_minutes']}-minute intervals")
+        for gap in r["gaps"][:20]:
+            click.echo(f"    missing {gap['start']} .. {gap['end']} ({gap['intervals']} intervals)")
+        if len(r["gaps"]) > 20:
+            click.echo(f"    ... and {len(r['gaps']) - 20} more gaps")
+
+
+@click.command("batches")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@db_option
+@json_option
+@pass_app
+@refusals()
+def batches_command(app: AppContext, limit: int, as_json: bool) -> None:
+    """The most recent import batches: file, SHA-256, who, when and what they did."""
+    from energy_coop.services.metering.imports import list_batches  # lazy: pandas; keeps --help fast
+
+    with app.transaction() as session:
+        rows = [{"batch_id": b.id, "file": b.file_name, "sha256": b.sha256, "format": b.format,
+                 "imported_by": b.imported_by, "imported_at": b.imported_at.isoformat(), "status": b.status,
+                 "meters": b.meters, "accepted": b.accepted, "unchanged": b.unchanged, "revised": b.revised,
+                 "rejected": b.rejected} for b in list_batches(session, limit)]
+    if as_json:
+        emit_json({"batches": rows})
+        return
+    for r in rows:
+        click.echo(f"{r['batch_id']:>6} {r['imported_at'][:16]} {r['imported_by']:<20} {r['status']:<8} "
+                   f"{r['accepted']:>8} new {r['unchanged']:>8} same {r['revised']:>6} revised "
+                   f"{r['rejected']:>6} rejected  {r['file']}")
