@@ -731,7 +731,7 @@ def batches_command(app: AppContext, limit: int, as_json: bool) -> None:
 
 # ------------------------------------------------------------------------------------------------------ scheduler
 
-JOB_NAMES = ("import-inbox", "refresh-forecasts", "monthly-allocation")  # jobs.runs.JOBS
+JOB_NAMES = ("import-inbox", "refresh-forecasts", "monthly-allocation")  # jobs.specs.JOBS
 
 
 @main.command("scheduler")
@@ -769,20 +769,22 @@ def jobs_list(app: AppContext, as_json: bool) -> None:
     from jobs.scheduler import next_run_times, timetable
 
     from energy_coop.models import utcnow
+    from jobs import periods as job_periods
     from jobs import runs as job_runs
+    from jobs.specs import JOBS
 
     schedule = app.config.schedule
     now = utcnow()
     with app.transaction() as session:
         last = {job: (run.as_dict() if run else None) for job, run in job_runs.last_runs(session).items()}
-        owed = {job: job_runs.missed_periods(session, job, now=now, schedule=schedule) for job in job_runs.JOBS}
+        owed = {job: job_periods.missed_periods(session, job, now=now, schedule=schedule) for job in JOBS}
     upcoming = next_run_times(schedule, now)
     describe = {t.job_id: t.describe for t in timetable(schedule)}
     doc = {"now": now.isoformat(), "jobs": [
         {"name": job, "summary": spec.summary, "schedule": describe[job], "period_format": spec.period_format,
          "last_run": last[job], "next_run": upcoming[job].isoformat() if upcoming[job] else None,
          "owed": owed[job]}
-        for job, spec in job_runs.JOBS.items()]}
+        for job, spec in JOBS.items()]}
     if as_json:
         emit_json(doc)
         return
@@ -815,13 +817,13 @@ def jobs_run(app: AppContext, name: str, period: str | None, as_json: bool) -> N
     from jobs import runner
 
     from energy_coop.models import utcnow
-    from jobs import runs as job_runs
+    from jobs import periods as job_periods
 
     config = app.config
     schedule = config.schedule
     require_current_schema(config.database_url)
     if period is not None:
-        period = job_runs.parse_period(name, period, now=utcnow(), schedule=schedule)
+        period = job_periods.parse_period(name, period, now=utcnow(), schedule=schedule)
     runner.recover(config)
     result = runner.run_job(config, name, period=period, trigger="manual", started_by=app.actor, force_retry=True)
     if as_json:
