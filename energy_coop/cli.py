@@ -264,7 +264,7 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
 
     from energy_coop.db import dispose_all
     from energy_coop.migrate import upgrade
-    from energy_coop.demo import seed as demo_service
+    from energy_coop.demo import seed_demo
 
     config = app.config
     if reset:
@@ -280,8 +280,8 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
             else:
                 click.echo(f"seeding: {name}", err=True)
 
-        logins = demo_service.seed(get_sessionmaker(config.database_url), config.instance_dir / "demo",
-                                   today=dt.date.today(), progress=step)
+        logins = seed_demo(config.database_url, config.instance_dir / "demo", today=dt.date.today(),
+                           progress=step)
     click.echo("The demo co-op is ready. Sign in as:")
     click.echo(f"  admin    {logins.admin[0]}  password {logins.admin[1]}")
     click.echo(f"  auditor  {logins.auditor[0]}  password {logins.auditor[1]}")
