@@ -11,8 +11,7 @@ from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.services.credits import allocation
-
-from jobs.runner import WorkResult
+from jobs.result import WorkResult
 
 
 def _counts(outcome: allocation.AllocationOutcome) -> dict[str, Any]:

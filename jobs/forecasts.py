@@ -6,8 +6,7 @@ import datetime as dt
 
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
-
-from jobs.runner import WorkResult
+from jobs.result import WorkResult
 
 FORECAST_DAYS = 7
 SERVICE = "energy_coop.services.forecasting.forecasts"

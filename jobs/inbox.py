@@ -15,7 +15,7 @@ it revises):
   the run fail; a file that disappears while being imported is reported and nothing of it is kept.
 
 A crash between the import's commit and the move leaves the file in ``processing/<run id>/``; recovery
-(:func:`jobs.runs.settle_interrupted_inbox`) sends it to ``done/`` or back by its import batch.
+(:func:`jobs.inbox_files.settle_interrupted_inbox`) sends it to ``done/`` or back by its import batch.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
-from jobs.runs import (
+from jobs.inbox_files import (
     INBOX_DONE,
     INBOX_PROCESSING,
     INBOX_REJECTED,
@@ -39,8 +39,7 @@ from jobs.runs import (
     inbox_candidate,
     move_aside,
 )
-
-from jobs.runner import WorkResult
+from jobs.result import WorkResult
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,10 @@ from typing import Any
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.models import utcnow
+from jobs import allocation, forecasts, inbox, periods, recovery
 from jobs import runs as job_runs
+from jobs.result import WorkResult
+from jobs.specs import IMPORT_INBOX, JOBS, MONTHLY_ALLOCATION, REFRESH_FORECASTS
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +46,6 @@ _active_lock = threading.Lock()
 def running_here() -> frozenset[tuple[str, str]]:
     with _active_lock:
         return frozenset(_active)
-
-
-@dataclass
-class WorkResult:
-    """What a job function reports: the outcome, counts (JSON-ready) and one human sentence or two."""
-
-    outcome: str
-    counts: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
 
 
 @dataclass
@@ -80,18 +74,13 @@ Work = Callable[..., WorkResult]
 
 
 def _work_function(job: str) -> Work:
-    if job == job_runs.IMPORT_INBOX:
-        from jobs.inbox import import_inbox
-
-        return import_inbox
-    if job == job_runs.REFRESH_FORECASTS:
-        from jobs.forecasts import refresh_forecasts
-
-        return refresh_forecasts
-    if job == job_runs.MONTHLY_ALLOCATION:
-        from jobs.allocation import monthly_allocation
-
-        return monthly_allocation
+    """The job function of ``job``, looked up on its module when the run starts (so a test may replace it)."""
+    if job == IMPORT_INBOX:
+        return inbox.import_inbox
+    if job == REFRESH_FORECASTS:
+        return forecasts.refresh_forecasts
+    if job == MONTHLY_ALLOCATION:
+        return allocation.monthly_allocation
     raise KeyError(job)
 
 
@@ -116,7 +105,7 @@ def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period:
     clock_given = now is not None
     now = now or utcnow()
     schedule = config.schedule
-    period = period or job_runs.period_for(job, now, schedule)
+    period = period or periods.period_for(job, now, schedule)
     key = (job, period)
     with _active_lock:
         if key in _active:  # this very process is already at it (e.g. a firing and the catch-up at once)
@@ -176,14 +165,14 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
 
 
 def recover(config: Config, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Resolve runs abandoned by a crashed process (see :func:`jobs.runs.recover_stale_runs`).
+    """Resolve runs abandoned by a crashed process (see :func:`jobs.recovery.recover_stale_runs`).
 
     Returns the resolved runs as dictionaries; a database that cannot be reached is logged and yields none.
     """
     now = now or utcnow()
     try:
         with get_sessionmaker(config.database_url).begin() as session:
-            runs = job_runs.recover_stale_runs(session, now=now, host=HOST, running_here=running_here(),
+            runs = recovery.recover_stale_runs(session, now=now, host=HOST, running_here=running_here(),
                                                inbox=config.inbox)
             resolved = [r.as_dict() for r in runs]
     except Exception as exc:  # noqa: BLE001
@@ -200,14 +189,14 @@ def catch_up(config: Config, *, now: dt.datetime | None = None) -> list[RunResul
     now = now or utcnow()
     schedule = config.schedule
     results = []
-    for job in job_runs.JOBS:
+    for job in JOBS:
         try:
             with get_sessionmaker(config.database_url).begin() as session:
-                periods = job_runs.missed_periods(session, job, now=now, schedule=schedule)
+                owed = periods.missed_periods(session, job, now=now, schedule=schedule)
         except Exception as exc:  # noqa: BLE001
             log.error("catch-up of %s could not read the job runs: %s", job, _first_line(exc))
             continue
-        for period in periods:
+        for period in owed:
             log.info("%s %s: catching up", job, period)
             results.append(run_job(config, job, now=now_given, period=period, trigger="catch-up"))
     return results

@@ -40,12 +40,12 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import make_url
 
 from energy_coop.config import Config, Schedule
 from energy_coop.models import utcnow
-from jobs.runs import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS
-
 from jobs import runner
+from jobs.specs import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,4 @@ def serve(config: Config, *, check_schema: Callable[[str], None] | None = None) 
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

@@ -20,12 +20,19 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from energy_coop.config import Config, load_config
 from energy_coop.units import format_money, rate_to_decimal, wh_to_kwh_decimal
-
+from web import api
+from web.admin import bp as admin_bp
+from web.api.errors import error_response
+from web.audit import bp as audit_bp
+from web.auth import bp as auth_bp
+from web.efficiency import bp as efficiency_bp
 from web.extensions import csrf, login_limiter, login_manager
 from web.helpers import RecordIdConverter
+from web.member import bp as member_bp
 from web.security import input_problems, security_headers
 
 log = logging.getLogger(__name__)
@@ -70,8 +77,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     proxies = int(getattr(config, "proxies", 0))
     if proxies:  # behind nginx/Caddy: the client's address and scheme as the nearest proxies forwarded them
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     csrf.init_app(app)
@@ -81,19 +86,11 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     login_manager.session_protection = "basic"
     login_limiter.init_app(app)
 
-    from web.admin import bp as admin_bp
-    from web.audit import bp as audit_bp
-    from web.auth import bp as auth_bp
-    from web.efficiency import bp as efficiency_bp
-    from web.member import bp as member_bp
-
     for bp in (auth_bp, member_bp, admin_bp, audit_bp, efficiency_bp):
         app.register_blueprint(bp)
 
-    from web.api import init_api
-
-    init_api(app)
-    for name in getattr(__import__("web.api", fromlist=["EXEMPT_FROM_CSRF"]), "EXEMPT_FROM_CSRF", ()):
+    api.init_api(app)
+    for name in api.EXEMPT_FROM_CSRF:
         if name in app.blueprints:
             csrf.exempt(app.blueprints[name])
 
@@ -122,8 +119,6 @@ def _refuse_unreadable_input():
     if not problems:
         return None
     if _wants_json():
-        from web.api.errors import error_response
-
         return error_response(422, "the request could not be read; nothing was changed",
                               [{"where": w, "field": f, "reason": r} for w, f, r in problems])
     return _error_page(400, "The request could not be read, so nothing was changed: " + "; ".join(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_login import UserMixin, current_user
 
 from energy_coop.services.accounts import sign_in_limits
@@ -79,10 +79,8 @@ def roles_required(*roles: str) -> Callable:
     def deco(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            from web.extensions import login_manager
-
             if not current_user.is_authenticated:
-                return login_manager.unauthorized()
+                return current_app.login_manager.unauthorized()  # the app's LoginManager (web.extensions)
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -164,8 +162,6 @@ class LoginLimiter:
 
     @staticmethod
     def _limits() -> sign_in_limits.Limits:
-        from flask import current_app
-
         return current_app.extensions["login_limiter"]
 
     def retry_after(self, account: str, address: str) -> int:

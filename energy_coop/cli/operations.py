@@ -27,10 +27,10 @@ from energy_coop.cli.context import (
     refusals,
     require_current_schema,
 )
-from energy_coop.db import dispose_all, get_engine, get_sessionmaker
+from energy_coop.db import dispose_all, get_engine
 from energy_coop.errors import RefusedError
 
-#: ``jobs.runs.JOBS``'s names, written out so that ``--help`` need not import the jobs (a test keeps them
+#: ``jobs.specs.JOBS``'s names, written out so that ``--help`` need not import the jobs (a test keeps them
 #: equal).
 JOB_NAMES = ("import-inbox", "refresh-forecasts", "monthly-allocation")
 
@@ -71,7 +71,7 @@ def db_upgrade(app: AppContext) -> None:
 @refusals()
 def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> None:
     """Create the demo co-op in the configured database, print logins, and serve the web app."""
-    from energy_coop.demo import seed as demo_service  # lazy: pandas/pvlib; keeps --help fast
+    from energy_coop.demo import seed_demo  # lazy: pandas/pvlib; keeps --help fast
     from energy_coop.migrate import upgrade  # lazy: Alembic is not needed for --help
 
     config = app.config
@@ -88,8 +88,8 @@ def demo(app: AppContext, reset: bool, no_serve: bool, host: str, port: int) -> 
             else:
                 click.echo(f"seeding: {name}", err=True)
 
-        logins = demo_service.seed(get_sessionmaker(config.database_url), config.instance_dir / "demo",
-                                   today=dt.date.today(), progress=step)
+        logins = seed_demo(config.database_url, config.instance_dir / "demo",
+                           today=dt.date.today(), progress=step)
     click.echo("The demo co-op is ready. Sign in as:")
     click.echo(f"  admin    {logins.admin[0]}  password {logins.admin[1]}")
     click.echo(f"  auditor  {logins.auditor[0]}  password {logins.auditor[1]}")
@@ -179,21 +179,22 @@ def jobs_group() -> None:
 @refusals()
 def jobs_list(app: AppContext, as_json: bool) -> None:
     """Show each job, its schedule, its last run and outcome, and when it runs next."""
-    from jobs import runs as job_runs  # lazy: pandas/pvlib; keeps --help fast
+    from jobs import periods as job_periods, runs as job_runs  # lazy: pandas/pvlib; keeps --help fast
+    from jobs.specs import JOBS
     from jobs.scheduler import next_run_times, timetable  # lazy: APScheduler; keeps --help fast
 
     schedule = app.config.schedule
     now = dt.datetime.now(dt.timezone.utc)
     with app.transaction() as session:
         last = {job: (run.as_dict() if run else None) for job, run in job_runs.last_runs(session).items()}
-        owed = {job: job_runs.missed_periods(session, job, now=now, schedule=schedule) for job in job_runs.JOBS}
+        owed = {job: job_periods.missed_periods(session, job, now=now, schedule=schedule) for job in JOBS}
     upcoming = next_run_times(schedule, now)
     describe = {t.job_id: t.describe for t in timetable(schedule)}
     doc = {"now": now.isoformat(), "jobs": [
         {"name": job, "summary": spec.summary, "schedule": describe[job], "period_format": spec.period_format,
          "last_run": last[job], "next_run": upcoming[job].isoformat() if upcoming[job] else None,
          "owed": owed[job]}
-        for job, spec in job_runs.JOBS.items()]}
+        for job, spec in JOBS.items()]}
     if as_json:
         emit_json(doc)
         return
@@ -223,13 +224,13 @@ def jobs_run(app: AppContext, name: str, period: str | None, as_json: bool) -> N
     A period that already succeeded is not run again (a no-op that says so); a failed one is retried; one that
     is running elsewhere is left alone (exit status 3). A failed run exits with status 1.
     """
-    from jobs import runner, runs as job_runs  # lazy: pandas/pvlib; keeps --help fast
+    from jobs import periods as job_periods, runner  # lazy: pandas/pvlib; keeps --help fast
 
     config = app.config
     schedule = config.schedule
     require_current_schema(config.database_url)
     if period is not None:
-        period = job_runs.parse_period(name, period, now=dt.datetime.now(dt.timezone.utc), schedule=schedule)
+        period = job_periods.parse_period(name, period, now=dt.datetime.now(dt.timezone.utc), schedule=schedule)
     runner.recover(config)
     result = runner.run_job(config, name, period=period, trigger="manual", started_by=app.actor, force_retry=True)
     if as_json:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from energy_coop.calc.efficiency.savings import degree_days, tmy_daily_temperatures
 from energy_coop.errors import RefusedError
 from energy_coop.models import ImportBatch, IncentiveProgramme, Member, Reading
+from energy_coop.period import Period
 from energy_coop.services.efficiency import programme as eff
 
 DEMO_TIMEZONE = "America/New_York"
@@ -77,8 +78,8 @@ PLANS = [
 
 
 def _add_months(day: dt.date, n: int) -> dt.date:
-    total = day.year * 12 + day.month - 1 + n
-    return dt.date(total // 12, total % 12 + 1, 1)
+    """The first day of the month ``n`` months after ``day``'s."""
+    return Period.of(day).add(n).first_day
 
 
 def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") -> dict[str, int]:

@@ -3,6 +3,8 @@
 Greensboro because pvlib ships a typical meteorological year for it (``723170TYA.CSV``), so the demo's
 production readings come from real weather without downloading anything. The register files are written
 as CSV under ``instance/demo/`` and loaded through the same loaders an administrator uses.
+
+The steps here take a session and never commit: :func:`energy_coop.demo.seed_demo` opens each transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,13 +23,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.tariffs import TouBand, time_of_use_rows
-from energy_coop.models import MEMBER_TYPES, LedgerEntry, Member, User
-from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
-from energy_coop.services.credits import allocation
-from energy_coop.services.forecasting import forecasts
+from energy_coop.models import LedgerEntry, Member, User
+from energy_coop.period import Period
 from energy_coop.services.accounts import users as users_service
-from energy_coop.services.metering.imports import import_file
+from energy_coop.services.credits import allocation
+from energy_coop.services.credits.ledger import MANUAL_KINDS, balance, record_manual_entry
 from energy_coop.services.registers.loading import load_register
+from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
+from energy_coop.vocabulary import MEMBER_TYPES
 
 DEMO_TIMEZONE = "America/New_York"
 
@@ -272,54 +274,32 @@ def write_reading_files(folder: Path, first: dt.date, until: dt.date) -> list[Pa
     return paths
 
 
-def seed(session_factory: Callable[[], Any], folder: Path, *, today: dt.date, actor: str = "demo",
-         progress: Callable[[str], None] | None = None) -> DemoLogins:
-    """Create (or complete) the demo co-op; each step in its own transaction, every step idempotent.
-
-    Registers and logins; 13 complete months and this month so far of 15-minute readings, imported as files;
-    the complete months posted; forecasts for the last 30 and next 7 days; the efficiency programme's demo
-    records when that module is installed. ``session_factory`` is a sessionmaker (``.begin()`` is used).
-    """
-    say = progress or (lambda _msg: None)
-    previous = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    first = dt.date(previous.year - 1, previous.month, 1)  # 13 complete months before this one
-    say("registers")
-    with session_factory.begin() as session:
-        paths = write_register_files(folder, tou_from=first, tou_until=today + dt.timedelta(days=400))
-        for kind in ("members", "assets", "shares", "rates"):
-            load_register(session, kind, paths[kind], actor=actor)
-        logins = _logins(session, actor)
-    say("meter readings")
-    for path in write_reading_files(folder / "readings", first, today):
-        with session_factory.begin() as session:
-            import_file(session, path, actor=actor)
-    say("allocations")
-    for month in _month_starts(first, today.replace(day=1) - dt.timedelta(days=1)):
-        period = f"{month:%Y-%m}"
-        with session_factory.begin() as session:
-            if allocation.current_run(session, period) is None:
-                allocation.post(session, period, actor=actor, today=today)
-    with session_factory.begin() as session:
-        _seed_manual_entries(session, f"{previous:%Y-%m}", actor=actor, today=today)
-    say("forecasts")
-    with session_factory.begin() as session:
-        forecasts.refresh_forecasts(session, today=today - dt.timedelta(days=30), days=37)
-    try:
-        from energy_coop.demo import efficiency as demo_efficiency
-    except ImportError:
-        demo_efficiency = None
-    if demo_efficiency is not None:
-        say("efficiency programme")
-        with session_factory.begin() as session:
-            demo_efficiency.seed_efficiency(session, today=today, actor=actor)
-    return logins
+def demo_months(today: dt.date) -> list[Period]:
+    """The demo's complete months before ``today``'s: the 13 whose readings are imported whole and posted."""
+    last = Period.of(today).previous()
+    return [last.add(n) for n in range(-12, 1)]
 
 
-def _seed_manual_entries(session: Session, period: str, *, actor: str, today: dt.date) -> None:
+def seed_registers(session: Session, folder: Path, *, today: dt.date, actor: str) -> DemoLogins:
+    """Write the register files into ``folder``, load them as an administrator would, and add the logins."""
+    first = demo_months(today)[0].first_day
+    paths = write_register_files(folder, tou_from=first, tou_until=today + dt.timedelta(days=400))
+    for kind in ("members", "assets", "shares", "rates"):
+        load_register(session, kind, paths[kind], actor=actor)
+    return _logins(session, actor)
+
+
+def post_month(session: Session, period: Period, *, actor: str, today: dt.date) -> bool:
+    """Post ``period``'s allocation unless it is posted already; whether it was posted now."""
+    if allocation.current_run(session, str(period)) is not None:
+        return False
+    allocation.post(session, str(period), actor=actor, today=today)
+    return True
+
+
+def seed_manual_entries(session: Session, period: str, *, actor: str, today: dt.date) -> None:
     """A few payouts, a bill application and an adjustment in ``period``, as an admin would record them (once:
     nothing when the ledger already holds entries made by hand)."""
-    from energy_coop.services.credits.ledger import MANUAL_KINDS, balance, record_manual_entry
-
     if session.scalar(select(exists().where(LedgerEntry.kind.in_(MANUAL_KINDS)))):
         return
     record_manual_entry(session, kind="adjustment", member_number="1001", cents=250, memo="goodwill credit "

@@ -87,6 +87,29 @@ def test_same_values_in_another_file_are_no_ops_and_changed_values_are_revisions
         assert (current.mwh, current.batch_id) == (2_250_000, batches["c.csv"])
 
 
+def test_a_changed_quality_alone_is_a_revision_and_the_same_quality_again_is_unchanged(coop, cli, write):
+    imported(cli, write("estimated.csv", feb_csv("1.5").replace(",actual", ",estimated")))
+    imported(cli, write("bat.csv", feb_csv("0.5", meter="PM-BAT1")))
+    assert cli("allocate", "2024-02", "--post").exit_code == 0
+    code, [confirmed], _ = imported(cli, write("actual.csv", feb_csv("1.5", hours=24)))  # same values, now actual
+    assert code == 0
+    assert (confirmed["accepted"], confirmed["unchanged"], confirmed["revised"]) == (0, 0, 24)
+    assert confirmed["stale_periods"] == ["2024-02"]
+    code, [again], _ = imported(cli, write("again.csv", feb_csv("1.5", hours=24) + "\n"))  # other bytes
+    assert (again["accepted"], again["unchanged"], again["revised"]) == (0, 24, 0)
+    with coop.begin() as s:
+        batches = {b.file_name: b.id for b in s.scalars(select(ImportBatch))}
+        sun = s.scalar(select(Meter.id).where(Meter.code == "PM-SUN1"))
+        stored = s.execute(select(Reading.quality, Reading.mwh, Reading.batch_id, func.count())
+                           .where(Reading.meter_id == sun)
+                           .group_by(Reading.quality, Reading.mwh, Reading.batch_id)).all()
+        assert sorted(stored) == [("actual", 1_500_000, batches["actual.csv"], 24),
+                                  ("estimated", 1_500_000, batches["estimated.csv"], 672)]
+        kept = s.execute(select(ReadingRevision.quality, ReadingRevision.mwh, ReadingRevision.batch_id,
+                                ReadingRevision.replaced_by_batch_id)).all()
+        assert kept == [("estimated", 1_500_000, batches["estimated.csv"], batches["actual.csv"])] * 24
+
+
 def test_a_revision_in_a_posted_month_marks_it_stale_until_reposted(coop, cli, write):
     imported(cli, write("a.csv", feb_csv("1.5")))
     imported(cli, write("bat.csv", feb_csv("0.5", meter="PM-BAT1")))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from energy_coop.calc.credits.holdings import holdings_on
 from energy_coop.models import Asset, AuditEntry, CreditRate, Member, Meter, ShareTransaction
-from energy_coop.services.registers.loading import share_register
+from energy_coop.services.registers.shares import share_register
 
 MEMBERS = """member_number,name,email,member_type,joined_on,low_income,annual_usage_kwh,meter_code
 1001,Ada Lovelace,ada@example.org,household,2023-01-05,false,3200.5,CONS-1001

@@ -10,7 +10,10 @@ from sqlalchemy import func, select
 
 from energy_coop.config import Schedule
 from energy_coop.models import JobRun
+from jobs import periods as job_periods
+from jobs import recovery as job_recovery
 from jobs import runs as job_runs
+from jobs import specs as job_specs
 from tests.helpers import add_readings, hourly, utc
 from tests.jobs.conftest import at
 
@@ -86,7 +89,7 @@ def test_inbox_slots_are_not_retried_the_next_slot_does_the_work(sessions):
 def test_a_late_finisher_cannot_overwrite_a_run_taken_over_after_its_lease(sessions):
     _, run_id, _, _ = claim(sessions, host="far-away", pid=4242)
     with sessions.begin() as s:  # the lease (6 h for an allocation) ran out: another host takes it over
-        resolved = job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 11), host=HOST)
+        resolved = job_recovery.recover_stale_runs(s, now=at(2024, 3, 3, 11), host=HOST)
         assert [r.id for r in resolved] == [run_id]
         assert resolved[0].outcome == "failed" and "lease ran out" in resolved[0].message
     assert claim(sessions, now=at(2024, 3, 3, 11))[:3] == (True, run_id, 2)
@@ -102,14 +105,14 @@ def test_recovery_leaves_live_runs_alone_and_resolves_dead_ones(sessions, coop):
     reborn = claim(sessions, period="2023-11", pid=os.getpid())[1]  # same pid, but not ours: a dead predecessor
     here = {("monthly-allocation", "2023-12")}
     with sessions.begin() as s:
-        resolved = job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here=here)
+        resolved = job_recovery.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here=here)
         outcome = {r.id: (r.outcome, r.message) for r in resolved}
     assert set(outcome) == {dead, reborn}
     assert "is gone" in outcome[dead][1] and "nothing was posted for 2024-02" in outcome[dead][1]
     assert "earlier process with that pid died" in outcome[reborn][1]
     with sessions.begin() as s:
         assert s.get(JobRun, live).outcome == "running" and s.get(JobRun, mine).outcome == "running"
-        assert job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here=here) == []
+        assert job_recovery.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST, running_here=here) == []
 
 
 def test_recovery_of_an_allocation_that_committed_marks_it_succeeded(sessions, coop):
@@ -122,15 +125,15 @@ def test_recovery_of_an_allocation_that_committed_marks_it_succeeded(sessions, c
     with sessions.begin() as s:  # the run's work transaction committed; then the process died
         allocation.post(s, "2024-02", actor="scheduler", today=at(2024, 3, 3).date())
     with sessions.begin() as s:
-        [run] = job_runs.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST)
+        [run] = job_recovery.recover_stale_runs(s, now=at(2024, 3, 3, 5), host=HOST)
         assert run.outcome == "succeeded" and run.counts["posted"] is True
         assert "was committed" in run.message
-        assert job_runs.missed_periods(s, "monthly-allocation", now=at(2024, 3, 3, 5), schedule=S) == []
+        assert job_periods.missed_periods(s, "monthly-allocation", now=at(2024, 3, 3, 5), schedule=S) == []
 
 
 def test_list_runs_newest_first_and_last_runs(sessions):
     with sessions.begin() as s:
-        assert job_runs.last_runs(s) == {j: None for j in job_runs.JOBS}
+        assert job_runs.last_runs(s) == {j: None for j in job_specs.JOBS}
     for i, slot in enumerate(["10:00", "10:15", "10:30"]):
         _, rid, _, _ = claim(sessions, job="import-inbox", period=f"2024-03-05T{slot}Z", now=at(2024, 3, 5, 10, 15 * i))
         finish(sessions, rid, 1, "succeeded", now=at(2024, 3, 5, 10, 15 * i, 30))

@@ -11,10 +11,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from energy_coop.config import Schedule
 from energy_coop.db import get_engine
 from energy_coop.migrate import alembic_config
 from energy_coop.models import Base, JobRun, utcnow
+from jobs import periods as job_periods
 from jobs import runs as job_runs
+from jobs import specs as job_specs
 from tests.helpers import add_readings, hourly, utc
 
 
@@ -41,7 +44,7 @@ def test_a_malformed_schedule_setting_stops_the_scheduler_at_start(cli, monkeypa
 
 def test_jobs_list_shows_schedule_last_and_next_runs(cli, inbox_env):
     doc = json.loads(cli("jobs", "list", "--json").stdout)
-    assert [j["name"] for j in doc["jobs"]] == list(job_runs.JOBS)
+    assert [j["name"] for j in doc["jobs"]] == list(job_specs.JOBS)
     first = doc["jobs"][0]
     assert first["schedule"] == "every 15 minutes" and first["last_run"] is None and first["next_run"]
     assert cli("jobs", "run", "import-inbox").exit_code == 0
@@ -79,7 +82,7 @@ def test_jobs_run_refuses_a_bad_period_and_leaves_a_period_running_elsewhere(cli
     assert cli("jobs", "run", "no-such-job").exit_code == 2
     now = utcnow()
     with sessions.begin() as s:  # a live process on this host holds the period
-        job_runs.claim_run(s, "import-inbox", job_runs.period_for("import-inbox", now, job_runs.Schedule()),
+        job_runs.claim_run(s, "import-inbox", job_periods.period_for("import-inbox", now, Schedule()),
                            now=now, host="elsewhere", pid=os.getppid())
     busy = cli("jobs", "run", "import-inbox")
     assert busy.exit_code == 3 and "already running" in busy.stderr

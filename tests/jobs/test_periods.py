@@ -8,7 +8,8 @@ import pytest
 
 from energy_coop.config import Schedule, load_config
 from energy_coop.errors import RefusedError
-from jobs import runs as job_runs
+from jobs import periods as job_periods
+from jobs import specs as job_specs
 from jobs.scheduler import next_run_times, timetable
 from tests.jobs.conftest import at
 
@@ -17,26 +18,26 @@ S = Schedule()
 
 def test_period_keys_of_each_job():
     now = at(2024, 3, 5, 10, 29, 59)
-    assert job_runs.period_for("import-inbox", now, S) == "2024-03-05T10:15Z"
-    assert job_runs.period_for("refresh-forecasts", now, S) == "2024-03-05"
-    assert job_runs.period_for("monthly-allocation", now, S) == "2024-02"
-    assert job_runs.period_for("monthly-allocation", at(2024, 1, 3), S) == "2023-12"
-    assert job_runs.slot_key(at(2024, 3, 5, 10, 59), 60) == "2024-03-05T10:00Z"
+    assert job_periods.period_for("import-inbox", now, S) == "2024-03-05T10:15Z"
+    assert job_periods.period_for("refresh-forecasts", now, S) == "2024-03-05"
+    assert job_periods.period_for("monthly-allocation", now, S) == "2024-02"
+    assert job_periods.period_for("monthly-allocation", at(2024, 1, 3), S) == "2023-12"
+    assert job_periods.slot_key(at(2024, 3, 5, 10, 59), 60) == "2024-03-05T10:00Z"
     other_zone = dt.datetime(2024, 3, 5, 11, 20, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-    assert job_runs.period_for("import-inbox", other_zone, S) == "2024-03-05T10:15Z"
+    assert job_periods.period_for("import-inbox", other_zone, S) == "2024-03-05T10:15Z"
 
 
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="naive"):
-        job_runs.period_for("import-inbox", dt.datetime(2024, 3, 5), S)
+        job_periods.period_for("import-inbox", dt.datetime(2024, 3, 5), S)
 
 
 def test_allocation_falls_due_on_the_third_at_0440_utc():
-    assert job_runs.allocation_due_at("2024-02", S) == at(2024, 3, 3, 4, 40)
-    assert job_runs.allocation_due_at("2024-12", S) == at(2025, 1, 3, 4, 40)
-    assert job_runs.latest_due_month(at(2024, 3, 3, 4, 39), S) == "2024-01"
-    assert job_runs.latest_due_month(at(2024, 3, 3, 4, 40), S) == "2024-02"
-    assert job_runs.latest_due_month(at(2024, 1, 1), S) == "2023-11"
+    assert job_periods.allocation_due_at("2024-02", S) == at(2024, 3, 3, 4, 40)
+    assert job_periods.allocation_due_at("2024-12", S) == at(2025, 1, 3, 4, 40)
+    assert job_periods.latest_due_month(at(2024, 3, 3, 4, 39), S) == "2024-01"
+    assert job_periods.latest_due_month(at(2024, 3, 3, 4, 40), S) == "2024-02"
+    assert job_periods.latest_due_month(at(2024, 1, 1), S) == "2023-11"
 
 
 @pytest.mark.parametrize("job, text, expected", [
@@ -47,7 +48,7 @@ def test_allocation_falls_due_on_the_third_at_0440_utc():
     ("import-inbox", "2024-03-05T10:15+00:00", "2024-03-05T10:15Z"),
 ])
 def test_manual_periods_are_normalised(job, text, expected):
-    assert job_runs.parse_period(job, text, now=at(2024, 3, 5, 10, 20), schedule=S) == expected
+    assert job_periods.parse_period(job, text, now=at(2024, 3, 5, 10, 20), schedule=S) == expected
 
 
 @pytest.mark.parametrize("job, text, reason", [
@@ -63,7 +64,7 @@ def test_manual_periods_are_normalised(job, text, expected):
 ])
 def test_bad_manual_periods_are_refused_with_a_reason(job, text, reason):
     with pytest.raises(RefusedError, match=reason):
-        job_runs.parse_period(job, text, now=at(2024, 3, 5, 10, 20), schedule=S)
+        job_periods.parse_period(job, text, now=at(2024, 3, 5, 10, 20), schedule=S)
 
 
 def test_schedule_defaults_and_overrides():
@@ -94,7 +95,7 @@ def test_every_malformed_schedule_setting_is_named():
 
 def test_timetable_options_are_deliberate():
     table = {t.job_id: t for t in timetable(S)}
-    assert set(table) == {*job_runs.JOBS, "catch-up"}
+    assert set(table) == {*job_specs.JOBS, "catch-up"}
     assert table["import-inbox"].misfire_grace_time == 300  # a third of the slot
     assert table["monthly-allocation"].misfire_grace_time == 24 * 3600
     for t in table.values():  # every trigger is in UTC, so clock changes cannot skip or repeat a run
@@ -104,4 +105,4 @@ def test_timetable_options_are_deliberate():
 def test_the_cli_knows_every_job():
     from energy_coop.cli import JOB_NAMES
 
-    assert JOB_NAMES == tuple(job_runs.JOBS)
+    assert JOB_NAMES == tuple(job_specs.JOBS)

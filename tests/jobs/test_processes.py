@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from energy_coop.config import Schedule
 from energy_coop.db import get_engine
 from energy_coop.models import AllocationRun, ImportBatch
-from jobs import runs as job_runs
+from jobs import periods as job_periods
 from jobs import runner
 from tests.helpers import REPO_ROOT, add_readings, hourly, utc
 from tests.jobs.conftest import at, make_config, meter_csv
@@ -174,7 +174,7 @@ def test_a_run_killed_mid_way_is_resolved_on_restart_without_a_duplicate(coop, d
 
 def test_two_scheduler_processes_on_one_database_run_each_period_once(coop, db_url, tmp_path, job_rows):
     now = dt.datetime.now(dt.UTC)
-    month = job_runs.latest_due_month(now, Schedule())
+    month = job_periods.latest_due_month(now, Schedule())
     complete_month(coop, month)
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "sun.csv").write_text(meter_csv("PM-SUN1", at(2024, 3, 1), 24))
@@ -235,7 +235,7 @@ def test_two_scheduler_processes_on_one_database_run_each_period_once(coop, db_u
 def test_two_schedulers_firing_the_same_period_at_the_same_instant_run_it_once(coop, db_url, tmp_path, tick,
                                                                               job_rows):
     """What each scheduler process calls when its trigger fires, started in two processes at one instant."""
-    month = job_runs.latest_due_month(dt.datetime.now(dt.UTC), Schedule())
+    month = job_periods.latest_due_month(dt.datetime.now(dt.UTC), Schedule())
     if tick == "monthly_allocation_job":  # the cron firing allocates the month before the current one
         now = dt.datetime.now(dt.UTC)
         month = f"{now.year - (now.month == 1):04d}-{(now.month - 2) % 12 + 1:02d}"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from energy_coop.db import dispose_all
 from energy_coop.models import AllocationRun, JobRun
+from jobs import periods as job_periods
 from jobs import runs as job_runs
 from jobs import runner
 from tests.helpers import add_readings, hourly, utc
@@ -145,7 +146,7 @@ def test_down_across_two_month_ends_each_missed_month_is_drafted_once(coop, conf
     # the scheduler stops on 2024-02-10 and starts again on 2024-04-10: February and March fell due meanwhile
     restart = at(2024, 4, 10, 9, 0)
     with coop.begin() as s:
-        assert job_runs.missed_periods(s, "monthly-allocation", now=restart, schedule=config.schedule) == [
+        assert job_periods.missed_periods(s, "monthly-allocation", now=restart, schedule=config.schedule) == [
             "2024-02", "2024-03"]
     first = runner.catch_up(config, now=restart)
     assert [(r.job, r.period, r.outcome) for r in first] == [
@@ -163,14 +164,14 @@ def test_down_across_two_month_ends_each_missed_month_is_drafted_once(coop, conf
 
 def test_a_new_installation_catches_up_only_the_month_now_due(config, sessions):
     with sessions.begin() as s:
-        assert job_runs.missed_periods(s, "monthly-allocation", now=at(2024, 4, 10), schedule=config.schedule) == [
+        assert job_periods.missed_periods(s, "monthly-allocation", now=at(2024, 4, 10), schedule=config.schedule) == [
             "2024-03"]
         s.add(JobRun(job="monthly-allocation", period="2021-05", outcome="succeeded", attempt=1, trigger="manual",
                      started_by="t", started_at=at(2021, 6, 3), lease_until=at(2021, 6, 3), host="h", pid=1,
                      counts={}, message=""))
         s.flush()
-        owed = job_runs.missed_periods(s, "monthly-allocation", now=at(2024, 4, 10), schedule=config.schedule)
-    assert owed[0] == "2023-04" and owed[-1] == "2024-03" and len(owed) == job_runs.MAX_CATCH_UP_MONTHS
+        owed = job_periods.missed_periods(s, "monthly-allocation", now=at(2024, 4, 10), schedule=config.schedule)
+    assert owed[0] == "2023-04" and owed[-1] == "2024-03" and len(owed) == job_periods.MAX_CATCH_UP_MONTHS
 
 
 def test_a_briefly_unreachable_database_fails_the_run_and_the_next_run_succeeds(tmp_path, sqlite_template, caplog):

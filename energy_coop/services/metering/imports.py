@@ -3,10 +3,16 @@
 ``import_file`` reads one file through the parsers in :mod:`energy_coop.importers` (which return rows and
 errors), checks each reading against its meter (:mod:`energy_coop.calc.metering.reading_checks`), and stores it:
 
-* a reading for a meter and interval not held yet is **accepted**;
-* one already held with the same value (and quality) is **unchanged** (a no-op);
-* one held with a different value is a **revision**: the new value counts, the old one is kept in
-  ``reading_revisions`` with its import batch, and a revision inside a posted month marks that month stale.
+* a reading for a meter and interval (its start) not held yet is **accepted**;
+* one already held with the same value, the same quality and the same end is **unchanged** (a no-op);
+* one held with anything of those different is a **revision**: the new reading counts (value, quality and end),
+  the old one is kept in ``reading_revisions`` with its value, quality and import batch, and a revision inside
+  a posted month marks that month's allocation stale.
+
+So a changed quality alone (an ``estimated`` reading confirmed by the same ``actual`` value, say) is a revision,
+not a no-op: the stored quality must be what the latest file says, and the one it replaces stays in the
+reading's history, as SPEC section 4's "nothing is lost" asks. Its posted month is marked stale like any other
+revision (a repost then yields the same credits, recorded against the revised readings).
 
 The file is refused whole (:class:`ImportRefused`, nothing kept: the caller rolls back) if any row is bad,
 unless ``skip_invalid``: then the good rows are kept and the bad ones written, with reasons, to
@@ -35,6 +41,7 @@ from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 from energy_coop.importers.metering.greenbutton import parse_greenbutton
 from energy_coop.models import ImportBatch, Meter, Reading, ReadingRevision, utcnow
 from energy_coop.services import audit
+from energy_coop.services.credits.allocation import mark_stale
 
 MAX_ERRORS_REPORTED = 1000
 
@@ -146,6 +153,7 @@ class _Writer:
         unchanged = revised = 0
         if held.any():
             old = merged[held]
+            # unchanged = same value, same quality and same end; a changed quality alone is a revision
             same = ((old["mwh"].to_numpy() == old["mwh_old"].to_numpy())
                     & (old["quality"].to_numpy() == old["quality_old"].to_numpy())
                     & (old["end"].to_numpy() == old["end_old"].to_numpy()))
@@ -316,8 +324,6 @@ def import_file(
         target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")
         _write_rejected(target, rejected_rows)
         report.rejected_file = str(target)
-
-    from energy_coop.services.credits.allocation import mark_stale
 
     for meter_id, starts in writer.revised_starts.items():
         report.stale_periods.extend(
