@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pvlib
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.tariffs import TouBand, time_of_use_rows
+from energy_coop.importers.weather import typical_year, typical_year_file
 from energy_coop.models import MEMBER_TYPES, LedgerEntry, Member, User
 from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
 from energy_coop.services.credits import allocation
@@ -192,8 +192,7 @@ def demo_weather(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     describes the hour that starts at 12:00. Columns ``ghi``, ``dni``, ``dhi`` [W/m²], ``temp_air`` [°C],
     ``wind_speed`` [m/s], indexed by UTC interval starts.
     """
-    tmy, _ = pvlib.iotools.read_tmy3(str(Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"),
-                                     map_variables=True)
+    tmy, _ = typical_year(typical_year_file(float(ASSETS[0]["latitude"]), float(ASSETS[0]["longitude"])))
     starts = tmy.index - pd.Timedelta(hours=1)
     key = (starts.month * 10000 + starts.day * 100 + starts.hour).to_numpy()
     table = pd.DataFrame(tmy[["ghi", "dni", "dhi", "temp_air", "wind_speed"]].to_numpy(dtype=float),
