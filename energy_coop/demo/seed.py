@@ -185,7 +185,8 @@ def _tou_rates(first: dt.date, last: dt.date) -> list[dict[str, str]]:
 
 
 def demo_weather(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Hourly weather for real dates ``[start, end)`` taken from pvlib's Greensboro typical year.
+    """Hourly weather for real dates ``[start, end)`` from the typical year of the demo's site (pvlib's Greensboro
+    file, as :func:`energy_coop.importers.weather.typical_year_file` chooses for it).
 
     Each real hour gets the typical-year row of the same month, day and local-standard-time hour (29 February
     takes the 28th's). The file's rows are hour-ending in local standard time (UTC-5), so a row stamped 13:00
