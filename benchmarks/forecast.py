@@ -40,11 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from energy_coop.calc.forecasting.forecast import (
     SAPM_PARAMETER_SET,
-    TMY_PATH,
     SolarArray,
     expected_ac_power,
     to_interval_kwh,
 )
+from energy_coop.importers.weather import SAND_POINT_TMY, TMY_DIR
+
+TMY_PATH = str(TMY_DIR / SAND_POINT_TMY)
 
 HOUR = pd.Timedelta("1h")
 TOLERANCE_KWH = 1e-6

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from energy_coop.calc.efficiency.savings import degree_days, tmy_daily_temperatures
 from energy_coop.errors import RefusedError
+from energy_coop.importers import weather as weather_files
 from energy_coop.models import ImportBatch, IncentiveProgramme, Member, Reading
 from energy_coop.period import Period
 from energy_coop.services.efficiency import programme as eff
@@ -103,7 +104,8 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
         opens_on=_add_months(this_month, -24), closes_on=_add_months(this_month, 6) - dt.timedelta(days=1),
         actor=actor)
     first_day = _add_months(this_month, -27)
-    temps = tmy_daily_temperatures(first_day, today)
+    typical, _ = weather_files.typical_year(weather_files.typical_year_file())  # the premises' typical year
+    temps = tmy_daily_temperatures(first_day, today, typical)
     dd = degree_days(temps)
     batch = ImportBatch(file_name="demo consumption readings (daily)",
                         sha256=hashlib.sha256(f"demo-efficiency-consumption-{today}".encode()).hexdigest(),

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pvlib
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.tariffs import TouBand, time_of_use_rows
+from energy_coop.calc.forecasting.forecast import SolarArray, expected_ac_power
+from energy_coop.importers.weather import typical_year, typical_year_file
 from energy_coop.models import LedgerEntry, Member, User
 from energy_coop.period import Period
 from energy_coop.services.accounts import users as users_service
@@ -187,15 +188,15 @@ def _tou_rates(first: dt.date, last: dt.date) -> list[dict[str, str]]:
 
 
 def demo_weather(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Hourly weather for real dates ``[start, end)`` taken from pvlib's Greensboro typical year.
+    """Hourly weather for real dates ``[start, end)`` from the typical year of the demo's site (pvlib's Greensboro
+    file, as :func:`energy_coop.importers.weather.typical_year_file` chooses for it).
 
     Each real hour gets the typical-year row of the same month, day and local-standard-time hour (29 February
     takes the 28th's). The file's rows are hour-ending in local standard time (UTC-5), so a row stamped 13:00
     describes the hour that starts at 12:00. Columns ``ghi``, ``dni``, ``dhi`` [W/m²], ``temp_air`` [°C],
     ``wind_speed`` [m/s], indexed by UTC interval starts.
     """
-    tmy, _ = pvlib.iotools.read_tmy3(str(Path(pvlib.__file__).parent / "data" / "723170TYA.CSV"),
-                                     map_variables=True)
+    tmy, _ = typical_year(typical_year_file(float(ASSETS[0]["latitude"]), float(ASSETS[0]["longitude"])))
     starts = tmy.index - pd.Timedelta(hours=1)
     key = (starts.month * 10000 + starts.day * 100 + starts.hour).to_numpy()
     table = pd.DataFrame(tmy[["ghi", "dni", "dhi", "temp_air", "wind_speed"]].to_numpy(dtype=float),
@@ -217,8 +218,6 @@ def production_readings(start: pd.Timestamp, end: pd.Timestamp, seed: int = 11) 
     quarter-hour wobble. The battery charges from midday solar 10:00-14:00 local and discharges into the
     evening peak 17:00-21:00 at 90 % round-trip efficiency (so its charging intervals are negative).
     """
-    from energy_coop.calc.forecasting.forecast import SolarArray, expected_ac_power
-
     rng = np.random.default_rng(seed)
     weather = demo_weather(start, end)
     times = weather.index

@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 
 from energy_coop.calc.efficiency import savings as calc
+from energy_coop.importers import weather as weather_files
 from tests.efficiency import synthetic
 
 TZ = "America/New_York"
+#: The typical year a premises gets (Greensboro, NC: a premises has no position on record).
+TYPICAL, _ = weather_files.typical_year(weather_files.typical_year_file())
 
 
 def test_degree_days_base_18():
@@ -23,7 +26,7 @@ def test_degree_days_base_18():
 
 
 def test_read_daily_temperatures_good_file():
-    temps = calc.read_daily_temperatures(io.StringIO("date,temp_mean_c\n2024-01-02,3.5\n2024-01-01,-1\n"))
+    temps = weather_files.read_daily_temperatures(io.StringIO("date,temp_mean_c\n2024-01-02,3.5\n2024-01-01,-1\n"))
     assert list(temps.index) == [dt.date(2024, 1, 1), dt.date(2024, 1, 2)]
     assert temps.tolist() == [-1.0, 3.5]
 
@@ -33,7 +36,7 @@ def test_read_daily_temperatures_names_every_bad_row(tmp_path):
     path.write_text("date,temp_mean_c\n2024-01-01,3\n2024-13-01,4\n2024-01-03,warm\n2024-01-04,75\n"
                     "2024-01-01,2\n2024-01-06,\n", encoding="utf-8")
     with pytest.raises(calc.SavingsDataError) as info:
-        calc.read_daily_temperatures(path)
+        weather_files.read_daily_temperatures(path)
     text = str(info.value)
     assert "line 3, column date: '2024-13-01' is not a date" in text
     assert "line 4, column temp_mean_c: 'warm' is not a number" in text
@@ -49,20 +52,20 @@ def test_read_daily_temperatures_names_every_bad_row(tmp_path):
 ])
 def test_read_daily_temperatures_refuses_wrong_header(header, expected):
     with pytest.raises(calc.SavingsDataError, match="header must be date,temp_mean_c") as info:
-        calc.read_daily_temperatures(io.StringIO(header + "\n2024-01-01,1\n"))
+        weather_files.read_daily_temperatures(io.StringIO(header + "\n2024-01-01,1\n"))
     assert expected in str(info.value)
 
 
 def test_tmy_maps_month_and_day_onto_real_dates():
-    temps = calc.tmy_daily_temperatures(dt.date(2023, 12, 30), dt.date(2024, 3, 2))
+    temps = calc.tmy_daily_temperatures(dt.date(2023, 12, 30), dt.date(2024, 3, 2), TYPICAL)
     assert len(temps) == 64 and temps.index[0] == dt.date(2023, 12, 30)
     # The same calendar day of two years takes the same typical value.
-    again = calc.tmy_daily_temperatures(dt.date(2025, 1, 15), dt.date(2025, 1, 15))
+    again = calc.tmy_daily_temperatures(dt.date(2025, 1, 15), dt.date(2025, 1, 15), TYPICAL)
     assert again.iloc[0] == temps[dt.date(2024, 1, 15)]
     # 29 February is the mean of the typical 28 February and 1 March.
     assert temps[dt.date(2024, 2, 29)] == pytest.approx((temps[dt.date(2024, 2, 28)] + temps[dt.date(2024, 3, 1)]) / 2)
     # Greensboro: January cold, July warm [°C].
-    july = calc.tmy_daily_temperatures(dt.date(2024, 7, 1), dt.date(2024, 7, 31))
+    july = calc.tmy_daily_temperatures(dt.date(2024, 7, 1), dt.date(2024, 7, 31), TYPICAL)
     assert temps[[d.month == 1 for d in temps.index]].mean() < 8 < 20 < july.mean()
 
 

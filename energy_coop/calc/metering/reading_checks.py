@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from energy_coop.errors import RowError
+from energy_coop.timetext import epoch_to_text, length_text, mwh_to_kwh_text
 from energy_coop.vocabulary import METER_KINDS
-from energy_coop.importers.metering.common import epoch_to_text, length_text, mwh_to_kwh_text
 
 #: Interval lengths an asset (production) meter may use [s]: 5, 15, 30 and 60 minutes.
 INTERVAL_LENGTHS = (300, 900, 1800, 3600)

@@ -177,29 +177,3 @@ def detect_format(path: str | os.PathLike[str]) -> Literal["csv", "greenbutton"]
             head = head[2:].replace(b"\x00", b"")
     stripped = head.lstrip(b" \t\r\n")
     return "greenbutton" if stripped.startswith(b"<") else "csv"
-
-
-def epoch_to_text(seconds: int) -> str:
-    """UTC epoch seconds -> ``"2024-03-01 05:00 UTC"`` for messages."""
-    return pd.Timestamp(int(seconds), unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-
-
-def length_text(seconds: int) -> str:
-    """A duration [s] in words: ``"15 minutes"``, ``"1 day"``, ``"90 seconds"``."""
-    s = int(seconds)
-    if s % 86400 == 0:
-        n, unit = s // 86400, "day"
-    elif s % 3600 == 0:
-        n, unit = s // 3600, "hour"
-    elif s % 60 == 0:
-        n, unit = s // 60, "minute"
-    else:
-        n, unit = s, "second"
-    return f"{n} {unit}" + ("" if n == 1 else "s")
-
-
-def mwh_to_kwh_text(mwh: int) -> str:
-    """Integer mWh -> kWh text for messages, without trailing zeros (``1500`` -> ``"0.0015"``)."""
-    sign = "-" if mwh < 0 else ""
-    q, r = divmod(abs(int(mwh)), 1_000_000)
-    return f"{sign}{q}" + (f".{r:06d}".rstrip("0") if r else "")

@@ -40,6 +40,8 @@ UsagePoint), else the UsagePoint entry's Atom ``title`` (an error when blank).
 
 The number of readings per day is whatever the file holds (92, 96 or 100 on daylight-saving days; 24 when
 hourly). Two readings of one UsagePoint and direction with the same start are an error naming both elements.
+
+The Atom plumbing (safe parsing, entries, hrefs and links) is :mod:`energy_coop.importers.metering.atom`.
 """
 
 from __future__ import annotations
@@ -48,13 +50,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-import defusedxml
-import defusedxml.ElementTree as SafeET
 import pandas as pd
 
+from energy_coop.importers.metering import atom
+from energy_coop.importers.metering.atom import ATOM, ESPI
 from energy_coop.importers.metering.common import (
     EARLIEST_EPOCH,
     LATEST_EPOCH,
@@ -66,8 +67,6 @@ from energy_coop.importers.metering.common import (
     make_chunk,
 )
 
-ESPI = "{http://naesb.org/espi}"
-ATOM = "{http://www.w3.org/2005/Atom}"
 UOM_WH = 72
 FORWARD, REVERSE = 1, 19
 DELTA_DATA = 4
@@ -85,19 +84,6 @@ _INT = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 @dataclass
-class _Entry:
-    ordinal: int
-    title: str
-    self_href: str
-    up_href: str
-    related: set[str]
-    resources: list[Element]  # ESPI elements inside atom:content
-
-    def kind(self) -> str:
-        return self.resources[0].tag[len(ESPI):] if self.resources else ""
-
-
-@dataclass
 class _Reading:
     meter: str
     direction: int
@@ -111,9 +97,9 @@ class _Reading:
 
 @dataclass
 class _UsagePoint:
-    entry: _Entry
+    entry: atom.Entry
     label: str  # how messages name it: its title, or its self href
-    meter_readings: list[_Entry] = field(default_factory=list)
+    meter_readings: list[atom.Entry] = field(default_factory=list)
 
 
 def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report: ParseReport,
@@ -138,7 +124,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     if too_big is not None:
         report.refuse(too_big)
         return empty_chunk()
-    root = _parse_xml(path, report)
+    root = atom.parse_xml(path, report)
     if root is None:
         return empty_chunk()
     if root.tag == ATOM + "feed":
@@ -147,9 +133,9 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         entry_elements = [root]
     else:
         report.refuse(RowError("file", "xml", f"this is not a Green Button file: its root element is "
-                               f"{_local(root.tag)!r}, expected an Atom feed"))
+                               f"{atom.local_name(root.tag)!r}, expected an Atom feed"))
         return empty_chunk()
-    entries = [_entry(i, e) for i, e in enumerate(entry_elements, start=1)]
+    entries = [atom.read_entry(i, e) for i, e in enumerate(entry_elements, start=1)]
 
     usage_points = [_UsagePoint(e, e.title or e.self_href or f"entry {e.ordinal}")
                     for e in entries if e.kind() == "UsagePoint"]
@@ -179,7 +165,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         return empty_chunk()
 
     for mr in meter_readings:
-        owners = [up for up in usage_points if _linked(up.entry, mr, "MeterReading")]
+        owners = [up for up in usage_points if atom.linked(up.entry, mr, "MeterReading")]
         if len(owners) == 1:
             owners[0].meter_readings.append(mr)
         elif not owners:
@@ -192,9 +178,9 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     readings: list[_Reading] = []
     has_cost = False
     ordinal = 0
-    block_owner: dict[int, _Entry] = {}
+    block_owner: dict[int, atom.Entry] = {}
     for b in blocks:
-        owners = [mr for up in usage_points for mr in up.meter_readings if _linked(mr, b, "IntervalBlock")]
+        owners = [mr for up in usage_points for mr in up.meter_readings if atom.linked(mr, b, "IntervalBlock")]
         if len(owners) == 1:
             block_owner[b.ordinal] = owners[0]
         else:
@@ -240,68 +226,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     return chunk
 
 
-def _parse_xml(path, report: ParseReport) -> Element | None:
-    try:
-        tree = SafeET.parse(os.fspath(path), forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except defusedxml.DTDForbidden:
-        report.refuse(RowError("file", "xml", "the file declares a DOCTYPE (which can hide entity tricks such "
-                               "as 'billion laughs' or links to other files); Green Button files never need "
-                               "one, so it is refused"))
-        return None
-    except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden, defusedxml.NotSupportedError):
-        report.refuse(RowError("file", "xml", "the file declares XML entities or external references; they are "
-                               "refused for safety"))
-        return None
-    except ParseError as exc:
-        line, column = getattr(exc, "position", (0, 0))
-        report.refuse(RowError("file", "xml", f"the file is not well-formed XML (line {line}, column "
-                               f"{column}: {_expat_reason(exc)}); is it complete?"))
-        return None
-    return tree.getroot()
-
-
-def _expat_reason(exc: ParseError) -> str:
-    text = str(exc)
-    return text.split(":")[0] if ":" in text else text
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _norm(href: str | None) -> str:
-    if not href:
-        return ""
-    return urlsplit(href.strip()).path.strip("/")
-
-
-def _entry(ordinal: int, e: Element) -> _Entry:
-    self_href = up_href = ""
-    related: set[str] = set()
-    for link in e.findall(ATOM + "link"):
-        rel, href = link.get("rel", ""), _norm(link.get("href"))
-        if rel == "self":
-            self_href = href
-        elif rel == "up":
-            up_href = href
-        elif rel == "related" and href:
-            related.add(href)
-    content = e.find(ATOM + "content")
-    resources = [c for c in content if isinstance(c.tag, str) and c.tag.startswith(ESPI)] if content is not None \
-        else []
-    return _Entry(ordinal, (e.findtext(ATOM + "title") or "").strip(), self_href, up_href, related, resources)
-
-
-def _linked(parent: _Entry, child: _Entry, collection: str) -> bool:
-    if parent.related & {h for h in (child.self_href, child.up_href) if h}:
-        return True
-    if parent.self_href:
-        base = f"{parent.self_href}/{collection}"
-        return child.up_href == base or child.self_href.startswith(base + "/")
-    return False
-
-
-def _note_other_resources(entries: list[_Entry], report: ParseReport) -> None:
+def _note_other_resources(entries: list[atom.Entry], report: ParseReport) -> None:
     handled = {"UsagePoint", "MeterReading", "ReadingType", "IntervalBlock", "LocalTimeParameters",
                "ElectricPowerUsageSummary", "UsageSummary", ""}
     for kind in sorted({e.kind() for e in entries} - handled):
@@ -343,7 +268,7 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
     return codes if ok else None
 
 
-def _reading_type(mr: _Entry, reading_types: list[_Entry], up: _UsagePoint, report: ParseReport
+def _reading_type(mr: atom.Entry, reading_types: list[atom.Entry], up: _UsagePoint, report: ParseReport
                   ) -> tuple[int, int] | None:
     """(flowDirection, powerOfTenMultiplier) of a MeterReading worth storing, else ``None`` (noted)."""
     label = f"UsagePoint {up.label!r}, MeterReading {mr.title or mr.self_href!r}"

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from energy_coop.calc.efficiency import savings as calc
 from energy_coop.calc.efficiency.incentives import compute_incentive
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
+from energy_coop.importers import weather as weather_files
 from energy_coop.models import (
     HEATING_FUELS,
     INCENTIVE_RULES,
@@ -772,8 +773,9 @@ def temperatures_for(start: dt.date, end: dt.date, csv_path: str | None = None) 
     :func:`energy_coop.calc.efficiency.savings.tmy_daily_temperatures`). A bad file is refused with every bad row."""
     try:
         if csv_path:
-            return calc.read_daily_temperatures(csv_path)
-        return calc.tmy_daily_temperatures(start, end)
+            return weather_files.read_daily_temperatures(csv_path)
+        typical, _ = weather_files.typical_year(weather_files.typical_year_file())  # a premises has no position
+        return calc.tmy_daily_temperatures(start, end, typical)
     except calc.SavingsDataError as exc:
         raise RefusedError(exc.message, [RowError("file", "", p) for p in exc.problems]) from None
 

@@ -22,36 +22,24 @@ from sqlalchemy.orm import Session
 from energy_coop.calc.credits.allocation import month_days
 from energy_coop.period import parse_period
 from energy_coop.calc.forecasting.forecast import DEFAULT_PR_THRESHOLD, SolarArray, forecast_asset, monthly_performance
+from energy_coop.calc.forecasting.typical import typical_year_factors
 from energy_coop.calc.credits.holdings import holdings_on
 from energy_coop.calc.credits.rates import NoRateError, rates_for_asset
-from energy_coop.calc.forecasting.weather import WeatherError, read_weather_csv
 from energy_coop.errors import NotFoundError, RefusedError, RowError
+from energy_coop.importers import weather as weather_files
 from energy_coop.models import Asset, CreditRate, Forecast, Member, Reading, utcnow
 from energy_coop.units import round_half_even
+from energy_coop.weather_rules import WeatherError
 from energy_coop.services import audit, memo
 from energy_coop.services.registers.loading import share_register
 
 MAX_DAYS = 366
 
 
-# The typical meteorological years that ship inside pvlib (TMY3 format): the nearest one to an asset gives its
-# typical-year factors. Sand Point (Alaska) is pvlib's default but is far cloudier than most co-ops' sites.
-SHIPPED_TMY = {"723170TYA.CSV": (36.1, -79.95), "703165TY.csv": (55.317, -160.517)}
-
-
-def typical_year_file(asset: Asset) -> str:
-    """Path of the shipped TMY3 file nearest to the asset (great-circle distance)."""
-    import math
-
-    import pvlib
-
-    def distance(lat2: float, lon2: float) -> float:
-        p1, p2 = math.radians(asset.latitude), math.radians(lat2)
-        dl = math.radians(lon2 - asset.longitude)
-        return math.acos(max(-1.0, min(1.0, math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl))))
-
-    name = min(SHIPPED_TMY, key=lambda n: distance(*SHIPPED_TMY[n]))
-    return str(Path(pvlib.__file__).parent / "data" / name)
+@functools.lru_cache(maxsize=4)
+def _typical_factors(tmy_path: str) -> pd.DataFrame:
+    """The monthly typical-year factors of a TMY3 file, computed once per process per file."""
+    return typical_year_factors(*weather_files.typical_year(tmy_path))
 
 
 def solar_array(asset: Asset) -> SolarArray:
@@ -73,7 +61,7 @@ def solar_array(asset: Asset) -> SolarArray:
 def _typical_month_cached(array: SolarArray, period: str, tmy_path: str) -> pd.DataFrame:
     days, _, _ = month_days(period, array.timezone)
     begin = pd.Timestamp(dt.datetime.combine(days[0], dt.time(0)), tz=array.timezone)
-    return forecast_asset(array, begin, len(days), tmy_path=tmy_path)
+    return forecast_asset(array, begin, len(days), factors=_typical_factors(tmy_path))
 
 
 def typical_month(asset: Asset, period: str) -> pd.DataFrame:
@@ -82,7 +70,8 @@ def typical_month(asset: Asset, period: str) -> pd.DataFrame:
     Cached per process by the asset's parameters and the month: it depends on nothing else, and members' pages
     ask for it on every visit.
     """
-    return _typical_month_cached(solar_array(asset), period, typical_year_file(asset)).copy()
+    tmy_path = weather_files.typical_year_file(asset.latitude, asset.longitude)
+    return _typical_month_cached(solar_array(asset), period, tmy_path).copy()
 
 
 def _asset(session: Session, asset_code: str) -> Asset:
@@ -144,7 +133,7 @@ def forecast(
         raise RefusedError(f"--days must be between 1 and {MAX_DAYS}")
     if weather_path is not None:
         try:
-            weather, notes = read_weather_csv(weather_path)
+            weather, notes = weather_files.read_weather_csv(weather_path)
         except WeatherError as exc:
             problems = getattr(exc, "problems", None) or [str(exc)]
             raise RefusedError(f"{Path(weather_path).name}: the weather file is refused",
@@ -159,7 +148,8 @@ def forecast(
         notes = []
         first = start or today or dt.date.today()
         begin = pd.Timestamp(dt.datetime.combine(first, dt.time(0)), tz=asset.timezone)
-        frame = forecast_asset(array, begin, days, tmy_path=typical_year_file(asset))
+        factors = _typical_factors(weather_files.typical_year_file(asset.latitude, asset.longitude))
+        frame = forecast_asset(array, begin, days, factors=factors)
         interval_s = 3600
         source = "typical"
     if store:

@@ -1,4 +1,5 @@
-"""energy_coop.calc.forecasting.weather: the weather CSV rules, irradiance completion and the cloud-cover fallback."""
+"""energy_coop.importers.weather (the weather CSV rules) and energy_coop.calc.forecasting.weather (irradiance
+completion and the cloud-cover fallback)."""
 
 import io
 
@@ -13,9 +14,9 @@ from energy_coop.calc.forecasting.weather import (
     cloud_cover_to_irradiance,
     complete_irradiance,
     decompose_ghi,
-    read_weather_csv,
     weather_interval,
 )
+from energy_coop.importers.weather import read_weather_csv
 
 GOOD = """time,ghi,dhi,temp_air,wind_speed
 2024-06-01T10:00:00+02:00,500,100,18.5,2.0
