@@ -3,7 +3,7 @@ measures and their status, incentive programmes, awards and payments, measured s
 
 Roles: admins read and write; auditors read everything (403 on writes); a member reads their own premises,
 audits, measures and awards (another member's are absent from lists and answer 404 by id) and the programmes'
-public terms. Each request is one transaction calling one service of ``energy_coop.services.efficiency.programme``; a
+public terms. Each request is one transaction calling the services of ``energy_coop.services.efficiency``; a
 refusal (422), a conflict such as an award beyond a programme's budget (409) or an unknown id (404) writes
 nothing. A building's or a measure's details are corrected with PATCH (a partial body: only the fields given
 change; an empty body is refused).
@@ -27,7 +27,7 @@ from energy_coop.models import (
     MEMBER_TYPES,
     Member,
 )
-from energy_coop.services.efficiency import programme as eff
+from energy_coop.services.efficiency import exports, incentives, measures, premises, savings, serialisers
 from energy_coop.units import UnitError, parse_rate
 
 from web.api.auth import reads, roles, sessions
@@ -278,7 +278,7 @@ SAVINGS = {"type": "object", "description": "measured savings (IPMVP option C): 
 def premises_list():
     """Buildings in the programme (a member: their own)."""
     with reads().begin() as s:
-        return {"premises": [eff.premises_dict(p) for p in eff.list_premises(s, member_id=_own(s))]}
+        return {"premises": [serialisers.premises_dict(p) for p in premises.list_premises(s, member_id=_own(s))]}
 
 
 @blp.route("/efficiency/premises", methods=["POST"])
@@ -289,7 +289,7 @@ def premises_list():
 def premises_create(body: dict[str, Any]):
     """Register a member's building."""
     with sessions().begin() as s:
-        return eff.premises_dict(eff.create_premises(s, actor=g.principal.email, **body))
+        return serialisers.premises_dict(premises.create_premises(s, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/premises/<int(max=9007199254740991):premises_id>")
@@ -299,7 +299,7 @@ def premises_create(body: dict[str, Any]):
 def premises_get(premises_id: int):
     """One building."""
     with reads().begin() as s:
-        return eff.premises_dict(eff.get_premises(s, premises_id, member_id=_own(s)))
+        return serialisers.premises_dict(premises.get_premises(s, premises_id, member_id=_own(s)))
 
 
 @blp.route("/efficiency/premises/<int(max=9007199254740991):premises_id>", methods=["PATCH"])
@@ -311,7 +311,7 @@ def premises_update(body: dict[str, Any], premises_id: int):
     """Correct a building's address, floor area, year built, heating fuel, time zone or meter (only the fields
     given change)."""
     with sessions().begin() as s:
-        return eff.premises_dict(eff.update_premises(s, premises_id, actor=g.principal.email, **body))
+        return serialisers.premises_dict(premises.update_premises(s, premises_id, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/premises/<int(max=9007199254740991):premises_id>/savings")
@@ -322,7 +322,7 @@ def premises_update(body: dict[str, Any], premises_id: int):
 def premises_savings(query: dict[str, Any], premises_id: int):
     """Savings of one building measured against its meter (weather-normalised baseline)."""
     with reads().begin() as s:
-        doc = eff.premises_savings(s, premises_id, until=query.get("until") or _today(), member_id=_own(s))
+        doc = savings.premises_savings(s, premises_id, until=query.get("until") or _today(), member_id=_own(s))
     return jsonify(doc)  # a document of the savings calculation, described (not validated) by SAVINGS
 
 
@@ -336,7 +336,7 @@ def premises_savings(query: dict[str, Any], premises_id: int):
 def audits_list():
     """Energy audits (a member: of their own buildings)."""
     with reads().begin() as s:
-        return {"audits": [eff.audit_dict(a) for a in eff.list_audits(s, member_id=_own(s))]}
+        return {"audits": [serialisers.audit_dict(a) for a in premises.list_audits(s, member_id=_own(s))]}
 
 
 @blp.route("/efficiency/audits", methods=["POST"])
@@ -348,7 +348,7 @@ def audits_create(body: dict[str, Any]):
     """Record an energy audit of a building."""
     body.setdefault("findings", "")
     with sessions().begin() as s:
-        return eff.audit_dict(eff.record_audit(s, actor=g.principal.email, **body))
+        return serialisers.audit_dict(premises.record_audit(s, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/audits/<int(max=9007199254740991):audit_id>")
@@ -358,7 +358,7 @@ def audits_create(body: dict[str, Any]):
 def audits_get(audit_id: int):
     """One energy audit."""
     with reads().begin() as s:
-        return eff.audit_dict(eff.get_audit(s, audit_id, member_id=_own(s)))
+        return serialisers.audit_dict(premises.get_audit(s, audit_id, member_id=_own(s)))
 
 
 # ------------------------------------------------------------------------------------------------ measures
@@ -372,8 +372,8 @@ def audits_get(audit_id: int):
 def measures_list(query: dict[str, Any]):
     """Retrofit measures, optionally with one status (a member: their own)."""
     with reads().begin() as s:
-        return {"measures": [eff.measure_dict(m) for m in
-                             eff.list_measures(s, member_id=_own(s), status=query.get("status"))]}
+        return {"measures": [serialisers.measure_dict(m) for m in
+                             measures.list_measures(s, member_id=_own(s), status=query.get("status"))]}
 
 
 @blp.route("/efficiency/measures", methods=["POST"])
@@ -384,7 +384,7 @@ def measures_list(query: dict[str, Any]):
 def measures_create(body: dict[str, Any]):
     """Propose a measure found by an audit."""
     with sessions().begin() as s:
-        return eff.measure_dict(eff.propose_measure(s, actor=g.principal.email, **body))
+        return serialisers.measure_dict(measures.propose_measure(s, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/measures/<int(max=9007199254740991):measure_id>")
@@ -394,7 +394,7 @@ def measures_create(body: dict[str, Any]):
 def measures_get(measure_id: int):
     """One measure."""
     with reads().begin() as s:
-        return eff.measure_dict(eff.get_measure(s, measure_id, member_id=_own(s)))
+        return serialisers.measure_dict(measures.get_measure(s, measure_id, member_id=_own(s)))
 
 
 @blp.route("/efficiency/measures/<int(max=9007199254740991):measure_id>", methods=["PATCH"])
@@ -406,7 +406,7 @@ def measures_update(body: dict[str, Any], measure_id: int):
     """Correct a measure's category, description, cost, estimate or useful life (only the fields given change);
     422 once it is verified or discarded, and for its cost or estimate once an incentive was awarded on them."""
     with sessions().begin() as s:
-        return eff.measure_dict(eff.update_measure(s, measure_id, actor=g.principal.email, **body))
+        return serialisers.measure_dict(measures.update_measure(s, measure_id, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/measures/<int(max=9007199254740991):measure_id>/status", methods=["POST"])
@@ -417,7 +417,7 @@ def measures_update(body: dict[str, Any], measure_id: int):
 def measures_status(body: dict[str, Any], measure_id: int):
     """Move a measure on: approved, installed (on a date), verified (on a date), or discarded (with a reason)."""
     with sessions().begin() as s:
-        return eff.measure_dict(eff.set_measure_status(s, measure_id, body["status"], on=body.get("on"),
+        return serialisers.measure_dict(measures.set_measure_status(s, measure_id, body["status"], on=body.get("on"),
                                                        reason=body.get("reason"), actor=g.principal.email))
 
 
@@ -431,7 +431,7 @@ def measures_status(body: dict[str, Any], measure_id: int):
 def programmes_list():
     """Incentive programmes with their budget awarded, paid and left [cents], and whether each is open today."""
     with reads().begin() as s:
-        return {"programmes": eff.budget_summary(s, on=_today())}
+        return {"programmes": incentives.budget_summary(s, on=_today())}
 
 
 @blp.route("/efficiency/programmes", methods=["POST"])
@@ -449,7 +449,7 @@ def programmes_create(body: dict[str, Any]):
             raise RefusedError("cannot create the programme", [RowError("", "rate_per_kwh", str(exc))]) from None
     body.setdefault("low_income_bonus_bp", 0)
     with sessions().begin() as s:
-        return eff.programme_dict(eff.create_programme(s, actor=g.principal.email, **body))
+        return serialisers.programme_dict(incentives.create_programme(s, actor=g.principal.email, **body))
 
 
 @blp.route("/efficiency/programmes/<code>")
@@ -459,7 +459,7 @@ def programmes_create(body: dict[str, Any]):
 def programmes_get(code: str):
     """One programme's terms and budget."""
     with reads().begin() as s:
-        return eff.programme_dict(eff.get_programme(s, code))
+        return serialisers.programme_dict(incentives.get_programme(s, code))
 
 
 @blp.route("/efficiency/programmes/<code>/savings")
@@ -470,7 +470,7 @@ def programmes_get(code: str):
 def programmes_savings(query: dict[str, Any], code: str):
     """Measured savings of every building with a measure awarded by the programme (admins and auditors)."""
     with reads().begin() as s:
-        doc = eff.programme_savings(s, code, until=query.get("until") or _today())
+        doc = savings.programme_savings(s, code, until=query.get("until") or _today())
     return jsonify(doc)
 
 
@@ -484,7 +484,7 @@ def programmes_savings(query: dict[str, Any], code: str):
 def awards_list():
     """Incentive awards (a member: their own)."""
     with reads().begin() as s:
-        return {"awards": [eff.award_dict(a) for a in eff.list_awards(s, member_id=_own(s))]}
+        return {"awards": [serialisers.award_dict(a) for a in incentives.list_awards(s, member_id=_own(s))]}
 
 
 @blp.route("/efficiency/awards", methods=["POST"])
@@ -495,9 +495,9 @@ def awards_list():
 def awards_create(body: dict[str, Any]):
     """Award a programme's incentive for a measure; 409 when the budget left cannot cover it."""
     with sessions().begin() as s:
-        award = eff.award_incentive(s, programme_code=body["programme"], measure_id=body["measure_id"],
+        award = incentives.award_incentive(s, programme_code=body["programme"], measure_id=body["measure_id"],
                                     awarded_on=body.get("awarded_on") or _today(), actor=g.principal.email)
-        return eff.award_dict(award)
+        return serialisers.award_dict(award)
 
 
 @blp.route("/efficiency/awards/<int(max=9007199254740991):award_id>")
@@ -508,9 +508,9 @@ def awards_get(award_id: int):
     """One award with its payments."""
     with reads().begin() as s:
         own = _own(s)
-        award = eff.get_award(s, award_id, member_id=own)
-        payments = [eff.payment_dict(p) for p in eff.list_payments(s, member_id=own) if p.award_id == award.id]
-        return {**eff.award_dict(award), "payments": payments}
+        award = incentives.get_award(s, award_id, member_id=own)
+        payments = [serialisers.payment_dict(p) for p in incentives.list_payments(s, member_id=own) if p.award_id == award.id]
+        return {**serialisers.award_dict(award), "payments": payments}
 
 
 @blp.route("/efficiency/awards/<int(max=9007199254740991):award_id>/payments", methods=["POST"])
@@ -521,7 +521,7 @@ def awards_get(award_id: int):
 def awards_pay(body: dict[str, Any], award_id: int):
     """Record a payment of an award; 409 beyond what is left of it."""
     with sessions().begin() as s:
-        return eff.payment_dict(eff.record_payment(s, award_id=award_id, actor=g.principal.email, **body))
+        return serialisers.payment_dict(incentives.record_payment(s, award_id=award_id, actor=g.principal.email, **body))
 
 
 # ------------------------------------------------------------------------------------------------- exports
@@ -535,6 +535,6 @@ def export(kind: str):
     """One table of the programme as CSV (admins and auditors): premises, audits, measures, programmes, awards or
     payments."""
     with reads().begin() as s:
-        text = eff.export_csv(s, kind)
+        text = exports.export_csv(s, kind)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="efficiency-{kind}.csv"'})

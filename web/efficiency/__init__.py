@@ -27,7 +27,12 @@ from sqlalchemy import select
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
 from energy_coop.models import HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEMBER_TYPES, Member
-from energy_coop.services.efficiency import programme as eff
+from energy_coop.services.efficiency import exports as exports_svc
+from energy_coop.services.efficiency import incentives as incentives_svc
+from energy_coop.services.efficiency import measures as measures_svc
+from energy_coop.services.efficiency import premises as premises_svc
+from energy_coop.services.efficiency import savings as savings_svc
+from energy_coop.services.efficiency import serialisers as serialisers_svc
 from energy_coop.units import UnitError, format_cents, parse_cents, parse_rate
 from web.security import roles_required  # noqa: E402
 
@@ -152,24 +157,24 @@ def index():
     with _transaction() as s:
         if user.role == "member":
             member_id = _member_id()
-            premises = eff.list_premises(s, member_id=member_id)
-            savings = {p.id: eff.premises_savings(s, p.id, until=today, member_id=member_id) for p in premises}
+            premises = premises_svc.list_premises(s, member_id=member_id)
+            savings = {p.id: savings_svc.premises_savings(s, p.id, until=today, member_id=member_id) for p in premises}
             context = dict(
-                premises=[eff.premises_dict(p) for p in premises],
-                audits=[eff.audit_dict(a) for a in eff.list_audits(s, member_id=member_id)],
-                measures=[eff.measure_dict(m) for m in eff.list_measures(s, member_id=member_id)],
-                awards=[eff.award_dict(a) for a in eff.list_awards(s, member_id=member_id)],
-                payments=[eff.payment_dict(p) for p in eff.list_payments(s, member_id=member_id)],
+                premises=[serialisers_svc.premises_dict(p) for p in premises],
+                audits=[serialisers_svc.audit_dict(a) for a in premises_svc.list_audits(s, member_id=member_id)],
+                measures=[serialisers_svc.measure_dict(m) for m in measures_svc.list_measures(s, member_id=member_id)],
+                awards=[serialisers_svc.award_dict(a) for a in incentives_svc.list_awards(s, member_id=member_id)],
+                payments=[serialisers_svc.payment_dict(p) for p in incentives_svc.list_payments(s, member_id=member_id)],
                 savings=savings, charts={pid: savings_chart(r) for pid, r in savings.items()})
             return render_template("efficiency/member.html", **context)
-        programmes = eff.budget_summary(s, on=today)
+        programmes = incentives_svc.budget_summary(s, on=today)
         context = dict(
-            programmes=programmes, chart=budget_chart(programmes), by_status=eff.measures_by_status(s),
-            programme_savings=[eff.programme_savings(s, p["code"], until=today) for p in programmes],
-            measures=[eff.measure_dict(m) for m in eff.list_measures(s)],
-            awards=[eff.award_dict(a) for a in eff.list_awards(s)],
-            premises=[eff.premises_dict(p) for p in eff.list_premises(s)],
-            exports=eff.EXPORTS, rules=INCENTIVE_RULES, member_types=MEMBER_TYPES,
+            programmes=programmes, chart=budget_chart(programmes), by_status=measures_svc.measures_by_status(s),
+            programme_savings=[savings_svc.programme_savings(s, p["code"], until=today) for p in programmes],
+            measures=[serialisers_svc.measure_dict(m) for m in measures_svc.list_measures(s)],
+            awards=[serialisers_svc.award_dict(a) for a in incentives_svc.list_awards(s)],
+            premises=[serialisers_svc.premises_dict(p) for p in premises_svc.list_premises(s)],
+            exports=exports_svc.EXPORTS, rules=INCENTIVE_RULES, member_types=MEMBER_TYPES,
             heating_fuels=HEATING_FUELS, default_timezone=DEFAULT_TIMEZONE,
             is_admin=user.role == "admin", today=today.isoformat())
         return render_template("efficiency/staff.html", **context)
@@ -182,17 +187,17 @@ def premises(premises_id: int):
     is_admin = _user().role == "admin"
     with _transaction() as s:
         try:
-            p = eff.get_premises(s, premises_id, member_id=member_id)
+            p = premises_svc.get_premises(s, premises_id, member_id=member_id)
         except NotFoundError:
             abort(404)
-        result = eff.premises_savings(s, p.id, until=_today(), member_id=member_id)
-        measures = [eff.measure_dict(m) for m in eff.list_measures(s, premises_id=p.id)]
-        awarded = {a.measure_id for a in eff.list_awards(s, member_id=p.member_id)} if is_admin else set()
+        result = savings_svc.premises_savings(s, p.id, until=_today(), member_id=member_id)
+        measures = [serialisers_svc.measure_dict(m) for m in measures_svc.list_measures(s, premises_id=p.id)]
+        awarded = {a.measure_id for a in incentives_svc.list_awards(s, member_id=p.member_id)} if is_admin else set()
         return render_template(
-            "efficiency/premises.html", premises=eff.premises_dict(p), savings=result, chart=savings_chart(result),
-            measures=measures, audits=[eff.audit_dict(a) for a in eff.list_audits(s, premises_id=p.id)],
+            "efficiency/premises.html", premises=serialisers_svc.premises_dict(p), savings=result, chart=savings_chart(result),
+            measures=measures, audits=[serialisers_svc.audit_dict(a) for a in premises_svc.list_audits(s, premises_id=p.id)],
             is_admin=is_admin, categories=MEASURE_CATEGORIES, heating_fuels=HEATING_FUELS,
-            editable={m["id"] for m in measures if m["status"] not in eff.FINAL}, awarded=awarded,
+            editable={m["id"] for m in measures if m["status"] not in measures_svc.FINAL}, awarded=awarded,
             today=_today().isoformat())
 
 
@@ -201,7 +206,7 @@ def premises(premises_id: int):
 def export(kind: str):
     with _transaction() as s:
         try:
-            text = eff.export_csv(s, kind)
+            text = exports_svc.export_csv(s, kind)
         except NotFoundError:
             abort(404)
     return Response(text, mimetype="text/csv",
@@ -341,7 +346,7 @@ def create_programme():
                       closes_on=_parsed_field("closes_on", _date, errors))
         if errors:
             raise RefusedError("the programme was not created", errors)
-        p = eff.create_programme(s, actor=actor, **values)
+        p = incentives_svc.create_programme(s, actor=actor, **values)
         return f"programme {p.code} created with a budget of {format_cents(p.budget_cents)}"
     return _form_action(action)
 
@@ -365,7 +370,7 @@ def create_premises():
         if errors:
             raise RefusedError("the premises were not registered", errors)
         try:
-            p = eff.create_premises(s, actor=actor, **values)
+            p = premises_svc.create_premises(s, actor=actor, **values)
         except NotFoundError as exc:  # the member number names nobody: a mistake in this form's field
             raise RefusedError("the premises were not registered",
                                [RowError("", "member_number", exc.message)]) from None
@@ -387,7 +392,7 @@ def record_audit(premises_id: int):
                   "findings": _parsed_field("findings", _lines, errors, required=False) or ""}
         if errors:
             raise RefusedError("the audit was not recorded", errors)
-        a = eff.record_audit(s, premises_id=premises_id, actor=actor, **values)
+        a = premises_svc.record_audit(s, premises_id=premises_id, actor=actor, **values)
         return f"audit {a.id} of {a.audit_date} (ASHRAE level {a.ashrae_level}) recorded"
     return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
 
@@ -407,15 +412,15 @@ def propose_measure(premises_id: int):
                   "useful_life_years": _parsed_field("useful_life_years", _whole_number, errors)}
         if errors:
             raise RefusedError("the measure was not proposed", errors)
-        eff.get_premises(s, premises_id)  # unknown premises: NotFoundError, back to the programme page
+        premises_svc.get_premises(s, premises_id)  # unknown premises: NotFoundError, back to the programme page
         try:
-            of_premises = eff.get_audit(s, audit_id).premises_id == premises_id
+            of_premises = premises_svc.get_audit(s, audit_id).premises_id == premises_id
         except NotFoundError:
             of_premises = False
         if not of_premises:
             raise RefusedError("the measure was not proposed",
                                [RowError("", "audit_id", f"no audit {audit_id} was made of these premises")])
-        m = eff.propose_measure(s, audit_id=audit_id, actor=actor, **values)
+        m = measures_svc.propose_measure(s, audit_id=audit_id, actor=actor, **values)
         return (f"measure {m.id} proposed: {m.description}, cost {format_cents(m.cost_cents)}, estimated "
                 f"{m.estimated_kwh_per_year:,} kWh/year")
     return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
@@ -448,10 +453,10 @@ def edit_premises(premises_id: int):
                  "meter_code": _parsed_field("meter_code", _one_line, errors, required=False)}
         if errors:
             raise RefusedError(f"premises {premises_id} were not changed", errors)
-        changes = _changed(eff.premises_dict(eff.get_premises(s, premises_id)), typed)
+        changes = _changed(serialisers_svc.premises_dict(premises_svc.get_premises(s, premises_id)), typed)
         if not changes:
             return f"premises {premises_id}: nothing to change (every field was blank or as it was)"
-        p = eff.update_premises(s, premises_id, actor=actor, **changes)
+        p = premises_svc.update_premises(s, premises_id, actor=actor, **changes)
         return f"premises {p.id} corrected: {', '.join(n.replace('_', ' ') for n in changes)}"
     return _form_action(action, back=url_for("efficiency.premises", premises_id=premises_id))
 
@@ -468,7 +473,7 @@ def edit_measure(measure_id: int):
     its value; the service refuses a changed cost or estimate once an incentive was awarded on it."""
     with _transaction() as s:
         try:
-            back = url_for("efficiency.premises", premises_id=eff.get_measure(s, measure_id).premises_id)
+            back = url_for("efficiency.premises", premises_id=measures_svc.get_measure(s, measure_id).premises_id)
         except NotFoundError:
             back = None
 
@@ -482,11 +487,11 @@ def edit_measure(measure_id: int):
                  "useful_life_years": _parsed_field("useful_life_years", _whole_number, errors, required=False)}
         if errors:
             raise RefusedError(f"measure {measure_id} was not changed", errors)
-        changes = _changed(eff.measure_dict(eff.get_measure(s, measure_id)), typed)
+        changes = _changed(serialisers_svc.measure_dict(measures_svc.get_measure(s, measure_id)), typed)
         if not changes:
             return f"measure {measure_id}: nothing to change (every field was blank or as it was)"
         try:
-            m = eff.update_measure(s, measure_id, actor=actor, **changes)
+            m = measures_svc.update_measure(s, measure_id, actor=actor, **changes)
         except RefusedError as exc:
             names = {figure: field for field, figure in _MEASURE_FIELDS.items()}
             raise _as_typed(exc, names) from None
@@ -504,7 +509,7 @@ def award():
         awarded_on = _parsed_field("awarded_on", _date, errors)
         if errors:
             raise RefusedError("no award was made", errors)
-        a = eff.award_incentive(s, programme_code=_field("programme"), measure_id=measure_id,
+        a = incentives_svc.award_incentive(s, programme_code=_field("programme"), measure_id=measure_id,
                                 awarded_on=awarded_on, actor=actor)
         return f"awarded {format_cents(a.amount_cents)} from {a.programme.code} for measure {a.measure_id}"
     return _form_action(action)
@@ -518,7 +523,7 @@ def measure_status(measure_id: int):
         on = _parsed_field("on", _date, errors, required=False)
         if errors:
             raise RefusedError(f"measure {measure_id} was not changed", errors)
-        m = eff.set_measure_status(s, measure_id, _field("status"), on=on, reason=_field("reason") or None,
+        m = measures_svc.set_measure_status(s, measure_id, _field("status"), on=on, reason=_field("reason") or None,
                                    actor=actor)
         return f"measure {m.id} is now {m.status}"
     return _form_action(action)
@@ -533,7 +538,7 @@ def payment(award_id: int):
         paid_on = _parsed_field("paid_on", _date, errors)
         if errors:
             raise RefusedError("no payment was recorded", errors)
-        p = eff.record_payment(s, award_id=award_id, amount_cents=amount, paid_on=paid_on,
+        p = incentives_svc.record_payment(s, award_id=award_id, amount_cents=amount, paid_on=paid_on,
                                reference=_field("reference") or None, actor=actor)
         return f"paid {format_cents(p.amount_cents)} against award {award_id}"
     return _form_action(action)
