@@ -27,7 +27,14 @@ from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowEr
 from energy_coop.services.efficiency import exports, incentives, measures, pages
 from energy_coop.services.efficiency import premises as premises_service
 from energy_coop.units import format_cents
-from energy_coop.vocabulary import HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEMBER_TYPES
+from energy_coop.vocabulary import (
+    HEATING_FUELS,
+    INCENTIVE_RULES,
+    MEASURE_CATEGORIES,
+    MEMBER_TYPES,
+    ROLES,
+    STAFF_ROLES,
+)
 
 from web.charts import budget_chart, savings_chart
 from web.efficiency import bp, forms
@@ -70,7 +77,7 @@ def _cents_typed(cents: int) -> str:
 
 
 @bp.get("/")
-@roles_required("member", "admin", "auditor")
+@roles_required(*ROLES)
 def index():
     today = _today()
     number = _own_number()
@@ -86,7 +93,7 @@ def index():
 
 
 @bp.get("/premises/<id:premises_id>")
-@roles_required("member", "admin", "auditor")
+@roles_required(*ROLES)
 def premises(premises_id: int):
     is_admin = current_user.role == "admin"
     page = run(pages.premises_page, premises_id, today=_today(), member_number=_own_number(),
@@ -97,7 +104,7 @@ def premises(premises_id: int):
 
 
 @bp.get("/export/<kind>.csv")
-@roles_required("admin", "auditor")
+@roles_required(*STAFF_ROLES)
 def export(kind: str):
     text = run(exports.export_csv, kind)
     return Response(text, mimetype="text/csv",

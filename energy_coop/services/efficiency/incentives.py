@@ -11,7 +11,8 @@
   award.
 
 Amounts are integer cents. Every change is recorded in the audit log; the caller owns the transaction, nothing
-here commits.
+here commits. In the look-ups, ``member_id`` given means a member's own view: another member's award does not
+exist (:class:`NotFoundError`).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from energy_coop.services.efficiency.serialisers import (
     programme_dict,
 )
 from energy_coop.units import UnitError, parse_rate
+from energy_coop.vocabulary import STAFF_ROLES
 
 from web.api.auth import reads, roles, sessions
 from web.api.common import documented
@@ -51,7 +52,7 @@ from web.api.efficiency.schemas import (
 )
 
 EVERYONE = ("admin", "auditor", "member")
-STAFF = ("admin", "auditor")
+STAFF = STAFF_ROLES
 
 
 def _today() -> dt.date:
