@@ -5,14 +5,20 @@ string join: as a Jinja loop it cost about a third of the member dashboard's tim
 No script and no resource from another site: the browser gets finished SVG shapes styled by the app's own
 stylesheet (classes only, no style attributes, so the CSP needs no ``unsafe-inline``). Every chart has a
 ``<title>`` and ``<desc>`` and the page shows the same numbers in a data table beside it.
+
+The efficiency pages' charts (:func:`savings_chart`, :func:`budget_chart`) are geometry only: plain dicts of
+numbers and texts that their templates (``templates/efficiency``) draw.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from markupsafe import Markup, escape
+
+from energy_coop.units import format_cents
 
 WIDTH = 640
 HEIGHT = 260
@@ -144,3 +150,62 @@ def bar_chart(ident: str, title: str, desc: str, labels: list[str], values: list
     if line_label and chart.points:
         chart.legend.append(("key-line", line_label))
     return chart
+
+
+# ------------------------------------------------------------------------------------ efficiency programme
+# Geometry only (dicts of numbers and texts): the efficiency templates draw these themselves.
+
+SAVINGS_W, SAVINGS_H, PAD_L, PAD_B, PAD_T = 640, 220, 48, 28, 10
+
+
+def savings_chart(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Geometry of the monthly chart: metered kWh (bars) against the baseline model (outline bars) before and
+    after installation; a dashed line marks the installation."""
+    if result.get("status") != "measured":
+        return None
+    months = [(m["month"], m["actual_kwh"], m["predicted_kwh"], False) for m in result["baseline_months"]]
+    months += [(m["month"], m["actual_kwh"], m["adjusted_baseline_kwh"], True) for m in result["months"]]
+    if not months:
+        return None
+    top = max(max(a, b) for _, a, b, _ in months) or 1
+    inner_w, inner_h = SAVINGS_W - PAD_L - 8, SAVINGS_H - PAD_B - PAD_T
+    slot = inner_w / len(months)
+    bars, labels, divider = [], [], None
+    for i, (month, actual, model, after) in enumerate(months):
+        x = PAD_L + i * slot
+        h_model, h_actual = inner_h * model / top, inner_h * actual / top
+        bars.append({"x": round(x + slot * 0.1, 1), "y": round(PAD_T + inner_h - h_model, 1),
+                     "w": round(slot * 0.8, 1), "h": round(max(h_model, 0), 1), "kind": "model",
+                     "title": f"{month}: baseline model {model} kWh"})
+        bars.append({"x": round(x + slot * 0.25, 1), "y": round(PAD_T + inner_h - h_actual, 1),
+                     "w": round(slot * 0.5, 1), "h": round(max(h_actual, 0), 1),
+                     "kind": "after" if after else "before", "title": f"{month}: metered {actual} kWh"})
+        if i % max(1, len(months) // 8) == 0:
+            labels.append({"x": round(x + slot / 2, 1), "text": month})
+        if after and divider is None:
+            divider = round(x, 1)
+    ticks = [{"y": round(PAD_T + inner_h - inner_h * f, 1), "text": f"{round(top * f):,}"}
+             for f in (0, 0.5, 1)]
+    return {"w": SAVINGS_W, "h": SAVINGS_H, "bars": bars, "labels": labels, "ticks": ticks,
+            "divider": divider, "base_y": PAD_T + inner_h, "label_y": SAVINGS_H - 8, "pad_l": PAD_L,
+            "top": PAD_T}
+
+
+def budget_chart(programmes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Geometry of one horizontal bar per programme: paid, awarded-not-paid and left of the budget [cents]."""
+    if not programmes:
+        return None
+    row_h, label_w, bar_w = 30, 140, 460
+    rows = []
+    for i, p in enumerate(programmes):
+        budget = p["budget_cents"] or 1
+        paid_w = bar_w * p["paid_cents"] / budget
+        awarded_w = bar_w * (p["awarded_cents"] - p["paid_cents"]) / budget
+        rows.append({"y": i * row_h + 6, "label": p["code"], "label_y": i * row_h + 21,
+                     "paid_w": round(paid_w, 1), "awarded_x": round(label_w + paid_w, 1),
+                     "awarded_w": round(awarded_w, 1), "left_x": round(label_w + paid_w + awarded_w, 1),
+                     "left_w": round(bar_w - paid_w - awarded_w, 1),
+                     "title": f"{p['code']}: budget {format_cents(p['budget_cents'])}, awarded "
+                              f"{format_cents(p['awarded_cents'])} (paid {format_cents(p['paid_cents'])}), left "
+                              f"{format_cents(p['left_cents'])}"})
+    return {"w": label_w + bar_w + 10, "h": len(rows) * row_h + 8, "x": label_w, "rows": rows, "bar_h": 20}

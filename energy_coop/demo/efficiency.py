@@ -26,7 +26,9 @@ from energy_coop.errors import RefusedError
 from energy_coop.importers import weather as weather_files
 from energy_coop.models import ImportBatch, IncentiveProgramme, Member, Reading
 from energy_coop.period import Period
-from energy_coop.services.efficiency import programme as eff
+from energy_coop.services.efficiency.incentives import award_incentive, create_programme, record_payment
+from energy_coop.services.efficiency.measures import propose_measure, set_measure_status
+from energy_coop.services.efficiency.premises import create_premises, record_audit
 
 DEMO_TIMEZONE = "America/New_York"
 STREETS = ["Elm St", "Spring Garden St", "Walker Ave", "Lindley Park Dr", "Summit Ave", "Battleground Ave",
@@ -92,12 +94,12 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
         return {"premises": 0, "measures": 0, "awards": 0, "readings": 0}
     rng = random.Random(8)
     this_month = today.replace(day=1)
-    eff.create_programme(
+    create_programme(
         session, code="HOME-HP", name="Home heat pumps and insulation", budget_cents=6_000_000,
         rule="percent_of_cost", percent_bp=4_000, cap_cents=400_000, low_income_bonus_bp=2_500,
         eligible_member_types=["household", "clt_household"], opens_on=_add_months(this_month, -24),
         closes_on=_add_months(this_month, 12) - dt.timedelta(days=1), actor=actor)
-    eff.create_programme(
+    create_programme(
         session, code="KWH-SAVE", name="Saved kilowatt-hours for organisations", budget_cents=5_000_000,
         rule="per_kwh", rate_micros_per_kwh=200_000, cap_cents=1_000_000, low_income_bonus_bp=0,
         eligible_member_types=["worker_coop", "anchor_institution", "business", "nonprofit", "public_body"],
@@ -119,7 +121,7 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
         member = session.scalar(select(Member).where(Member.member_number == plan.number))
         if member is None or member.meter is None:
             raise RefusedError(f"the demo efficiency programme needs member {plan.number} with a consumption meter")
-        premises = eff.create_premises(
+        premises = create_premises(
             session, member_number=plan.number, address=f"{100 + 17 * i} {STREETS[i]}, Greensboro, NC",
             floor_area_m2=plan.area, year_built=plan.built, heating_fuel=plan.fuel, timezone=DEMO_TIMEZONE,
             actor=actor)
@@ -129,7 +131,7 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
         else:
             installed_on = None
         audit_date = (installed_on - dt.timedelta(days=45)) if installed_on else today - dt.timedelta(days=60 + 9 * i)
-        audit = eff.record_audit(
+        audit = record_audit(
             session, premises_id=premises.id, audit_date=audit_date, auditor_name=rng.choice(
                 ["Rae Okafor", "Lin Tanaka", "Sam Garcia"]), auditor_credential=rng.choice(
                 ["BPI Building Analyst", "ASHRAE BEAP", "RESNET HERS Rater"]),
@@ -139,31 +141,31 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
             actor=actor)
         measures = []
         for category, description, cost, kwh, life in plan.measures:
-            m = eff.propose_measure(session, audit_id=audit.id, category=category, description=description,
-                                    cost_cents=cost, estimated_kwh_per_year=kwh, useful_life_years=life, actor=actor)
+            m = propose_measure(session, audit_id=audit.id, category=category, description=description,
+                                cost_cents=cost, estimated_kwh_per_year=kwh, useful_life_years=life, actor=actor)
             counts["measures"] += 1
             measures.append(m)
             if plan.status == "discarded":
-                eff.set_measure_status(session, m.id, "discarded", actor=actor,
-                                       reason="the building is to be sold; the board withdrew the project")
+                set_measure_status(session, m.id, "discarded", actor=actor,
+                                   reason="the building is to be sold; the board withdrew the project")
                 continue
             steps = {"proposed": [], "approved": ["approved"], "installed": ["approved", "installed"],
                      "verified": ["approved", "installed", "verified"]}[plan.status]
             for step in steps:
                 on = installed_on if step == "installed" else (
                     installed_on + dt.timedelta(days=21) if step == "verified" else None)
-                eff.set_measure_status(session, m.id, step, on=on, actor=actor)
+                set_measure_status(session, m.id, step, on=on, actor=actor)
         if plan.programme:
             for m in measures:
                 award_day = max(audit_date + dt.timedelta(days=14), _add_months(this_month, -24))
-                award = eff.award_incentive(session, programme_code=plan.programme, measure_id=m.id,
-                                            awarded_on=award_day, actor=actor)
+                award = award_incentive(session, programme_code=plan.programme, measure_id=m.id,
+                                        awarded_on=award_day, actor=actor)
                 counts["awards"] += 1
                 paid = int(award.amount_cents * plan.paid_fraction)
                 if paid > 0 and installed_on is not None:
-                    eff.record_payment(session, award_id=award.id, amount_cents=paid,
-                                       paid_on=installed_on + dt.timedelta(days=30), reference=f"DEMO-PAY-{award.id}",
-                                       actor=actor)
+                    record_payment(session, award_id=award.id, amount_cents=paid,
+                                   paid_on=installed_on + dt.timedelta(days=30), reference=f"DEMO-PAY-{award.id}",
+                                   actor=actor)
         # Daily readings: from `history_months` before the installation month (or before today) until yesterday.
         anchor = (installed_on or today).replace(day=1)
         start_day = max(first_day, _add_months(anchor, -plan.history_months))

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from energy_coop.services.efficiency import programme as eff
+from energy_coop.services.efficiency.incentives import create_programme
+from energy_coop.services.efficiency.measures import get_measure, propose_measure, set_measure_status
+from energy_coop.services.efficiency.premises import create_premises, record_audit
 from tests.helpers import load_registers
 
 MEMBERS = """member_number,name,member_type,low_income,meter_code
@@ -30,13 +32,13 @@ def coop(sessions, tmp_path):
 def make_measure(s, member_number="2001", *, audit_date=dt.date(2024, 3, 1), cost_cents=800_000,
                  kwh=3_000, category="heat_pump", status="proposed", installed_on=None):
     """Premises + audit + measure for a member, moved on to ``status``; returns the measure."""
-    p = eff.create_premises(s, member_number=member_number, address=f"{member_number} Elm St, Greensboro",
-                            floor_area_m2=120, heating_fuel="natural_gas", timezone="America/New_York",
-                            year_built=1962, actor=ADMIN)
-    a = eff.record_audit(s, premises_id=p.id, audit_date=audit_date, auditor_name="Rae Auditor",
-                         auditor_credential="BPI BA", ashrae_level=2, findings="leaky attic", actor=ADMIN)
-    m = eff.propose_measure(s, audit_id=a.id, category=category, description="Cold-climate heat pump",
-                            cost_cents=cost_cents, estimated_kwh_per_year=kwh, useful_life_years=15, actor=ADMIN)
+    p = create_premises(s, member_number=member_number, address=f"{member_number} Elm St, Greensboro",
+                        floor_area_m2=120, heating_fuel="natural_gas", timezone="America/New_York",
+                        year_built=1962, actor=ADMIN)
+    a = record_audit(s, premises_id=p.id, audit_date=audit_date, auditor_name="Rae Auditor",
+                     auditor_credential="BPI BA", ashrae_level=2, findings="leaky attic", actor=ADMIN)
+    m = propose_measure(s, audit_id=a.id, category=category, description="Cold-climate heat pump",
+                        cost_cents=cost_cents, estimated_kwh_per_year=kwh, useful_life_years=15, actor=ADMIN)
     path = ["approved", "installed", "verified"]
     for step in path[: path.index(status) + 1] if status in path else []:
         on = None
@@ -44,7 +46,7 @@ def make_measure(s, member_number="2001", *, audit_date=dt.date(2024, 3, 1), cos
             on = installed_on or audit_date + dt.timedelta(days=30)
         elif step == "verified":
             on = (installed_on or audit_date + dt.timedelta(days=30)) + dt.timedelta(days=10)
-        eff.set_measure_status(s, m.id, step, on=on, actor=ADMIN)
+        set_measure_status(s, m.id, step, on=on, actor=ADMIN)
     return m
 
 
@@ -54,7 +56,7 @@ def make_programme(s, code="HEAT-24", **kw):
                   eligible_member_types=["household", "clt_household"], opens_on=dt.date(2024, 1, 1),
                   closes_on=dt.date(2024, 12, 31))
     values.update(kw)
-    return eff.create_programme(s, actor=ADMIN, **values)
+    return create_programme(s, actor=ADMIN, **values)
 
 
 def stored_corrections(sessions, measure_id):
@@ -65,7 +67,7 @@ def stored_corrections(sessions, measure_id):
     from energy_coop.models import AuditEntry
 
     with sessions.begin() as s:
-        m = eff.get_measure(s, measure_id)
+        m = get_measure(s, measure_id)
         p = m.premises
         premises = (p.address, p.floor_area_m2, p.year_built, p.heating_fuel, p.timezone,
                     p.meter.code if p.meter else None)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import IncentiveAward
-from energy_coop.services.efficiency import programme as eff
+from energy_coop.services.efficiency.incentives import award_incentive, get_programme
 from tests.efficiency.conftest import make_measure, make_programme
 
 HOLD_S = 1.0  # [s] how long each process keeps its transaction open after awarding
@@ -25,14 +25,14 @@ HOLD_S = 1.0  # [s] how long each process keeps its transaction open after award
 def _award_worker(url: str, measure_id: int, barrier, results) -> None:
     from energy_coop.db import get_sessionmaker
     from energy_coop.errors import ConflictError
-    from energy_coop.services.efficiency import programme as efficiency
+    from energy_coop.services.efficiency.incentives import award_incentive
 
     sessions = get_sessionmaker(url)
     try:
         barrier.wait(timeout=60)
         with sessions.begin() as s:
-            award = efficiency.award_incentive(s, programme_code="HEAT-24", measure_id=measure_id,
-                                               awarded_on=dt.date(2024, 6, 1), actor=f"worker-{measure_id}")
+            award = award_incentive(s, programme_code="HEAT-24", measure_id=measure_id,
+                                    awarded_on=dt.date(2024, 6, 1), actor=f"worker-{measure_id}")
             amount = award.amount_cents
             time.sleep(HOLD_S)
         results.put((measure_id, "awarded", amount))
@@ -73,7 +73,7 @@ def test_two_processes_award_at_once(coop, db_url, budget_cents, expect_conflict
         if kind == "conflict":
             assert "has 2000.00 left of its budget of 5000.00; this award needs 3000.00" in detail
     with coop.begin() as s:
-        programme = eff.get_programme(s, "HEAT-24")
+        programme = get_programme(s, "HEAT-24")
         total = s.scalar(select(func.coalesce(func.sum(IncentiveAward.amount_cents), 0)))
         assert total == programme.awarded_cents == 300_000 * (2 - expect_conflicts)
         assert total <= programme.budget_cents

@@ -6,7 +6,10 @@ import datetime as dt
 
 import pytest
 
-from energy_coop.services.efficiency import programme as eff
+from energy_coop.services.efficiency.incentives import budget_summary
+from energy_coop.services.efficiency.measures import measures_by_status
+from energy_coop.services.efficiency.premises import list_premises
+from energy_coop.services.efficiency.savings import premises_savings
 from energy_coop.demo.seed import write_register_files
 from energy_coop.demo.efficiency import seed_efficiency
 from energy_coop.services.registers.loading import load_register
@@ -23,10 +26,10 @@ def test_seed_efficiency(sessions, tmp_path):
         assert counts["premises"] == 12 and counts["awards"] >= 6 and counts["readings"] > 5000
         assert seed_efficiency(s, today=TODAY, actor="demo")["premises"] == 0  # idempotent
     with sessions.begin() as s:
-        statuses = {p.member.member_number: eff.premises_savings(s, p.id, until=TODAY)["status"]
-                    for p in eff.list_premises(s)}
+        statuses = {p.member.member_number: premises_savings(s, p.id, until=TODAY)["status"]
+                    for p in list_premises(s)}
         assert statuses["1001"] == "measured" and statuses["1006"] == "insufficient_data"
-        for row in eff.budget_summary(s, on=TODAY):
+        for row in budget_summary(s, on=TODAY):
             assert 0 < row["awarded_cents"] <= row["budget_cents"]
-        by_status = eff.measures_by_status(s)
+        by_status = measures_by_status(s)
         assert all(by_status[k]["count"] for k in ("proposed", "approved", "installed", "verified", "discarded"))

@@ -203,10 +203,10 @@ def test_bad_form_input_is_refused_naming_the_field_and_adds_nothing(pages, coop
     get, post, ids = pages
     ada, bo = ids["ada_premises"], ids["bo_premises"]
     with coop.begin() as s:
-        from energy_coop.services.efficiency import programme as eff
+        from energy_coop.services.efficiency.measures import get_measure
 
-        bo_audit = eff.get_measure(s, ids["bo"]).audit_id
-        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+        bo_audit = get_measure(s, ids["bo"]).audit_id
+        ada_audit = get_measure(s, ids["ada"]).audit_id
     measure = {**MEASURE_FORM, "audit_id": str(ada_audit)}
     cases = [
         ("/efficiency/premises", {**PREMISES_FORM, "address": ""}, "address: is required"),
@@ -264,9 +264,9 @@ def test_auditors_and_members_get_403_and_see_no_forms(pages, coop):
     get, post, ids = pages
     ada = ids["ada_premises"]
     with coop.begin() as s:
-        from energy_coop.services.efficiency import programme as eff
+        from energy_coop.services.efficiency.measures import get_measure
 
-        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+        ada_audit = get_measure(s, ids["ada"]).audit_id
     before = _counts(coop)
     for who in ("aud@example.org", "ada@example.org"):
         assert post("/efficiency/premises", who, {**PREMISES_FORM, "member_number": "2001"}).status_code == 403
@@ -288,9 +288,9 @@ def test_numbers_too_large_for_decimal_arithmetic_are_refused_not_crashed(pages,
     get, post, ids = pages
     with coop.begin() as s:
         programmes = s.scalar(select(func.count()).select_from(IncentiveProgramme))
-        from energy_coop.services.efficiency import programme as eff
+        from energy_coop.services.efficiency.measures import get_measure
 
-        ada_audit = eff.get_measure(s, ids["ada"]).audit_id
+        ada_audit = get_measure(s, ids["ada"]).audit_id
     before = _counts(coop)
     page = _after(get, post("/efficiency/programmes", ADMIN, {
         "code": "BIG", "name": "Big", "budget": "1e999999999", "rule": "percent_of_cost", "percent": "Infinity",
@@ -338,11 +338,11 @@ FIGURES = {"category": "heat_pump", "description": "Cold-climate heat pump", "co
 def test_the_premises_page_offers_admins_prefilled_edit_forms(pages, coop):
     get, _, ids = pages
     with coop.begin() as s:
-        from energy_coop.services.efficiency import programme as eff
+        from energy_coop.services.efficiency.measures import get_measure, set_measure_status
 
-        eff.set_measure_status(s, ids["ada"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
+        set_measure_status(s, ids["ada"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
         still_open = make_measure(s, "2001", status="approved", cost_cents=123_456).id  # a second building
-        premises_id = eff.get_measure(s, still_open).premises_id
+        premises_id = get_measure(s, still_open).premises_id
     text = get(f"/efficiency/premises/{premises_id}", ADMIN).get_data(as_text=True)
     _no_inline_script_or_style(text)
     assert "<summary>Edit this building</summary>" in text
@@ -396,12 +396,13 @@ def test_admin_corrects_a_building_and_a_measure_through_the_forms(pages, coop):
 def test_refused_corrections_name_the_field_and_change_nothing(pages, coop):
     get, post, ids = pages
     with coop.begin() as s:
-        from energy_coop.services.efficiency import programme as eff
+        from energy_coop.services.efficiency.incentives import award_incentive
+        from energy_coop.services.efficiency.measures import set_measure_status
 
-        eff.award_incentive(s, programme_code="HEAT-24", measure_id=ids["ada"], awarded_on=dt.date(2024, 6, 1),
-                            actor=ADMIN)
-        eff.set_measure_status(s, ids["bo"], "installed", on=dt.date(2024, 5, 1), actor=ADMIN)
-        eff.set_measure_status(s, ids["bo"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
+        award_incentive(s, programme_code="HEAT-24", measure_id=ids["ada"], awarded_on=dt.date(2024, 6, 1),
+                        actor=ADMIN)
+        set_measure_status(s, ids["bo"], "installed", on=dt.date(2024, 5, 1), actor=ADMIN)
+        set_measure_status(s, ids["bo"], "verified", on=dt.date(2024, 6, 1), actor=ADMIN)
     ada_page = f"/efficiency/premises/{ids['ada_premises']}"
     text = get(ada_page, ADMIN).get_data(as_text=True)
     assert f'id="edit-measure-{ids["ada"]}-cost" name="cost" value="8000.00" inputmode="decimal" readonly' in text

@@ -16,7 +16,7 @@ import pytest
 
 from energy_coop.config import Config
 from energy_coop.services.credits import allocation
-from energy_coop.services.efficiency import programme as efficiency
+from energy_coop.services.efficiency.incentives import award_incentive
 from tests.efficiency.conftest import make_measure, make_programme
 from energy_coop.services.accounts.users import add_user
 from tests.helpers import add_readings, hourly, small_coop, utc
@@ -61,8 +61,8 @@ def seed_coop(sessions, folder: Path) -> Seeded:
     with sessions.begin() as s:  # member A's building, audit, an installed measure and its incentive
         measure = make_measure(s, "1001", status="installed")
         make_programme(s)
-        award = efficiency.award_incentive(s, programme_code="HEAT-24", measure_id=measure.id,
-                                           awarded_on=dt.date(2024, 4, 15), actor="test")
+        award = award_incentive(s, programme_code="HEAT-24", measure_id=measure.id,
+                                awarded_on=dt.date(2024, 4, 15), actor="test")
         eff_ids = dict(premises_id=measure.audit.premises_id, audit_id=measure.audit_id, measure_id=measure.id,
                        award_id=award.id)
     return Seeded(ids, outcome.run_id, **eff_ids)

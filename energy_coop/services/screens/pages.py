@@ -35,7 +35,8 @@ from energy_coop.models import (
     User,
 )
 from energy_coop.services.metering import coverage as coverage_service
-from energy_coop.services.efficiency import programme as efficiency
+from energy_coop.services.efficiency.measures import list_measures
+from energy_coop.services.efficiency.premises import list_audits
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services import memo
 from energy_coop.services.credits import statements
@@ -279,10 +280,10 @@ def member_efficiency(session: Session, member_number: str) -> dict[str, Any]:
 
 def _efficiency(session: Session, member_id: int) -> dict[str, Any]:
     audits = [{"date": a.audit_date, "auditor": a.auditor_name, "level": a.ashrae_level, "findings": a.findings}
-              for a in efficiency.list_audits(session, member_id=member_id)]
+              for a in list_audits(session, member_id=member_id)]
     measures = [{"category": m.category, "description": m.description, "status": m.status,
                  "estimated_kwh_per_year": m.estimated_kwh_per_year, "cost_cents": m.cost_cents}
-                for m in efficiency.list_measures(session, member_id=member_id)]
+                for m in list_measures(session, member_id=member_id)]
     return {"audits": audits, "measures": measures}
 
 
