@@ -67,6 +67,7 @@ from energy_coop.calc.efficiency.degree_days import (  # noqa: F401 - re-exporte
     tmy_daily_temperatures,
 )
 from energy_coop.calc.efficiency.energy import daily_energy, monthly_periods  # noqa: F401 - re-exported
+from energy_coop.period import Period
 from energy_coop.weather_rules import (  # noqa: F401 - re-exported: one refusal for temperature and meter input
     MAX_LISTED_PROBLEMS,
     TEMP_RANGE_C,
@@ -85,8 +86,8 @@ class InsufficientBaselineError(SavingsDataError):
 
 
 def _add_months(month: dt.date, n: int) -> dt.date:
-    total = month.year * 12 + month.month - 1 + n
-    return dt.date(total // 12, total % 12 + 1, 1)
+    """The first day of the month ``n`` months after ``month``'s."""
+    return Period.of(month).add(n).first_day
 
 
 def _month_count(a: dt.date, b: dt.date) -> int:
