@@ -6,13 +6,14 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from energy_coop.services.screens import api as api_queries
+from energy_coop.vocabulary import ROLES
 
 from web.api.auth import reads, roles
 from web.api.common import api_blueprint, documented
 from web.api.schemas import AssetListSchema, DateRangeQuery, ForecastSchema, ProductionQuery, ProductionSchema
 
 blp = api_blueprint("assets", "The co-op's solar arrays and batteries, their production and forecasts")
-EVERYONE = ("admin", "auditor", "member")
+EVERYONE = ROLES
 DEFAULT_SPAN_DAYS = {"hour": 7, "day": 30}  # the range asked for when 'from' is left out [days]
 FORECAST_DAYS = 7  # the forecast range when 'to' is left out [days]
 

@@ -12,6 +12,7 @@ from flask import Response, g, jsonify
 
 from energy_coop.services.screens import api as api_queries
 from energy_coop.services.credits.statements import member_credits, statement, statement_csv, statement_pdf
+from energy_coop.vocabulary import ROLES
 
 from web.api.auth import check_member_access, reads, roles
 from web.api.common import api_blueprint, documented
@@ -34,7 +35,7 @@ def _attachment(member_number: str, period: str, ext: str) -> dict[str, str]:
 
 
 blp = api_blueprint("members", "Who is signed in; members' details, credits and statements")
-EVERYONE = ("admin", "auditor", "member")
+EVERYONE = ROLES
 
 
 def _valid_period(period: str) -> str:

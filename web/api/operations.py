@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 
 from energy_coop.errors import RefusedError
 from energy_coop.services.screens import api as api_queries
+from energy_coop.vocabulary import STAFF_ROLES
 
 from web.api.auth import reads, roles, sessions
 from web.api.common import api_blueprint, documented
@@ -149,7 +150,7 @@ def _api_words(text: str) -> str:
 
 @blp.route("/ledger")
 @documented(blp, 403, 422)
-@roles("admin", "auditor")
+@roles(*STAFF_ROLES)
 @blp.arguments(LedgerQuery, location="query", as_kwargs=True)
 @blp.response(200, LedgerPageSchema)
 def ledger(after_seq: int, limit: int, period: str | None = None):
