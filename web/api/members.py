@@ -9,6 +9,7 @@ import datetime as dt
 import re
 
 from flask import Response, g, jsonify
+from marshmallow import ValidationError
 
 from energy_coop.services.screens import api as api_queries
 from energy_coop.services.credits.statements import member_credits, statement, statement_csv, statement_pdf
@@ -40,8 +41,6 @@ EVERYONE = ROLES
 
 def _valid_period(period: str) -> str:
     """A path's period, refused with 422 (not 404) when it is not a month, so the mistake is named."""
-    from marshmallow import ValidationError
-
     try:
         check_period(period)
     except ValidationError as exc:

@@ -82,7 +82,7 @@ def statements_list(member_number: str):
 @roles_required(*ALL_ROLES)
 def statement_download(member_number: str, period: str, fmt: str):
     member_access(member_number)
-    if fmt not in STATEMENT_FORMATS or not Period.is_valid(period):
+    if fmt not in STATEMENT_FORMATS or period != period.strip() or not Period.is_valid(period):
         abort(404)
     month = Period.parse(period)
     try:
