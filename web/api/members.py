@@ -12,7 +12,8 @@ from flask import Response, g, jsonify
 from marshmallow import ValidationError
 
 from energy_coop.services.screens import api as api_queries
-from energy_coop.services.credits.statements import member_credits, statement, statement_csv, statement_pdf
+from energy_coop.services.credits.queries import member_credits
+from energy_coop.services.credits.statements import statement, statement_csv, statement_pdf
 from energy_coop.vocabulary import ROLES
 
 from web.api.auth import check_member_access, reads, roles

@@ -1,4 +1,5 @@
-"""Reads of the credits aggregate that several screens share: allocation runs, posted months, ledger pages.
+"""Reads of the credits aggregate that several screens share: a member's credit history and balance,
+allocation runs, posted months, ledger pages.
 
 Each takes a Session and plain values and returns dicts or :class:`~energy_coop.services.paging.Page` of dicts
 with integer Wh and cents; nothing here writes. Months are :class:`~energy_coop.period.Period` values.
@@ -12,12 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from energy_coop.errors import NotFoundError
-from energy_coop.models import AllocationRun, LedgerEntry, Member
+from energy_coop.models import AllocationRun, Asset, LedgerEntry, Member
 from energy_coop.period import Period
 from energy_coop.services.credits import allocation
 from energy_coop.services.credits.ledger import CHAIN_COLUMNS, chain_query
+from energy_coop.services.credits.statements import check_period
 from energy_coop.services.paging import Page, paged
-from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
+from energy_coop.services.registers.queries import get_member
+from energy_coop.vocabulary import CREDIT_ENTRY_KINDS, MANUAL_ENTRY_KINDS
 
 
 def run_dict(r: AllocationRun) -> dict[str, Any]:
@@ -76,3 +79,69 @@ def manual_entries_page(session: Session, *, page: int = 1, per_page: int = 50) 
             .order_by(LedgerEntry.seq.desc()))
     return paged(session, stmt, select(func.count()).select_from(LedgerEntry).where(manual), page, per_page,
                  ("seq", "kind", "member_number", "member_name", "period", "wh", "cents", "memo", "created_at"))
+
+
+# ------------------------------------------------------------------------------------------------ credit history
+
+
+def periods_with_entries(session: Session, member_number: str) -> list[str]:
+    """The months in which ``member_number`` has ledger entries, newest first."""
+    member = get_member(session, member_number)
+    return [p for (p,) in session.execute(
+        select(LedgerEntry.period).where(LedgerEntry.member_id == member.id, LedgerEntry.period.is_not(None))
+        .group_by(LedgerEntry.period).order_by(LedgerEntry.period.desc()))]
+
+
+def member_credits(session: Session, member_number: str, from_period: str | None = None,
+                   to_period: str | None = None) -> dict[str, Any]:
+    """Posted credits by month and asset (integer Wh and cents) and the member's balance (all entries)."""
+    for p in (from_period, to_period):
+        if p is not None:
+            check_period(p)
+    member_id = session.scalar(select(Member.id).where(Member.member_number == member_number))
+    if member_id is None:
+        raise NotFoundError(f"no member with number {member_number!r}")
+    return credits_from_sums(member_number, ledger_sums(session, member_id), from_period, to_period)
+
+
+def ledger_sums(session: Session, member_id: int) -> list[tuple[str | None, str | None, str, int, int]]:
+    """A member's ledger entries summed per (period, asset code, kind): (period, asset_code, kind, Wh, cents).
+
+    One pass, read from the index ``ix_ledger_entries_member_credits`` alone."""
+    return [(period, code, kind, int(wh), int(cents)) for period, code, kind, wh, cents in session.execute(
+        select(LedgerEntry.period, Asset.asset_code, LedgerEntry.kind, func.sum(LedgerEntry.wh),
+               func.sum(LedgerEntry.cents))
+        .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
+        .where(LedgerEntry.member_id == member_id)
+        .group_by(LedgerEntry.period, Asset.asset_code, LedgerEntry.kind))]
+
+
+def credits_from_sums(member_number: str, sums: list[tuple[str | None, str | None, str, int, int]],
+                      from_period: str | None = None, to_period: str | None = None) -> dict[str, Any]:
+    """:func:`member_credits` from :func:`ledger_sums`: every kind counts in the balance; allocations and their
+    reversals are the credits of a month, by asset, optionally only from/to the given months (inclusive)."""
+    credit: dict[tuple[str, str], list[int]] = {}
+    for period, code, kind, wh, cents in sums:
+        if kind not in CREDIT_KINDS or code is None or period is None:
+            continue
+        if (from_period and period < from_period) or (to_period and period > to_period):
+            continue
+        total = credit.setdefault((period, code), [0, 0])
+        total[0] += wh
+        total[1] += cents
+    months: dict[str, dict[str, Any]] = {}
+    for (period, code), (wh, cents) in sorted(credit.items()):
+        m = months.setdefault(period, {"period": period, "wh": 0, "cents": 0, "assets": []})
+        m["wh"] += wh
+        m["cents"] += cents
+        m["assets"].append({"asset_code": code, "wh": wh, "cents": cents})
+    return {"member_number": member_number, "balance_wh": sum(s[3] for s in sums),
+            "balance_cents": sum(s[4] for s in sums), "months": list(months.values())}
+
+
+def periods_from_sums(sums: list[tuple[str | None, str | None, str, int, int]]) -> list[str]:
+    """:func:`periods_with_entries` from :func:`ledger_sums`."""
+    return sorted({period for period, *_ in sums if period is not None}, reverse=True)
+
+
+CREDIT_KINDS = frozenset(CREDIT_ENTRY_KINDS)  # the ledger kinds listed as a month's credits

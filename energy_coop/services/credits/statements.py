@@ -1,8 +1,9 @@
-"""Statements and members' credit history (SPEC section 6).
+"""Statements (SPEC section 6).
 
 A statement for (member, month) shows the opening balance, the month's credits by asset (kWh and value), the
 month's other entries and the closing balance. Every figure is a sum of ledger entries, so a statement's totals
-equal the ledger's by construction. The files written from statements and the ledger for auditors are in
+equal the ledger's by construction. A member's credit history (credits by month, balance) is in
+:mod:`energy_coop.services.credits.queries`; the files written from statements and the ledger for auditors are in
 :mod:`energy_coop.services.credits.exports`. Nothing here writes to the database.
 """
 
@@ -16,12 +17,12 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from energy_coop.errors import NotFoundError, RefusedError
-from energy_coop.models import Asset, LedgerEntry, Member
+from energy_coop.errors import RefusedError
+from energy_coop.models import Asset, LedgerEntry
 from energy_coop.period import Period
 from energy_coop.services.credits import allocation as allocation_service
+from energy_coop.services.registers.queries import get_member
 from energy_coop.units import format_cents, wh_to_kwh_decimal
-from energy_coop.vocabulary import CREDIT_ENTRY_KINDS
 
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -103,17 +104,10 @@ class Statement:
         }
 
 
-def _member(session: Session, member_number: str) -> Member:
-    member = session.scalar(select(Member).where(Member.member_number == member_number))
-    if member is None:
-        raise NotFoundError(f"no member with number {member_number!r}")
-    return member
-
-
 def statement(session: Session, member_number: str, period: str) -> Statement:
     """The statement of ``member_number`` for ``period`` ('YYYY-MM'), from the ledger alone."""
     period = check_period(period)
-    member = _member(session, member_number)
+    member = get_member(session, member_number)
     opening_wh, opening_cents = session.execute(
         select(func.coalesce(func.sum(LedgerEntry.wh), 0), func.coalesce(func.sum(LedgerEntry.cents), 0))
         .where(LedgerEntry.member_id == member.id, LedgerEntry.period < period)
@@ -205,66 +199,3 @@ def statement_pdf(st: Statement, *, coop_name: str = "energy-coop") -> bytes:
                            "shares you held, valued at the co-op's credit rates. Amounts are exact to the Wh and "
                            "the cent and equal the co-op's ledger."))
     return bytes(pdf.output())
-
-
-def periods_with_entries(session: Session, member_number: str) -> list[str]:
-    """The months in which ``member_number`` has ledger entries, newest first."""
-    member = _member(session, member_number)
-    return [p for (p,) in session.execute(
-        select(LedgerEntry.period).where(LedgerEntry.member_id == member.id, LedgerEntry.period.is_not(None))
-        .group_by(LedgerEntry.period).order_by(LedgerEntry.period.desc()))]
-
-
-def member_credits(session: Session, member_number: str, from_period: str | None = None,
-                   to_period: str | None = None) -> dict[str, Any]:
-    """Posted credits by month and asset (integer Wh and cents) and the member's balance (all entries)."""
-    for p in (from_period, to_period):
-        if p is not None:
-            check_period(p)
-    member_id = session.scalar(select(Member.id).where(Member.member_number == member_number))
-    if member_id is None:
-        raise NotFoundError(f"no member with number {member_number!r}")
-    return credits_from_sums(member_number, ledger_sums(session, member_id), from_period, to_period)
-
-
-def ledger_sums(session: Session, member_id: int) -> list[tuple[str | None, str | None, str, int, int]]:
-    """A member's ledger entries summed per (period, asset code, kind): (period, asset_code, kind, Wh, cents).
-
-    One pass, read from the index ``ix_ledger_entries_member_credits`` alone."""
-    return [(period, code, kind, int(wh), int(cents)) for period, code, kind, wh, cents in session.execute(
-        select(LedgerEntry.period, Asset.asset_code, LedgerEntry.kind, func.sum(LedgerEntry.wh),
-               func.sum(LedgerEntry.cents))
-        .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
-        .where(LedgerEntry.member_id == member_id)
-        .group_by(LedgerEntry.period, Asset.asset_code, LedgerEntry.kind))]
-
-
-def credits_from_sums(member_number: str, sums: list[tuple[str | None, str | None, str, int, int]],
-                      from_period: str | None = None, to_period: str | None = None) -> dict[str, Any]:
-    """:func:`member_credits` from :func:`ledger_sums`: every kind counts in the balance; allocations and their
-    reversals are the credits of a month, by asset, optionally only from/to the given months (inclusive)."""
-    credit: dict[tuple[str, str], list[int]] = {}
-    for period, code, kind, wh, cents in sums:
-        if kind not in CREDIT_KINDS or code is None or period is None:
-            continue
-        if (from_period and period < from_period) or (to_period and period > to_period):
-            continue
-        total = credit.setdefault((period, code), [0, 0])
-        total[0] += wh
-        total[1] += cents
-    months: dict[str, dict[str, Any]] = {}
-    for (period, code), (wh, cents) in sorted(credit.items()):
-        m = months.setdefault(period, {"period": period, "wh": 0, "cents": 0, "assets": []})
-        m["wh"] += wh
-        m["cents"] += cents
-        m["assets"].append({"asset_code": code, "wh": wh, "cents": cents})
-    return {"member_number": member_number, "balance_wh": sum(s[3] for s in sums),
-            "balance_cents": sum(s[4] for s in sums), "months": list(months.values())}
-
-
-def periods_from_sums(sums: list[tuple[str | None, str | None, str, int, int]]) -> list[str]:
-    """:func:`periods_with_entries` from :func:`ledger_sums`."""
-    return sorted({period for period, *_ in sums if period is not None}, reverse=True)
-
-
-CREDIT_KINDS = frozenset(CREDIT_ENTRY_KINDS)  # the ledger kinds listed as a month's credits

@@ -19,7 +19,7 @@ from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.models import Member, Premises
 from energy_coop.period import Period
 from energy_coop.services import memo
-from energy_coop.services.credits import statements
+from energy_coop.services.credits import queries as credits_queries, statements
 from energy_coop.services.efficiency import programme as efficiency
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering.queries import ProductionDay, asset_daily_production
@@ -89,8 +89,8 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
         raise NotFoundError(f"no member with number {member_number!r}")
     member, has_premises, newest_id, newest_at = found
     version = memo.version_of(session, newest_id, newest_at)
-    sums = statements.ledger_sums(session, member.id)
-    credits = statements.credits_from_sums(member_number, sums)
+    sums = credits_queries.ledger_sums(session, member.id)
+    credits = credits_queries.credits_from_sums(member_number, sums)
     register = share_register(session, member_number=member_number)
     assets = register_assets(session, register, version)
     holdings = []
@@ -108,7 +108,7 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
     return MemberDashboard(
         member=member_info(member), balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
         months=credits["months"][-13:], holdings=holdings,
-        periods=statements.periods_from_sums(sums),
+        periods=credits_queries.periods_from_sums(sums),
         efficiency=_efficiency(session, member.id) if has_premises else {"audits": [], "measures": []},
         outlook=outlook if outlook and outlook["assets"] else None,
         performance=performance_rows([
@@ -130,7 +130,7 @@ def _efficiency(session: Session, member_id: int) -> dict[str, Any]:
 def member_statements(session: Session, member_number: str) -> dict[str, Any]:
     """The statements list: the member's details and the months with ledger entries, newest first."""
     member = get_member(session, member_number)
-    return {"member": member_info(member), "periods": statements.periods_with_entries(session, member_number)}
+    return {"member": member_info(member), "periods": credits_queries.periods_with_entries(session, member_number)}
 
 
 def member_statement(session: Session, member_number: str, period: Period) -> statements.Statement:
