@@ -115,13 +115,13 @@ def shares():
 def share_record(kind: str):
     if kind not in SHARE_KINDS:
         abort(404)
-    screen = run(screens.shares_screen, page=page_arg())
-    forms = _share_forms(screen["asset_codes"])
+    codes = run(screens.form_choices)
+    forms = _share_forms(codes)
     form = ShareForm(prefix=kind)
-    form.asset_code.choices = choices([(c, c) for c in screen["asset_codes"]])
+    form.asset_code.choices = choices([(c, c) for c in codes])
     forms[kind] = form
     if not form.validate_on_submit():
-        return _shares_page(screen, forms, 400)
+        return _shares_page(run(screens.shares_screen, page=page_arg()), forms, 400)
     record = {"ref": form.ref.data, "date": form.date.data, "asset_code": form.asset_code.data, "kind": kind,
               "member_number": form.member_number.data, "shares": form.shares.data,
               "price_per_share": form.price_per_share.data or ""}
