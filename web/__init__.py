@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from energy_coop.config import Config, load_config
-from energy_coop.units import format_money, rate_to_decimal, wh_to_kwh_decimal
+from energy_coop import formatting
 from web import api
 from web.admin import bp as admin_bp
 from web.api.errors import error_response
@@ -147,27 +147,5 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_filters(app: Flask) -> None:
-    @app.template_filter("kwh")
-    def kwh(wh: int | None) -> str:
-        """Integer Wh as kWh with three decimals and thousands separators."""
-        if wh is None:
-            return "-"
-        return f"{wh_to_kwh_decimal(int(wh)):,}"
-
-    @app.template_filter("money")
-    def money(cents: int | None) -> str:
-        if cents is None:
-            return "-"
-        return format_money(int(cents))
-
-    @app.template_filter("rate")
-    def rate(micros: int) -> str:
-        return str(rate_to_decimal(int(micros)))
-
-    @app.template_filter("when")
-    def when(value: dt.datetime | dt.date | None) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, dt.datetime):
-            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return value.isoformat()
+    """Every page formats through :mod:`energy_coop.formatting` (money, kWh, rates, dates, months)."""
+    app.jinja_env.filters.update(formatting.JINJA_FILTERS)

@@ -164,10 +164,10 @@ def export_group() -> None:
 @refusals()
 def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, as_json: bool) -> None:
     """One statement per member for a month, as PDF (members) or CSV (auditors)."""
-    from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
+    from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
 
     with app.snapshot() as session:
-        paths = statements.export_statements(session, str(period), fmt, Path(out_dir))
+        paths = exports.export_statements(session, str(period), fmt, Path(out_dir))
     if as_json:
         emit_json({"period": str(period), "format": fmt, "files": [str(p) for p in paths]})
     else:
@@ -182,11 +182,11 @@ def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, a
 @refusals()
 def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
     """Every ledger entry with its hashes, so an auditor can verify the chain offline."""
-    from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
+    from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
 
     tmp = out_file + ".part"
     with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        count = statements.write_ledger_csv(session, fh)
+        count = exports.write_ledger_csv(session, fh)
     os.replace(tmp, out_file)
     digest = hashlib.sha256(open(out_file, "rb").read()).hexdigest()
     if as_json:
@@ -204,10 +204,10 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
 @refusals()
 def export_audit(app: AppContext, period: Period, out_dir: str, as_json: bool) -> None:
     """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
-    from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
+    from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
 
     with app.snapshot() as session:
-        manifest = statements.export_audit(session, str(period), Path(out_dir))
+        manifest = exports.export_audit(session, str(period), Path(out_dir))
     if as_json:
         emit_json(manifest)
     else:

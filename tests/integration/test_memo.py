@@ -12,7 +12,7 @@ from energy_coop.models import AuditEntry
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering import imports
 from energy_coop.services import memo
-from energy_coop.services.screens import pages as web_queries
+from energy_coop.services.screens import member as member_screens
 from energy_coop.services.registers.loading import load_register
 from tests.helpers import small_coop
 
@@ -37,7 +37,7 @@ def import_day(sessions, folder, name: str, kwh_per_hour: str, day: str = "2024-
 
 def sun1_days(sessions) -> dict[dt.date, tuple[int | None, int | None]]:
     with sessions.begin() as s:
-        board = web_queries.member_dashboard(s, "1001", today=TODAY)
+        board = member_screens.member_dashboard(s, "1001", today=TODAY)
     [sun1] = [h for h in board.holdings if h.asset_code == "SUN1"]
     return {d.day: (d.metered_wh, d.forecast_wh) for d in sun1.days}
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import LedgerEntry, Member
-from energy_coop.services.credits import ledger, statements
+from energy_coop.services.credits import ledger, queries as credits_queries, statements
 from tests.helpers import add_readings, hourly, small_coop, utc
 
 FEB = (utc(2024, 2, 1), utc(2024, 3, 1))
@@ -75,7 +75,7 @@ def test_csv_cells_cannot_become_formulas():
 
 def test_member_credits_by_month_and_asset(posted):
     with posted.begin() as s:
-        credits = statements.member_credits(s, "1003")
+        credits = credits_queries.member_credits(s, "1003")
         st = statements.statement(s, "1003", "2024-03")
     assert [m["period"] for m in credits["months"]] == ["2024-02", "2024-03"]
     assert credits["balance_cents"] == st.closing_cents

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import re
 
+from energy_coop.services.credits import allocation
+from tests.helpers import add_readings, hourly, utc
 from tests.web.conftest import form_token
+
+MAR = (utc(2024, 3, 1), utc(2024, 4, 1))
 
 
 def text(resp) -> str:
     return resp.get_data(as_text=True)
 
 
-def test_member_dashboard_shows_balance_chart_holdings_and_no_forecast_yet(signed_in, seeded):
+def post_march(sessions) -> None:
+    """A second posted month, so that a member's balance and their latest month's credits differ."""
+    with sessions.begin() as s:
+        add_readings(s, "PM-SUN1", hourly(*MAR), name="sun-mar")
+        add_readings(s, "PM-BAT1", hourly(*MAR, mwh=500_000), name="bat-mar")
+    with sessions.begin() as s:
+        allocation.post(s, "2024-03", actor="test")
+
+
+def test_member_dashboard_shows_balance_chart_holdings_and_no_forecast_yet(signed_in, seeded, sessions):
+    post_march(sessions)
     c = signed_in("member_a")
     resp = c.get("/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/members/1001")
     page = text(c.get("/members/1001"))
-    # Feb 2024: 1001 holds 3/10 of SUN1 (696 kWh at 0.10) = 208.800 kWh, 20.88
-    assert 'id="balance">20.88<' in page
+    # 1001 holds 3/10 of SUN1, valued at 0.10/kWh: Feb 2024, 696 kWh -> 208.800 kWh, 20.88;
+    # Mar 2024, 744 kWh -> 223.200 kWh, 22.32. The balance is both months, the latest credit March alone.
+    assert 'id="balance">43.20<' in page and "432.000 kWh credited in all" in page
+    assert 'id="latest-credit">22.32<' in page and "for 2024-03: 223.200 kWh" in page
+    assert re.search(r"2024-03</th><td class=\"num\">223.200</td><td class=\"num\">22.32<", page)
+    assert re.search(r"2024-02</th><td class=\"num\">208.800</td><td class=\"num\">20.88<", page)
     assert "<svg" in page and "<title id=\"credits-chart-title\">Credits by month</title>" in page
     assert "School roof" in page and "No forecast yet" in page
     # the efficiency records seeded for member A: the audit and the installed heat pump
@@ -43,6 +61,25 @@ def test_bad_statement_urls_are_404_not_500(signed_in, seeded):
     for url in ("/members/1001/statements/2024-13.pdf", "/members/1001/statements/2024-02.exe",
                 "/members/1001/statements/garbage.csv", "/members/9999", "/members/1001/x/y"):
         assert c.get(url).status_code == 404, url
+
+
+def test_month_13_is_refused_in_every_url_before_any_statement_is_read(signed_in, seeded, monkeypatch):
+    from energy_coop.services.screens import member as member_screens
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a statement was read for a month that does not exist")
+
+    monkeypatch.setattr(member_screens, "member_statement", must_not_run)
+    c = signed_in("member_a")
+    for url in ("/members/1001/statements/2024-13.pdf", "/members/1001/statements/2024-13.csv",
+                "/members/1001/statements/2024-00.csv", "/members/1001/statements/%EF%BC%92024-02.csv"):
+        assert c.get(url).status_code == 404, url
+    staff = signed_in("auditor")
+    for url in ("/audit/exports/audit-2024-13.zip", "/audit/exports/statements-2024-13-csv.zip"):
+        assert staff.get(url).status_code == 404, url
+    for url in ("/admin/allocation?period=2024-13", "/admin/coverage?period=2024-13", "/audit/ledger?period=2024-13"):
+        resp = staff.get(url)
+        assert resp.status_code == 200 and "errors" in text(resp) and "is not a month" in text(resp), url
 
 
 def test_admin_pages_render(signed_in, seeded):

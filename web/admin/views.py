@@ -1,4 +1,6 @@
-"""Admin console views: each parses the request, calls one service in one transaction and renders.
+"""Admin console views for registers, meter data, the allocation and manual ledger entries (users, the audit log
+and job runs are in :mod:`web.admin.people`): each parses the request, calls one service in one transaction
+and renders.
 
 GET pages are open to admins and auditors (read-only for auditors: the forms are hidden from them and every
 POST here answers 403 for them). Every change goes through a service that writes the audit log.
@@ -14,48 +16,50 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
-from energy_coop.services.accounts import sessions as accounts, users
+from energy_coop.formatting import money
+from energy_coop.period import Period
 from energy_coop.services.credits import allocation, ledger
 from energy_coop.services.metering import imports
 from energy_coop.services.registers import loading as registers, tariff_templates
-from energy_coop.services.screens import pages as web_queries
-from energy_coop.units import format_money
+from energy_coop.services.screens import admin as screens
 from energy_coop.vocabulary import SHARE_KINDS, STAFF_ROLES
 
 from web.helpers import actor, attach_errors, csv_response, page_arg, run
 from web.security import roles_required
 from web.admin import bp
 from web.admin.forms import (
-    ActiveForm,
     AllocationForm,
     LedgerEntryForm,
     RateForm,
-    ResetPasswordForm,
-    RoleForm,
     ShareForm,
     TouForm,
     UploadForm,
-    UserAddForm,
     choices,
 )
 
 STAFF = STAFF_ROLES
 
 
-def _period_arg() -> tuple[str, str | None]:
+def _last_month() -> Period:
+    return Period.of(dt.date.today()).previous()
+
+
+def _period_arg() -> tuple[Period, str | None]:
     """The ``period`` query argument (default: last month) and a message when it is not a month."""
-    text = (request.args.get("period") or "").strip()[:20] or web_queries.previous_month(dt.date.today())
+    text = (request.args.get("period") or "").strip()[:20]
+    if not text:
+        return _last_month(), None
     try:
-        return web_queries.check_period(text), None
-    except RefusedError as exc:
-        return web_queries.previous_month(dt.date.today()), exc.message
+        return Period.parse(text), None
+    except ValueError as exc:
+        return _last_month(), str(exc)
 
 
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
     threshold = current_app.config["ENERGY_COOP"].performance_threshold
-    return render_template("admin/index.html", overview=run(web_queries.overview, today=dt.date.today(),
+    return render_template("admin/index.html", overview=run(screens.overview, today=dt.date.today(),
                                                             threshold=threshold))
 
 
@@ -66,14 +70,14 @@ def index():
 @roles_required(*STAFF)
 def members():
     q = request.args.get("q", "")[:100]
-    page = run(web_queries.members_page, q=q, page=page_arg())
+    page = run(screens.members_screen, q=q, page=page_arg())
     return render_template("admin/members.html", page=page, q=q)
 
 
 @bp.get("/members.csv")
 @roles_required(*STAFF)
 def members_csv():
-    rows = run(web_queries.members_export)
+    rows = run(screens.members_csv)
     header = ["member_number", "name", "email", "member_type", "joined_on", "low_income", "meter_code"]
     return csv_response(header, rows, "members.csv")
 
@@ -81,7 +85,7 @@ def members_csv():
 @bp.get("/assets")
 @roles_required(*STAFF)
 def assets():
-    return render_template("admin/assets.html", assets=run(web_queries.assets_overview, today=dt.date.today()))
+    return render_template("admin/assets.html", assets=run(screens.assets_screen, today=dt.date.today()))
 
 
 def _share_forms(codes: list[str]) -> dict[str, ShareForm]:
@@ -95,15 +99,15 @@ def _share_forms(codes: list[str]) -> dict[str, ShareForm]:
     return forms
 
 
-def _shares_page(forms: dict[str, ShareForm], status: int = 200):
-    page = run(web_queries.share_transactions_page, page=page_arg())
-    return render_template("admin/shares.html", page=page, forms=forms), status
+def _shares_page(screen: dict, forms: dict[str, ShareForm], status: int = 200):
+    return render_template("admin/shares.html", page=screen["page"], forms=forms), status
 
 
 @bp.get("/shares")
 @roles_required(*STAFF)
 def shares():
-    return _shares_page(_share_forms(run(web_queries.asset_codes)))
+    screen = run(screens.shares_screen, page=page_arg())
+    return _shares_page(screen, _share_forms(screen["asset_codes"]))
 
 
 @bp.post("/shares/<kind>")
@@ -111,13 +115,13 @@ def shares():
 def share_record(kind: str):
     if kind not in SHARE_KINDS:
         abort(404)
-    codes = run(web_queries.asset_codes)
+    codes = run(screens.form_choices)
     forms = _share_forms(codes)
     form = ShareForm(prefix=kind)
     form.asset_code.choices = choices([(c, c) for c in codes])
     forms[kind] = form
     if not form.validate_on_submit():
-        return _shares_page(forms, 400)
+        return _shares_page(run(screens.shares_screen, page=page_arg()), forms, 400)
     record = {"ref": form.ref.data, "date": form.date.data, "asset_code": form.asset_code.data, "kind": kind,
               "member_number": form.member_number.data, "shares": form.shares.data,
               "price_per_share": form.price_per_share.data or ""}
@@ -127,7 +131,7 @@ def share_record(kind: str):
         result = run(registers.apply_records, "shares", [record], source="share form", actor=actor())
     except RefusedError as exc:
         attach_errors(form, exc)
-        return _shares_page(forms, 400)
+        return _shares_page(run(screens.shares_screen, page=page_arg()), forms, 400)
     verb = {"issue": "issued", "transfer": "transferred", "redeem": "redeemed"}[kind]
     flash(f"Shares {verb} ({result.created} created, {result.updated} updated, {result.unchanged} unchanged).",
           "success")
@@ -146,20 +150,22 @@ def _rate_forms(codes: list[str], rate: RateForm | None = None, tou: TouForm | N
 
 
 def _rates_page(rate: RateForm, tou: TouForm, status: int = 200):
-    page = run(web_queries.rates_page, page=page_arg())
+    page = run(screens.rates_screen, page=page_arg())["page"]
     return render_template("admin/rates.html", page=page, rate_form=rate, tou_form=tou), status
 
 
 @bp.get("/rates")
 @roles_required(*STAFF)
 def rates():
-    return _rates_page(*_rate_forms(run(web_queries.asset_codes)))
+    screen = run(screens.rates_screen, page=page_arg())
+    rate, tou = _rate_forms(screen["asset_codes"])
+    return render_template("admin/rates.html", page=screen["page"], rate_form=rate, tou_form=tou)
 
 
 @bp.post("/rates")
 @roles_required("admin")
 def rate_add():
-    rate, tou = _rate_forms(run(web_queries.asset_codes), rate=RateForm(prefix="rate"))
+    rate, tou = _rate_forms(run(screens.form_choices), rate=RateForm(prefix="rate"))
     if not rate.validate_on_submit():
         return _rates_page(rate, tou, 400)
     record = {"valid_from": rate.valid_from.data, "rate_per_kwh": rate.rate_per_kwh.data,
@@ -176,7 +182,7 @@ def rate_add():
 @bp.post("/rates/time-of-use")
 @roles_required("admin")
 def rate_tou():
-    rate, tou = _rate_forms(run(web_queries.asset_codes), tou=TouForm(prefix="tou"))
+    rate, tou = _rate_forms(run(screens.form_choices), tou=TouForm(prefix="tou"))
     if not tou.validate_on_submit():
         return _rates_page(rate, tou, 400)
     bands = [(getattr(tou, f"band{i}_start").data or "", getattr(tou, f"band{i}_rate").data or "")
@@ -196,7 +202,7 @@ def rate_tou():
 
 
 def _imports_page(form: UploadForm, report: dict | None = None, status: int = 200):
-    batches = run(web_queries.import_batches)
+    batches = run(screens.imports_screen)
     return render_template("admin/imports.html", form=form, report=report, batches=batches), status
 
 
@@ -241,17 +247,17 @@ def imports_upload():
 @roles_required(*STAFF)
 def coverage():
     period, problem = _period_arg()
-    rows = run(web_queries.month_coverage, period)
-    return render_template("admin/coverage.html", period=period, problem=problem, rows=rows)
+    rows = run(screens.coverage_screen, period)
+    return render_template("admin/coverage.html", period=str(period), problem=problem, rows=rows)
 
 
 # ------------------------------------------------------------------------------------------------ allocation
 
 
-def _allocation_page(period: str, form: AllocationForm | None = None, problem: str | None = None,
+def _allocation_page(period: Period, form: AllocationForm | None = None, problem: str | None = None,
                      refusal: RefusedError | None = None, status: int = 200):
-    data = run(web_queries.allocation_page, period, today=dt.date.today())
-    form = form or AllocationForm(formdata=None, period=period)
+    data = run(screens.allocation_screen, period, today=dt.date.today())
+    form = form or AllocationForm(formdata=None, period=str(period))
     return render_template("admin/allocation.html", data=data, form=form, problem=problem,
                            refusal=refusal), status
 
@@ -269,13 +275,13 @@ def allocation_post():
     form = AllocationForm()
     period_text = (form.period.data or "").strip()[:20]
     try:
-        period = web_queries.check_period(period_text)
-    except RefusedError as exc:
-        return _allocation_page(web_queries.previous_month(dt.date.today()), problem=exc.message, status=400)
+        period = Period.parse(period_text)
+    except ValueError as exc:
+        return _allocation_page(_last_month(), problem=str(exc), status=400)
     if not form.validate_on_submit():
         return _allocation_page(period, form, status=400)
     try:
-        outcome = run(allocation.post, period, actor=actor(), repost=form.repost.data == "1",
+        outcome = run(allocation.post, str(period), actor=actor(), repost=form.repost.data == "1",
                       allow_gaps=bool(form.allow_gaps.data), today=dt.date.today())
     except ConflictError as exc:
         return _allocation_page(period, form, refusal=exc, status=409)
@@ -284,14 +290,14 @@ def allocation_post():
     for message in outcome.messages:
         flash(message, "info")
     flash(f"{period} is posted (run {outcome.run_id}).", "success")
-    return redirect(url_for("admin.allocation_view", period=period))
+    return redirect(url_for("admin.allocation_view", period=str(period)))
 
 
 # ------------------------------------------------------------------------------------------------ ledger entries
 
 
 def _ledger_entries_page(form: LedgerEntryForm, status: int = 200):
-    page = run(web_queries.manual_entries_page, page=page_arg())
+    page = run(screens.ledger_entries_screen, page=page_arg())
     return render_template("admin/ledger_entries.html", form=form, page=page), status
 
 
@@ -317,108 +323,7 @@ def ledger_entry_add():
     except RefusedError as exc:
         attach_errors(form, exc, {"cents": "amount", "wh": "kwh"})
         return _ledger_entries_page(form, 400)
-    flash(f"Ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} for member "
-          f"{entry.member_number} in {entry.period}. Their balance is now {format_money(entry.balance_cents)}.",
+    flash(f"Ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {money(entry.cents)} for member "
+          f"{entry.member_number} in {entry.period}. Their balance is now {money(entry.balance_cents)}.",
           "success")
     return redirect(url_for("admin.ledger_entries"))
-
-
-# ------------------------------------------------------------------------------------------------ users
-
-
-def _users_page(add: UserAddForm | None = None, failed: dict | None = None, status: int = 200):
-    """``failed`` = {"user_id": id, "form": the refused per-user form} to show its errors in its row."""
-    rows = run(web_queries.users_list)
-    add = add or UserAddForm(prefix="add", formdata=None)
-    for row in rows:
-        row["role_form"] = RoleForm(prefix=f"role{row['id']}", formdata=None, role=row["role"],
-                                    member_number=row["member_number"] or "")
-        row["active_form"] = ActiveForm(prefix=f"active{row['id']}", formdata=None,
-                                        active="0" if row["active"] else "1")
-        row["password_form"] = ResetPasswordForm(prefix=f"password{row['id']}", formdata=None)
-        if failed and failed["user_id"] == row["id"]:
-            row[failed["slot"]] = failed["form"]
-    return render_template("admin/users.html", users=rows, add_form=add), status
-
-
-@bp.get("/users")
-@roles_required(*STAFF)
-def users_view():
-    return _users_page()
-
-
-@bp.post("/users")
-@roles_required("admin")
-def user_add():
-    form = UserAddForm(prefix="add")
-    if not form.validate_on_submit():
-        return _users_page(form, status=400)
-    try:
-        run(users.add_user, form.email.data, form.role.data, form.password.data,
-            member_number=(form.member_number.data or "").strip() or None, actor=actor())
-    except RefusedError as exc:
-        attach_errors(form, exc, rename={"member": "member_number"})
-        return _users_page(form, status=409 if isinstance(exc, ConflictError) else 400)
-    flash(f"User {form.email.data.strip().lower()} added.", "success")
-    return redirect(url_for("admin.users_view"))
-
-
-@bp.post("/users/<id:user_id>/role")
-@roles_required("admin")
-def user_role(user_id: int):
-    form = RoleForm(prefix=f"role{user_id}")
-    try:
-        if not form.validate_on_submit():
-            raise RefusedError("the role was not changed")
-        run(accounts.change_role, user_id, form.role.data, form.member_number.data, actor=actor())
-    except RefusedError as exc:
-        attach_errors(form, exc)
-        return _users_page(failed={"user_id": user_id, "slot": "role_form", "form": form}, status=400)
-    flash("Role changed; the user's sessions were ended.", "success")
-    return redirect(url_for("admin.users_view"))
-
-
-@bp.post("/users/<id:user_id>/active")
-@roles_required("admin")
-def user_active(user_id: int):
-    form = ActiveForm(prefix=f"active{user_id}")
-    try:
-        if not form.validate_on_submit() or form.active.data not in ("0", "1"):
-            raise RefusedError("nothing was changed: the form was incomplete")
-        run(accounts.set_active, user_id, form.active.data == "1", actor=actor())
-    except RefusedError as exc:
-        attach_errors(form, exc)
-        return _users_page(failed={"user_id": user_id, "slot": "active_form", "form": form}, status=400)
-    flash("User reactivated." if form.active.data == "1" else "User deactivated; their sessions and API tokens "
-          "no longer work.", "success")
-    return redirect(url_for("admin.users_view"))
-
-
-@bp.post("/users/<id:user_id>/password")
-@roles_required("admin")
-def user_password(user_id: int):
-    form = ResetPasswordForm(prefix=f"password{user_id}")
-    try:
-        if not form.validate_on_submit():
-            raise RefusedError("the password was not reset")
-        run(accounts.reset_password, user_id, form.password.data, actor=actor())
-    except RefusedError as exc:
-        attach_errors(form, exc)
-        return _users_page(failed={"user_id": user_id, "slot": "password_form", "form": form}, status=400)
-    flash("Password reset; the user's sessions were ended.", "success")
-    return redirect(url_for("admin.users_view"))
-
-
-# ------------------------------------------------------------------------------------------------ audit log, jobs
-
-
-@bp.get("/audit-log")
-@roles_required(*STAFF)
-def audit_log():
-    return render_template("admin/audit_log.html", page=run(web_queries.audit_log_page, page=page_arg()))
-
-
-@bp.get("/jobs")
-@roles_required(*STAFF)
-def jobs():
-    return render_template("admin/jobs.html", runs=run(web_queries.job_runs))

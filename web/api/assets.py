@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from energy_coop.services.forecasting.forecasts import stored_forecast
 from energy_coop.services.screens import api as api_queries
+from energy_coop.vocabulary import ROLES
 
 from web.api.auth import reads, roles
 from web.api.common import api_blueprint, documented
 from web.api.schemas import AssetListSchema, DateRangeQuery, ForecastSchema, ProductionQuery, ProductionSchema
 
 blp = api_blueprint("assets", "The co-op's solar arrays and batteries, their production and forecasts")
-EVERYONE = ("admin", "auditor", "member")
+EVERYONE = ROLES
 DEFAULT_SPAN_DAYS = {"hour": 7, "day": 30}  # the range asked for when 'from' is left out [days]
 FORECAST_DAYS = 7  # the forecast range when 'to' is left out [days]
 
@@ -66,8 +68,6 @@ def forecast(asset_code: str, from_: dt.date | None = None, to: dt.date | None =
     Defaults: from today for 7 days. Forecasts are stored by ``energy-coop forecast`` and the daily
     ``refresh-forecasts`` job; an asset with none stored (or a battery) answers an empty list.
     """
-    from energy_coop.services.forecasting.forecasts import stored_forecast
-
     with reads().begin() as s:
         asset = api_queries.get_asset(s, asset_code)
         first = from_ or _local_today(asset.timezone)

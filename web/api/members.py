@@ -9,9 +9,12 @@ import datetime as dt
 import re
 
 from flask import Response, g, jsonify
+from marshmallow import ValidationError
 
 from energy_coop.services.screens import api as api_queries
-from energy_coop.services.credits.statements import member_credits, statement, statement_csv, statement_pdf
+from energy_coop.services.credits.queries import member_credits
+from energy_coop.services.credits.statements import statement, statement_csv, statement_pdf
+from energy_coop.vocabulary import ROLES
 
 from web.api.auth import check_member_access, reads, roles
 from web.api.common import api_blueprint, documented
@@ -34,13 +37,11 @@ def _attachment(member_number: str, period: str, ext: str) -> dict[str, str]:
 
 
 blp = api_blueprint("members", "Who is signed in; members' details, credits and statements")
-EVERYONE = ("admin", "auditor", "member")
+EVERYONE = ROLES
 
 
 def _valid_period(period: str) -> str:
     """A path's period, refused with 422 (not 404) when it is not a month, so the mistake is named."""
-    from marshmallow import ValidationError
-
     try:
         check_period(period)
     except ValidationError as exc:

@@ -7,13 +7,18 @@ user's email as the actor. A refusal rolls the whole transaction back: nothing i
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from flask import current_app, g, request
 from marshmallow import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from energy_coop.errors import RefusedError
+from energy_coop.services.credits import allocation, ledger as ledger_service
+from energy_coop.services.metering.imports import import_file
 from energy_coop.services.screens import api as api_queries
+from energy_coop.vocabulary import STAFF_ROLES
 
 from web.api.auth import reads, roles, sessions
 from web.api.common import api_blueprint, documented
@@ -75,8 +80,6 @@ def import_readings():
     config = current_app.config["ENERGY_COOP"]
     request.max_content_length = config.max_upload_bytes
     if request.content_length is not None and request.content_length > config.max_upload_bytes:
-        from werkzeug.exceptions import RequestEntityTooLarge
-
         raise RequestEntityTooLarge()
     if not request.mimetype.startswith("multipart/form-data"):
         raise ValidationError({"body": ["send the file as multipart/form-data in a field named 'file'"]})
@@ -87,8 +90,6 @@ def import_readings():
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     options = ImportForm().load(request.form.to_dict())
-    from energy_coop.services.metering.imports import import_file
-
     with tempfile.TemporaryDirectory(prefix="energy-coop-upload-") as folder:
         path = Path(folder) / "upload"
         upload.save(path)
@@ -120,8 +121,6 @@ def allocate(period: str, post: bool, repost: bool, allow_gaps: bool):
         check_period(period)
     except ValidationError as exc:
         raise ValidationError({"path": {"period": exc.messages}}) from None
-    from energy_coop.services.credits import allocation
-
     try:
         with sessions().begin() as s:
             if post or repost:
@@ -149,7 +148,7 @@ def _api_words(text: str) -> str:
 
 @blp.route("/ledger")
 @documented(blp, 403, 422)
-@roles("admin", "auditor")
+@roles(*STAFF_ROLES)
 @blp.arguments(LedgerQuery, location="query", as_kwargs=True)
 @blp.response(200, LedgerPageSchema)
 def ledger(after_seq: int, limit: int, period: str | None = None):
@@ -173,9 +172,5 @@ def ledger_record(**body):
     The ledger is never edited: this appends one entry to the hash chain. A payout or bill application has a
     negative ``cents`` and may not take the member's balance below zero; refusals answer 422 naming the field.
     """
-    from dataclasses import asdict
-
-    from energy_coop.services.credits import ledger as ledger_service
-
     with sessions().begin() as s:
         return asdict(ledger_service.record_manual_entry(s, actor=g.principal.email, **body))

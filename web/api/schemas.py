@@ -7,7 +7,7 @@ import datetime as dt
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from energy_coop.period import parse_period
+from energy_coop.period import Period as Month
 
 MAX_CODE = 64  # longest member number / asset code / meter code the registers hold [characters]
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # months and days the API takes (the ledger's are far inside)
@@ -19,7 +19,7 @@ PERIOD_PARAMETER = {"in": "path", "name": "period", "required": True, "descripti
 def check_period(value: str) -> None:
     """Refuse (ValidationError) anything but a month ``YYYY-MM`` between 1900-01 and 2999-12."""
     try:
-        year, _ = parse_period(value)
+        year = Month.parse(value).year
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
     if value != value.strip():

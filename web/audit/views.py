@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -13,56 +12,62 @@ from pathlib import Path
 from flask import abort, render_template, request, send_file
 
 from energy_coop.errors import RefusedError
-from energy_coop.services.credits import statements
-from energy_coop.services.screens import pages as web_queries
+from energy_coop.period import Period
+from energy_coop.services.credits import exports
+from energy_coop.services.screens import audit as screens
+from energy_coop.vocabulary import STAFF_ROLES
 
 from web.helpers import download, page_arg, run, run_snapshot
 from web.security import roles_required
 from web.audit import bp
 
-STAFF = ("admin", "auditor")
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+STAFF = STAFF_ROLES
 
 
 def _period_or_404(period: str) -> str:
-    if not PERIOD_RE.match(period):
+    """A month in a download's URL as 'YYYY-MM'; anything else answers 404."""
+    if period != period.strip() or not Period.is_valid(period):
         abort(404)
-    return period
+    return str(Period.parse(period))
 
 
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    return render_template("audit/index.html", status=run_snapshot(web_queries.verify_status))
+    return render_template("audit/index.html", status=run_snapshot(screens.audit_home))
 
 
 @bp.get("/ledger")
 @roles_required(*STAFF)
 def ledger():
-    period = (request.args.get("period") or "").strip()[:7] or None
-    problem = None
-    if period and not PERIOD_RE.match(period):
-        problem, period = f"{period!r} is not a month; write YYYY-MM", None
-    data = run_snapshot(web_queries.ledger_view, page=page_arg(), period=period)
-    return render_template("audit/ledger.html", data=data, period=period, problem=problem)
+    text = (request.args.get("period") or "").strip()[:7]
+    problem, month = None, None
+    if text:
+        try:
+            month = Period.parse(text)
+        except ValueError as exc:
+            problem = str(exc)
+    data = run_snapshot(screens.ledger_screen, page=page_arg(), period=month)
+    return render_template("audit/ledger.html", data=data, period=None if month is None else str(month),
+                           problem=problem)
 
 
 @bp.get("/runs")
 @roles_required(*STAFF)
 def runs():
-    return render_template("audit/runs.html", runs=run(web_queries.allocation_runs))
+    return render_template("audit/runs.html", runs=run(screens.runs_screen))
 
 
 @bp.get("/runs/<id:run_id>")
 @roles_required(*STAFF)
 def run_detail(run_id: int):
-    return render_template("audit/run.html", run=run(web_queries.allocation_run, run_id))
+    return render_template("audit/run.html", run=run(screens.run_screen, run_id))
 
 
 @bp.get("/runs/<id:run_id>.json")
 @roles_required(*STAFF)
 def run_document(run_id: int):
-    doc = run(web_queries.allocation_run, run_id)["document"]
+    doc = run(screens.run_screen, run_id)["document"]
     return download(json.dumps(doc, indent=2, sort_keys=True).encode("utf-8"), f"allocation_run_{run_id}.json",
                     "application/json")
 
@@ -74,7 +79,7 @@ def ledger_csv():
     hashes are computed over them; ``ledger.check_memo`` keeps formulas and line breaks out of them."""
     fh = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it (and the OS deletes it) after the response
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-    run_snapshot(statements.write_ledger_csv, text)
+    run_snapshot(exports.write_ledger_csv, text)
     text.flush()
     text.detach()
     fh.seek(0)
@@ -98,7 +103,7 @@ def audit_bundle(period: str):
     with tempfile.TemporaryDirectory(prefix="energy-coop-audit-") as tmp:
         out = Path(tmp) / f"audit-{period}"
         try:
-            run_snapshot(statements.export_audit, period, out)
+            run_snapshot(exports.export_audit, period, out)
         except RefusedError:
             abort(404)
         buf = _zip_folder(out)
@@ -113,7 +118,7 @@ def statements_bundle(period: str, fmt: str):
         abort(404)
     with tempfile.TemporaryDirectory(prefix="energy-coop-statements-") as tmp:
         out = Path(tmp) / f"statements-{period}"
-        run_snapshot(statements.export_statements, period, fmt, out)
+        run_snapshot(exports.export_statements, period, fmt, out)
         out.mkdir(exist_ok=True)
         buf = _zip_folder(out)
     return send_file(buf, mimetype="application/zip", as_attachment=True,

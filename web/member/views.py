@@ -11,9 +11,11 @@ from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from energy_coop.errors import RefusedError
-from energy_coop.vocabulary import ROLES
+from energy_coop.formatting import cents_to_units, day_label, period_label, wh_to_kwh
+from energy_coop.period import Period
 from energy_coop.services.credits import statements
-from energy_coop.services.screens import pages as web_queries
+from energy_coop.services.screens import member as screens
+from energy_coop.vocabulary import ROLES
 
 from web.charts import bar_chart
 from web.helpers import download, run
@@ -21,14 +23,14 @@ from web.security import member_access, roles_required
 from web.member import bp
 
 ALL_ROLES = ROLES
-PERIOD_RE = re.compile(r"^\d{4}-\d{2}$")
+STATEMENT_FORMATS = ("pdf", "csv")
 
 
 def credits_chart(months: list[dict]) -> object:
-    labels = [m["period"] for m in months]
+    labels = [period_label(m["period"]) for m in months]
     return bar_chart("credits-chart", "Credits by month",
                      "Value of the credits posted to your account each month, in the co-op's currency.",
-                     labels, [m["cents"] / 100 for m in months], unit="", bar_label="credit value",
+                     labels, [cents_to_units(m["cents"]) for m in months], unit="", bar_label="credit value",
                      label_every=2 if len(labels) > 7 else 1)
 
 
@@ -41,11 +43,11 @@ def production_chart(held) -> object:
 
 @functools.lru_cache(maxsize=512)
 def _production_chart(asset_code: str, name: str, days: tuple[tuple[dt.date, int | None, int | None], ...]):
-    labels = [day.strftime("%d %b") for day, _, _ in days]
+    labels = [day_label(day) for day, _, _ in days]
     return bar_chart(f"production-{asset_code}", f"{name}: production, last {len(days)} days",
                      f"Energy {name} produced each day in kWh (bars) beside the stored forecast (line).",
-                     labels, [None if wh is None else wh / 1000 for _, wh, _ in days], unit="kWh",
-                     line_values=[None if wh is None else wh / 1000 for _, _, wh in days],
+                     labels, [wh_to_kwh(wh) for _, wh, _ in days], unit="kWh",
+                     line_values=[wh_to_kwh(wh) for _, _, wh in days],
                      bar_label="metered (kWh)", line_label="forecast (kWh)", label_every=3)
 
 
@@ -61,7 +63,7 @@ def me():
 @roles_required(*ALL_ROLES)
 def dashboard(member_number: str):
     member_access(member_number)
-    board = run(web_queries.member_dashboard, member_number, today=dt.date.today(),
+    board = run(screens.member_dashboard, member_number, today=dt.date.today(),
                 threshold=current_app.config["ENERGY_COOP"].performance_threshold)
     charts = {h.asset_code: production_chart(h) for h in board.holdings}
     return render_template("member/dashboard.html", board=board, credits_chart=credits_chart(board.months),
@@ -72,21 +74,22 @@ def dashboard(member_number: str):
 @roles_required(*ALL_ROLES)
 def statements_list(member_number: str):
     member_access(member_number)
-    info = run(web_queries.member_info, member_number)
-    periods = run(statements.periods_with_entries, member_number)
-    return render_template("member/statements.html", member=info, periods=periods)
+    screen = run(screens.member_statements, member_number)
+    return render_template("member/statements.html", member=screen["member"], periods=screen["periods"])
 
 
 @bp.get("/members/<path:member_number>/statements/<period>.<fmt>")
 @roles_required(*ALL_ROLES)
 def statement_download(member_number: str, period: str, fmt: str):
     member_access(member_number)
-    if fmt not in ("pdf", "csv") or not PERIOD_RE.match(period):
+    if fmt not in STATEMENT_FORMATS or period != period.strip() or not Period.is_valid(period):
         abort(404)
+    month = Period.parse(period)
     try:
-        st = run(statements.statement, member_number, period)
+        st = run(screens.member_statement, member_number, month)
     except RefusedError:
         abort(404)
+    period = str(month)
     safe_number = re.sub(r"[^A-Za-z0-9._-]", "_", member_number)
     name = f"statement_{period}_{safe_number}.{fmt}"
     if fmt == "csv":

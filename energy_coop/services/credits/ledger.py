@@ -7,13 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.chain import GENESIS, ChainEntry, entry_content, entry_hash, format_time, verify_chain
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.models import AllocationRun, Asset, LedgerEntry, LedgerHead, Member, utcnow
-from energy_coop.units import format_money
+from energy_coop.period import Period
+from energy_coop.units import UnitError, format_money, kwh_to_wh, parse_cents
 from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
 from energy_coop.services import audit
 
@@ -117,8 +118,6 @@ class ManualEntry:
 def parse_amounts(amount: str, kwh: str | None = None) -> tuple[int, int]:
     """An amount typed in currency (``-25.00``) and an energy typed in kWh (``-0.5``, blank: 0) as the integer
     ``(cents, wh)`` a manual entry takes; :class:`RefusedError` naming ``cents`` and/or ``wh`` otherwise."""
-    from energy_coop.units import UnitError, kwh_to_wh, parse_cents
-
     values: dict[str, int] = {}
     errors: list[RowError] = []
     for name, text, parse in (("cents", amount, parse_cents), ("wh", kwh or "0", kwh_to_wh)):
@@ -163,8 +162,6 @@ def record_manual_entry(session: Session, *, kind: str, member_number: str, cent
     Every problem found is named in one :class:`RefusedError` (fields ``kind``, ``member_number``, ``cents``,
     ``wh``, ``memo``, ``period``); then nothing is written.
     """
-    from energy_coop.period import parse_period
-
     errors: list[RowError] = []
 
     def refuse(field_name: str, reason: str) -> None:
@@ -194,13 +191,13 @@ def record_manual_entry(session: Session, *, kind: str, member_number: str, cent
     memo, memo_problem = check_memo(memo)
     if memo_problem:
         refuse("memo", memo_problem)
-    this_month = (today or utcnow().date()).strftime("%Y-%m")
+    this_month = str(Period.of(today or utcnow().date()))
     if period is None or not str(period).strip():
         period = this_month
     else:
         period = str(period).strip()
         try:
-            parse_period(period)
+            Period.parse(period)
         except ValueError as exc:
             refuse("period", str(exc))
         else:
@@ -228,19 +225,34 @@ def record_manual_entry(session: Session, *, kind: str, member_number: str, cent
                        balance_cents + cents)
 
 
-def iter_chain(session: Session, *, period: str | None = None, batch: int = 20_000) -> Iterator[ChainEntry]:
-    """Every ledger entry in ``seq`` order as :class:`ChainEntry` (member and asset codes joined in)."""
+def chain_query(*, period: str | None = None, after_seq: int = 0, newest_first: bool = False) -> Select:
+    """The ledger entries with the fields their hashes cover (:class:`ChainEntry`'s, in its order: member and
+    asset codes joined in) plus ``prev_hash`` and ``hash``; in ``seq`` order (``newest_first``: reversed),
+    optionally one ``period``'s only and only after ``after_seq``. The one query of the chain: the verification,
+    the ledger export, the API and the auditors' page all read entries through it."""
     stmt = (
         select(LedgerEntry.seq, LedgerEntry.kind, Member.member_number, LedgerEntry.period, Asset.asset_code,
                LedgerEntry.wh, LedgerEntry.cents, LedgerEntry.run_id, LedgerEntry.reverses_seq, LedgerEntry.memo,
                LedgerEntry.created_at, LedgerEntry.prev_hash, LedgerEntry.hash)
         .join(Member, LedgerEntry.member_id == Member.id)
         .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
-        .order_by(LedgerEntry.seq)
+        .order_by(LedgerEntry.seq.desc() if newest_first else LedgerEntry.seq)
     )
+    if after_seq:
+        stmt = stmt.where(LedgerEntry.seq > after_seq)
     if period is not None:
         stmt = stmt.where(LedgerEntry.period == period)
-    for row in session.execute(stmt.execution_options(yield_per=batch)):
+    return stmt
+
+
+#: The names of :func:`chain_query`'s columns.
+CHAIN_COLUMNS = ("seq", "kind", "member_number", "period", "asset_code", "wh", "cents", "run_id", "reverses_seq",
+                 "memo", "created_at", "prev_hash", "hash")
+
+
+def iter_chain(session: Session, *, period: str | None = None, batch: int = 20_000) -> Iterator[ChainEntry]:
+    """Every ledger entry in ``seq`` order as :class:`ChainEntry` (member and asset codes joined in)."""
+    for row in session.execute(chain_query(period=period).execution_options(yield_per=batch)):
         yield ChainEntry(*row)
 
 

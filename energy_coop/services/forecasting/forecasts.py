@@ -274,7 +274,11 @@ def _asset_month_expectation(session: Session, asset: Asset, period: str) -> dic
 
 def member_outlook(session: Session, member_number: str, *, today: dt.date,
                    version: tuple | None = None) -> dict[str, Any]:
-    """A member's expected credits for next month: kWh and value per held asset, with a low/high band.
+    """A member's expected credits for next month: energy and value per held asset, with a low/high band.
+
+    Energies are integer ``wh``, ``wh_low``, ``wh_high`` [Wh] (the member's part of the asset's, rounded half
+    to even; ``kwh``, ``kwh_low``, ``kwh_high`` are the same in kWh, as numbers); values are integer ``cents*``
+    (None for an asset without rates). The totals carry the same keys.
 
     Shares are those held on the first day of next month according to the register today; energy is the
     typical-year expectation of each solar asset; value uses the credit rates in force at each hour.
@@ -296,7 +300,7 @@ def outlook_from_register(session: Session, member_number: str, register: list, 
     first = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     period = first.strftime("%Y-%m")
     items = []
-    totals = {"kwh": 0.0, "kwh_low": 0.0, "kwh_high": 0.0, "cents": 0, "cents_low": 0, "cents_high": 0}
+    totals = {"wh": 0, "wh_low": 0, "wh_high": 0, "cents": 0, "cents_low": 0, "cents_high": 0}
     for asset in assets:
         if asset.kind != "solar":
             continue
@@ -305,12 +309,13 @@ def outlook_from_register(session: Session, member_number: str, register: list, 
             continue
         month = memo.remember(session, ("outlook", solar_array(asset), period),
                               lambda asset=asset: _asset_month_expectation(session, asset, period), version=version)
-        share = shares / asset.total_shares
         item: dict[str, Any] = {"asset_code": asset.asset_code, "shares": shares, "total_shares": asset.total_shares}
         for key in ("kwh", "kwh_low", "kwh_high"):
-            energy = month[key] / 1000 * share
-            item[key] = f"{energy:.1f}"
-            totals[key] += energy
+            wkey = key.replace("kwh", "wh")
+            energy = round_half_even(month[key] * shares, asset.total_shares)  # [Wh] this member's part
+            item[wkey] = energy
+            item[key] = energy / 1000  # [kWh] the same, as a number
+            totals[wkey] += energy
             ckey = key.replace("kwh", "cents")
             value = month[ckey]  # [Wh x micro-currency/kWh] of the whole asset, or None without rates
             if value is None:
@@ -320,7 +325,5 @@ def outlook_from_register(session: Session, member_number: str, register: list, 
                 item[ckey] = cents
                 totals[ckey] += cents
         items.append(item)
-    return {"member_number": member_number, "period": period, "assets": items,
-            "kwh": f"{totals['kwh']:.1f}", "kwh_low": f"{totals['kwh_low']:.1f}",
-            "kwh_high": f"{totals['kwh_high']:.1f}", "cents": totals["cents"], "cents_low": totals["cents_low"],
-            "cents_high": totals["cents_high"]}
+    return {"member_number": member_number, "period": period, "assets": items, **totals,
+            **{key: totals[key.replace("kwh", "wh")] / 1000 for key in ("kwh", "kwh_low", "kwh_high")}}

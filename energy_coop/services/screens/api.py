@@ -1,4 +1,4 @@
-"""Read-only queries behind the JSON API (SPEC section 10) that no other service answers yet.
+"""The JSON API's screens (SPEC section 10) that no other service answers: one read function per endpoint.
 
 Every function takes a Session and plain values and returns plain dicts and lists (JSON-ready: integers for
 energy [Wh] and money [cents], ISO 8601 text for times). Nothing here writes or commits. A name that does not
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from energy_coop.period import local_midnight_utc
 from energy_coop.calc.credits.chain import format_time
 from energy_coop.errors import NotFoundError, RefusedError
-from energy_coop.models import Asset, LedgerEntry, Member, Meter, Reading, ShareTransaction
+from energy_coop.models import Asset, Member, Meter, Reading, ShareTransaction
+from energy_coop.services.credits.ledger import chain_query
 
 RESOLUTIONS = ("hour", "day", "month")
 # The most buckets one production request may ask for: a leap year of hours, 100 years of days or months.
@@ -233,18 +234,7 @@ def ledger_page(session: Session, *, period: str | None = None, after_seq: int =
     client can re-verify the chain. With ``period`` only that month's entries are listed (their
     ``prev_hash`` then links to entries outside the page). Returns ``{"entries": [...], "next_after_seq"}``.
     """
-    stmt = (
-        select(LedgerEntry.seq, LedgerEntry.kind, Member.member_number, LedgerEntry.period, Asset.asset_code,
-               LedgerEntry.wh, LedgerEntry.cents, LedgerEntry.run_id, LedgerEntry.reverses_seq, LedgerEntry.memo,
-               LedgerEntry.created_at, LedgerEntry.prev_hash, LedgerEntry.hash)
-        .join(Member, LedgerEntry.member_id == Member.id)
-        .outerjoin(Asset, LedgerEntry.asset_id == Asset.id)
-        .where(LedgerEntry.seq > after_seq)
-        .order_by(LedgerEntry.seq)
-        .limit(limit + 1)
-    )
-    if period is not None:
-        stmt = stmt.where(LedgerEntry.period == period)
+    stmt = chain_query(period=period, after_seq=after_seq).limit(limit + 1)
     rows = session.execute(stmt).all()
     entries = [
         {"seq": r.seq, "kind": r.kind, "member_number": r.member_number, "period": r.period,

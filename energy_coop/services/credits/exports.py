@@ -1,0 +1,193 @@
+"""The auditors' files (SPEC section 6): the ledger with its hashes, one statement per member, and the audit
+bundle of a posted month, with what an auditor needs to re-compute section 5 without this application.
+
+Each writer takes a Session and where to write; nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from energy_coop.calc.credits.allocation import COOP
+from energy_coop.calc.credits.chain import format_time
+from energy_coop.calc.credits.holdings import holding_segments
+from energy_coop.calc.credits.rates import iso_utc
+from energy_coop.errors import RefusedError
+from energy_coop.models import LedgerEntry, Member
+from energy_coop.services.credits import allocation as allocation_service
+from energy_coop.services.credits.ledger import CHAIN_COLUMNS, iter_chain
+from energy_coop.services.credits.statements import check_period, statement, statement_csv, statement_pdf
+from energy_coop.services.metering.imports import file_sha256
+from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
+
+LEDGER_COLUMNS = list(CHAIN_COLUMNS)  # the ledger CSV's header: the chain's fields and hashes
+
+
+def write_ledger_csv(session: Session, fh: IO[str], period: str | None = None) -> int:
+    """Every ledger entry (or one period's) with its chain fields, in ``seq`` order; returns the count.
+
+    The memo is written as stored (not formula-escaped) so that the hashes can be re-computed from the file;
+    no memo can start a formula, since :func:`ledger.check_memo` refuses those when the entry is made.
+    """
+    if period is not None:
+        period = check_period(period)
+    w = csv.writer(fh, lineterminator="\n")
+    w.writerow(LEDGER_COLUMNS)
+    n = 0
+    for e in iter_chain(session, period=period):
+        w.writerow([e.seq, e.kind, e.member_number, e.period or "", e.asset_code or "", e.wh, e.cents,
+                    e.run_id if e.run_id is not None else "", e.reverses_seq if e.reverses_seq is not None else "",
+                    e.memo or "", format_time(e.created_at), e.prev_hash, e.hash])
+        n += 1
+    return n
+
+
+def export_statements(session: Session, period: str, fmt: str, out_dir: Path) -> list[Path]:
+    """One statement file per member with ledger entries in or before ``period``."""
+    period = check_period(period)
+    if fmt not in ("pdf", "csv"):
+        raise RefusedError(f"format {fmt!r} is not pdf or csv")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    numbers = [n for (n,) in session.execute(
+        select(Member.member_number).join(LedgerEntry, LedgerEntry.member_id == Member.id)
+        .where(LedgerEntry.period <= period).group_by(Member.member_number).order_by(Member.member_number))]
+    paths = []
+    for number in numbers:
+        st = statement(session, number, period)
+        path = out_dir / f"statement_{period}_{_file_safe(number)}.{fmt}"
+        if fmt == "csv":
+            path.write_text(statement_csv(st), encoding="utf-8")
+        else:
+            path.write_bytes(statement_pdf(st))
+        paths.append(path)
+    return paths
+
+
+def _file_safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+AUDIT_README = """\
+energy-coop audit export for {period}
+
+Re-computing SPEC section 5 from these files alone:
+- assets.csv: each asset's time zone, total shares, local month bounds [UTC] and coverage.
+- readings.csv: every reading of the month (interval start in the asset's local month): kwh exact to 1 mWh,
+  the rate in force at the interval start, and the local day the reading belongs to.
+- holdings.csv: shares held per holder (member number, or COOP for the shares no member holds), asset and day,
+  as runs of consecutive days (first_day..last_day inclusive) with the same holding.
+- rates.csv: the rate rows used (valid_from UTC, rate per kWh, scope = asset code or * for every asset).
+- daily_totals.csv: per asset and local day, sum of kwh [mWh] and of kwh x rate [mWh x 1e-6 currency/kWh].
+- allocation.json: the posted allocation document; ledger.csv: the month's ledger entries with their hashes
+  (verify the whole chain with `export ledger`); statements/: one CSV statement per member.
+Exact energy of holder m: sum over readings r of kwh_r x h(m, day(r)) / total_shares; value the same with
+kwh_r x rate_r. Asset totals are rounded half to even (Wh, cents), then split by largest remainder, ties to
+the key that sorts first, COOP after every member number.
+"""
+
+
+def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]:
+    """Write the SPEC 6 audit bundle of a posted ``period`` into ``out_dir``; return the manifest."""
+    period = check_period(period)
+    run = allocation_service.current_run(session, period)
+    if run is None:
+        raise RefusedError(f"{period} has not been posted; there is nothing to audit yet")
+    outcome = allocation_service.compute(session, period, today=dt.date.max)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+
+    def writer(name: str):
+        path = out_dir / name
+        files.append(path)
+        fh = path.open("w", newline="", encoding="utf-8")
+        return fh, csv.writer(fh, lineterminator="\n")
+
+    fh, w = writer("assets.csv")
+    w.writerow(["asset_code", "timezone", "total_shares", "month_start_utc", "month_end_utc", "intervals_present",
+                "intervals_expected"])
+    for i in outcome.inputs:
+        w.writerow([i.asset.asset_code, i.asset.timezone, i.asset.total_shares, iso_utc(i.start_utc),
+                    iso_utc(i.end_utc), i.coverage.present, i.coverage.expected])
+    fh.close()
+
+    fh, w = writer("readings.csv")
+    w.writerow(["asset_code", "start_utc", "end_utc", "local_day", "kwh", "rate_per_kwh"])
+    for i in outcome.inputs:
+        zone = ZoneInfo(i.asset.timezone)
+        order = i.starts.argsort(kind="stable")
+        for k in order.tolist():
+            s = int(i.starts[k])
+            w.writerow([i.asset.asset_code, iso_utc(s), iso_utc(int(i.ends[k])),
+                        dt.datetime.fromtimestamp(s, zone).date().isoformat(), mwh_to_kwh_decimal(int(i.mwh[k])),
+                        rate_to_decimal(int(i.rates[k]))])
+    fh.close()
+
+    fh, w = writer("daily_totals.csv")
+    w.writerow(["asset_code", "local_day", "energy_mwh", "value_mwh_x_micro_per_kwh"])
+    for i in outcome.inputs:
+        for day, e, v in zip(i.days, i.energy_by_day, i.value_by_day):
+            w.writerow([i.asset.asset_code, day.isoformat(), e, v])
+    fh.close()
+
+    fh, w = writer("holdings.csv")
+    w.writerow(["asset_code", "holder", "first_day", "last_day", "shares"])
+    for i in outcome.inputs:
+        held = [0] * len(i.days)
+        for number in sorted(i.holdings):
+            for start, stop, shares in holding_segments(i.holdings[number], i.days):
+                w.writerow([i.asset.asset_code, number, i.days[start].isoformat(), i.days[stop - 1].isoformat(),
+                            shares])
+                for d in range(start, stop):
+                    held[d] += shares
+        run_start = 0
+        for d in range(1, len(i.days) + 1):
+            if d == len(i.days) or held[d] != held[run_start]:
+                coop = i.asset.total_shares - held[run_start]
+                if coop:
+                    w.writerow([i.asset.asset_code, COOP, i.days[run_start].isoformat(), i.days[d - 1].isoformat(),
+                                coop])
+                run_start = d
+    fh.close()
+
+    fh, w = writer("rates.csv")
+    w.writerow(["asset_code", "valid_from_utc", "rate_per_kwh", "scope"])
+    for i in outcome.inputs:
+        for row in i.schedule.rows_in_effect(i.start_utc, i.end_utc):
+            w.writerow([i.asset.asset_code, iso_utc(row.valid_from), rate_to_decimal(row.rate_micros),
+                        row.asset_code or "*"])
+    fh.close()
+
+    path = out_dir / "allocation.json"
+    path.write_text(json.dumps(run.posted_document, indent=2, sort_keys=True), encoding="utf-8")
+    files.append(path)
+    path = out_dir / "ledger.csv"
+    with path.open("w", newline="", encoding="utf-8") as lf:
+        write_ledger_csv(session, lf, period)
+    files.append(path)
+    for p in export_statements(session, period, "csv", out_dir / "statements"):
+        files.append(p)
+    path = out_dir / "README.txt"
+    path.write_text(AUDIT_README.format(period=period), encoding="utf-8")
+    files.append(path)
+
+    stale = run.inputs_sha256 != outcome.inputs_sha256
+    manifest = {
+        "period": period,
+        "run_id": run.id,
+        "posted_at": run.posted_at.isoformat(),
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs_match_posted_run": not stale,
+        "note": ("the readings, register or rates changed after this month was posted: the inputs here re-compute "
+                 "the current draft, not the posted run; repost the month first") if stale else "",
+        "files": {str(p.relative_to(out_dir)): file_sha256(p) for p in files},
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    return manifest
