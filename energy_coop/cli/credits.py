@@ -9,17 +9,8 @@ from pathlib import Path
 
 import click
 
-from energy_coop.cli.context import (
-    EXIT_FAILED,
-    PERIOD,
-    AppContext,
-    db_option,
-    emit_json,
-    json_option,
-    pass_app,
-    progress_bar,
-    refusals,
-)
+from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option, emit_json, json_option,
+                                     pass_app, progress_bar, refusals)
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.period import Period
 from energy_coop.units import format_money

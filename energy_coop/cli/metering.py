@@ -7,18 +7,8 @@ import sys
 
 import click
 
-from energy_coop.cli.context import (
-    EXIT_REFUSED,
-    PERIOD,
-    AppContext,
-    db_option,
-    emit_json,
-    json_option,
-    pass_app,
-    progress_bar,
-    refusals,
-    require_current_schema,
-)
+from energy_coop.cli.context import (EXIT_REFUSED, PERIOD, AppContext, db_option, emit_json, json_option,
+                                     pass_app, progress_bar, refusals, require_current_schema)
 from energy_coop.errors import RowError
 from energy_coop.period import Period
 

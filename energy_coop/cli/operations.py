@@ -15,18 +15,8 @@ import sys
 import click
 from sqlalchemy import MetaData
 
-from energy_coop.cli.context import (
-    EXIT_FAILED,
-    EXIT_RUNNING_ELSEWHERE,
-    AppContext,
-    db_option,
-    emit_json,
-    json_option,
-    pass_app,
-    progress_bar,
-    refusals,
-    require_current_schema,
-)
+from energy_coop.cli.context import (EXIT_FAILED, EXIT_RUNNING_ELSEWHERE, AppContext, db_option, emit_json,
+                                     json_option, pass_app, progress_bar, refusals, require_current_schema)
 from energy_coop.db import dispose_all, get_engine
 from energy_coop.errors import RefusedError
 

@@ -3,18 +3,9 @@
 from energy_coop.models.assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
 from energy_coop.models.audit import AuditEntry
 from energy_coop.models.base import Base, utcnow
-from energy_coop.models.efficiency import (
-    HEATING_FUELS,
-    INCENTIVE_RULES,
-    MEASURE_CATEGORIES,
-    MEASURE_STATUSES,
-    EnergyAudit,
-    IncentiveAward,
-    IncentivePayment,
-    IncentiveProgramme,
-    Measure,
-    Premises,
-)
+from energy_coop.models.efficiency import (HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES,
+                                           MEASURE_STATUSES, EnergyAudit, IncentiveAward, IncentivePayment,
+                                           IncentiveProgramme, Measure, Premises)
 from energy_coop.models.forecasts import Forecast
 from energy_coop.models.jobs import JOB_OUTCOMES, JobRun
 from energy_coop.models.ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead

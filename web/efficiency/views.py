@@ -150,6 +150,17 @@ def _refused(exc: RefusedError | ValueError, back: str | None = None):
     return redirect(back or url_for("efficiency.index"))
 
 
+def _submit(service: Callable[..., T], values: Callable[[], dict[str, Any]], said: Callable[[T], str], *args: Any,
+            back: str | None = None, **fixed: Any):
+    """A form's POST: read its fields (``values()``; a bad field is a ValueError), call ``service`` with them in
+    one transaction, then flash ``said(record)`` or every reason it was refused, and return to ``back``."""
+    try:
+        record = _change(service, *args, **fixed, **values())
+    except (RefusedError, ValueError) as exc:
+        return _refused(exc, back)
+    return _done(said(record), back)
+
+
 def _premises_page(premises_id: int) -> str:
     return url_for("efficiency.premises", premises_id=premises_id)
 
@@ -157,11 +168,8 @@ def _premises_page(premises_id: int) -> str:
 @bp.post("/programmes")
 @roles_required("admin")
 def create_programme():
-    try:
-        p = _change(incentives.create_programme, **forms.programme_values())
-    except (RefusedError, ValueError) as exc:
-        return _refused(exc)
-    return _done(f"programme {p.code} created with a budget of {format_cents(p.budget_cents)}")
+    return _submit(incentives.create_programme, forms.programme_values,
+                   lambda p: f"programme {p.code} created with a budget of {format_cents(p.budget_cents)}")
 
 
 @bp.post("/premises")
@@ -185,12 +193,9 @@ def create_premises():
 @roles_required("admin")
 def record_audit(premises_id: int):
     """Record an energy audit of a building: date, auditor, ASHRAE level 1-3, findings."""
-    back = _premises_page(premises_id)
-    try:
-        a = _change(premises_service.record_audit, premises_id=premises_id, **forms.audit_values())
-    except (RefusedError, ValueError) as exc:
-        return _refused(exc, back)
-    return _done(f"audit {a.id} of {a.audit_date} (ASHRAE level {a.ashrae_level}) recorded", back)
+    return _submit(premises_service.record_audit, forms.audit_values,
+                   lambda a: f"audit {a.id} of {a.audit_date} (ASHRAE level {a.ashrae_level}) recorded",
+                   premises_id=premises_id, back=_premises_page(premises_id))
 
 
 @bp.post("/premises/<id:premises_id>/measures")
@@ -198,13 +203,10 @@ def record_audit(premises_id: int):
 def propose_measure(premises_id: int):
     """Propose a measure found by one of the building's audits: cost [cents, typed as 1234.50], estimated
     savings [whole kWh/year], useful life [years]."""
-    back = _premises_page(premises_id)
-    try:
-        m = _change(measures.propose_measure_on_premises, premises_id, **forms.measure_values())
-    except (RefusedError, ValueError) as exc:
-        return _refused(exc, back)
-    return _done(f"measure {m.id} proposed: {m.description}, cost {format_cents(m.cost_cents)}, estimated "
-                 f"{m.estimated_kwh_per_year:,} kWh/year", back)
+    return _submit(measures.propose_measure_on_premises, forms.measure_values,
+                   lambda m: f"measure {m.id} proposed: {m.description}, cost {format_cents(m.cost_cents)}, "
+                             f"estimated {m.estimated_kwh_per_year:,} kWh/year",
+                   premises_id, back=_premises_page(premises_id))
 
 
 @bp.post("/premises/<id:premises_id>/edit")
@@ -249,28 +251,20 @@ def edit_measure(measure_id: int):
 @bp.post("/awards")
 @roles_required("admin")
 def award():
-    try:
-        a = _change(incentives.award_incentive, **forms.award_values())
-    except (RefusedError, ValueError) as exc:
-        return _refused(exc)
-    return _done(f"awarded {format_cents(a.amount_cents)} from {a.programme.code} for measure {a.measure_id}")
+    return _submit(incentives.award_incentive, forms.award_values,
+                   lambda a: f"awarded {format_cents(a.amount_cents)} from {a.programme.code} for measure "
+                             f"{a.measure_id}")
 
 
 @bp.post("/measures/<id:measure_id>/status")
 @roles_required("admin")
 def measure_status(measure_id: int):
-    try:
-        m = _change(measures.set_measure_status, measure_id, **forms.status_values(measure_id))
-    except (RefusedError, ValueError) as exc:
-        return _refused(exc)
-    return _done(f"measure {m.id} is now {m.status}")
+    return _submit(measures.set_measure_status, lambda: forms.status_values(measure_id),
+                   lambda m: f"measure {m.id} is now {m.status}", measure_id)
 
 
 @bp.post("/awards/<id:award_id>/payments")
 @roles_required("admin")
 def payment(award_id: int):
-    try:
-        p = _change(incentives.record_payment, award_id=award_id, **forms.payment_values())
-    except (RefusedError, ValueError) as exc:
-        return _refused(exc)
-    return _done(f"paid {format_cents(p.amount_cents)} against award {award_id}")
+    return _submit(incentives.record_payment, forms.payment_values,
+                   lambda p: f"paid {format_cents(p.amount_cents)} against award {award_id}", award_id=award_id)

@@ -13,14 +13,8 @@ from energy_coop.errors import NotFoundError
 from energy_coop.services.efficiency.incentives import list_awards, list_payments, list_programmes
 from energy_coop.services.efficiency.measures import list_measures
 from energy_coop.services.efficiency.premises import list_audits, list_premises
-from energy_coop.services.efficiency.serialisers import (
-    audit_dict,
-    award_dict,
-    measure_dict,
-    payment_dict,
-    premises_dict,
-    programme_dict,
-)
+from energy_coop.services.efficiency.serialisers import (audit_dict, award_dict, measure_dict, payment_dict,
+                                                         premises_dict, programme_dict)
 
 EXPORTS = ("premises", "audits", "measures", "programmes", "awards", "payments")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

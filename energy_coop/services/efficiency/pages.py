@@ -18,13 +18,8 @@ from energy_coop.services.efficiency.incentives import budget_summary, list_awar
 from energy_coop.services.efficiency.measures import FINAL, list_measures, measures_by_status
 from energy_coop.services.efficiency.premises import get_premises, list_audits, list_premises, member_id_of
 from energy_coop.services.efficiency.savings import premises_savings, programme_savings
-from energy_coop.services.efficiency.serialisers import (
-    audit_dict,
-    award_dict,
-    measure_dict,
-    payment_dict,
-    premises_dict,
-)
+from energy_coop.services.efficiency.serialisers import (audit_dict, award_dict, measure_dict, payment_dict,
+                                                         premises_dict)
 
 
 def _own(session: Session, member_number: str) -> int:

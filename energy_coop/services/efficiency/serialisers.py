@@ -5,14 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from energy_coop.models import (
-    EnergyAudit,
-    IncentiveAward,
-    IncentivePayment,
-    IncentiveProgramme,
-    Measure,
-    Premises,
-)
+from energy_coop.models import (EnergyAudit, IncentiveAward, IncentivePayment, IncentiveProgramme, Measure,
+                                Premises)
 from energy_coop.units import rate_to_decimal
 
 

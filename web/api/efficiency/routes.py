@@ -10,46 +10,20 @@ from flask import Response, g, jsonify
 
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.services.efficiency import exports, incentives, measures, premises, savings
-from energy_coop.services.efficiency.serialisers import (
-    audit_dict,
-    award_dict,
-    measure_dict,
-    payment_dict,
-    premises_dict,
-    programme_dict,
-)
+from energy_coop.services.efficiency.serialisers import (audit_dict, award_dict, measure_dict, payment_dict,
+                                                         premises_dict, programme_dict)
 from energy_coop.units import UnitError, parse_rate
 from energy_coop.vocabulary import STAFF_ROLES
 
 from web.api.auth import reads, roles, sessions
 from web.api.common import documented
 from web.api.efficiency import blp
-from web.api.efficiency.schemas import (
-    SAVINGS,
-    AuditBody,
-    AuditListSchema,
-    AuditSchema,
-    AwardBody,
-    AwardDetailSchema,
-    AwardListSchema,
-    AwardSchema,
-    MeasureBody,
-    MeasureChanges,
-    MeasureListSchema,
-    MeasureSchema,
-    MeasureStatusBody,
-    MeasuresQuery,
-    PaymentBody,
-    PaymentSchema,
-    PremisesBody,
-    PremisesChanges,
-    PremisesListSchema,
-    PremisesSchema,
-    ProgrammeBody,
-    ProgrammeListSchema,
-    ProgrammeSchema,
-    SavingsQuery,
-)
+from web.api.efficiency.schemas import (SAVINGS, AuditBody, AuditListSchema, AuditSchema, AwardBody,
+                                        AwardDetailSchema, AwardListSchema, AwardSchema, MeasureBody,
+                                        MeasureChanges, MeasureListSchema, MeasureSchema, MeasureStatusBody,
+                                        MeasuresQuery, PaymentBody, PaymentSchema, PremisesBody,
+                                        PremisesChanges, PremisesListSchema, PremisesSchema, ProgrammeBody,
+                                        ProgrammeListSchema, ProgrammeSchema, SavingsQuery)
 
 EVERYONE = ("admin", "auditor", "member")
 STAFF = STAFF_ROLES

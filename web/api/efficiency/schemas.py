@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from energy_coop.vocabulary import (
-    HEATING_FUELS,
-    INCENTIVE_RULES,
-    MEASURE_CATEGORIES,
-    MEASURE_STATUSES,
-    MEMBER_TYPES,
-)
+from energy_coop.vocabulary import (HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEASURE_STATUSES,
+                                    MEMBER_TYPES)
 
 from web.api.schemas import Strict
 
