@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from energy_coop.models.base import Base, BigInt
+from energy_coop.models.base import Base, BigInt, one_of
 from energy_coop.vocabulary import ARRAY_TYPES, ASSET_KINDS, METER_KINDS
 
 
@@ -17,7 +17,7 @@ class Meter(Base):
     """A meter: ``production`` for an asset (5/15/30/60-minute intervals), ``consumption`` for a member's premises."""
 
     __tablename__ = "meters"
-    __table_args__ = (CheckConstraint("kind IN ('production','consumption')", name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", METER_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
@@ -29,7 +29,7 @@ class Asset(Base):
 
     __tablename__ = "assets"
     __table_args__ = (
-        CheckConstraint("kind IN ('solar','storage')", name="kind"),
+        CheckConstraint(one_of("kind", ASSET_KINDS), name="kind"),
         CheckConstraint("total_shares > 0", name="total_shares_positive"),
     )
 

@@ -53,3 +53,9 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK constraint that ``column`` holds one of ``values`` (codes from
+    :mod:`energy_coop.vocabulary`, so the database and the code share one list)."""
+    return f"{column} IN ('" + "','".join(values) + "')"

@@ -29,14 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, one_of, utcnow
 from energy_coop.models.members import Member
 from energy_coop.vocabulary import HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES, MEASURE_STATUSES
 
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ('" + "','".join(values) + "')"
 
 
 class Premises(Base):
@@ -49,7 +45,7 @@ class Premises(Base):
     __tablename__ = "premises"
     __table_args__ = (
         CheckConstraint("floor_area_m2 > 0", name="floor_area_positive"),
-        CheckConstraint(_in("heating_fuel", HEATING_FUELS), name="heating_fuel"),
+        CheckConstraint(one_of("heating_fuel", HEATING_FUELS), name="heating_fuel"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
@@ -95,8 +91,8 @@ class Measure(Base):
 
     __tablename__ = "measures"
     __table_args__ = (
-        CheckConstraint(_in("category", MEASURE_CATEGORIES), name="category"),
-        CheckConstraint(_in("status", MEASURE_STATUSES), name="status"),
+        CheckConstraint(one_of("category", MEASURE_CATEGORIES), name="category"),
+        CheckConstraint(one_of("status", MEASURE_STATUSES), name="status"),
         CheckConstraint("cost_cents >= 0", name="cost_not_negative"),
         CheckConstraint("estimated_kwh_per_year >= 0", name="estimate_not_negative"),
         CheckConstraint("useful_life_years > 0", name="useful_life_positive"),
@@ -138,7 +134,7 @@ class IncentiveProgramme(Base):
 
     __tablename__ = "incentive_programmes"
     __table_args__ = (
-        CheckConstraint(_in("rule", INCENTIVE_RULES), name="rule"),
+        CheckConstraint(one_of("rule", INCENTIVE_RULES), name="rule"),
         CheckConstraint("budget_cents > 0", name="budget_positive"),
         CheckConstraint("awarded_cents >= 0 AND awarded_cents <= budget_cents", name="awarded_within_budget"),
         CheckConstraint("paid_cents >= 0 AND paid_cents <= awarded_cents", name="paid_within_awarded"),

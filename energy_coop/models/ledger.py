@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from energy_coop.models.assets import Asset
-from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, one_of, utcnow
 from energy_coop.models.members import Member
 from energy_coop.vocabulary import ENTRY_KINDS
 
@@ -74,9 +74,7 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('allocation','reversal','adjustment','payout','bill_application')", name="kind"
-        ),
+        CheckConstraint(one_of("kind", ENTRY_KINDS), name="kind"),
         CheckConstraint("(kind = 'reversal') = (reverses_seq IS NOT NULL)", name="reversal_links_entry"),
         # A member's credits and statements read only this index: their entries side by side in one place
         # instead of one table page per month (migration 0007).

@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, one_of, utcnow
 from energy_coop.vocabulary import MEMBER_TYPES, ROLES
 
 
@@ -18,9 +18,7 @@ class Member(Base):
 
     __tablename__ = "members"
     __table_args__ = (
-        CheckConstraint(
-            "member_type IN ('" + "','".join(MEMBER_TYPES) + "')", name="member_type"
-        ),
+        CheckConstraint(one_of("member_type", MEMBER_TYPES), name="member_type"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
@@ -41,7 +39,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('member','admin','auditor')", name="role"),
+        CheckConstraint(one_of("role", ROLES), name="role"),
         CheckConstraint("role <> 'member' OR member_id IS NOT NULL", name="member_has_member"),
     )
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from energy_coop.models.base import Base, BigInt, UTCDateTime, utcnow
+from energy_coop.models.base import Base, BigInt, UTCDateTime, one_of, utcnow
+from energy_coop.vocabulary import READING_QUALITIES
 
 
 class ImportBatch(Base):
@@ -42,7 +43,7 @@ class Reading(Base):
     __table_args__ = (
         UniqueConstraint("meter_id", "start"),
         CheckConstraint('"end" > start', name="end_after_start"),
-        CheckConstraint("quality IN ('actual','estimated')", name="quality"),
+        CheckConstraint(one_of("quality", READING_QUALITIES), name="quality"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)

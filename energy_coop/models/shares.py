@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from energy_coop.models.assets import Asset
-from energy_coop.models.base import Base, BigInt
+from energy_coop.models.base import Base, BigInt, one_of
 from energy_coop.models.members import Member
 from energy_coop.vocabulary import SHARE_KINDS
 
@@ -20,7 +20,7 @@ class ShareTransaction(Base):
 
     __tablename__ = "share_transactions"
     __table_args__ = (
-        CheckConstraint("kind IN ('issue','transfer','redeem')", name="kind"),
+        CheckConstraint(one_of("kind", SHARE_KINDS), name="kind"),
         CheckConstraint("shares > 0", name="shares_positive"),
         CheckConstraint(
             "(kind = 'transfer') = (from_member_id IS NOT NULL)", name="from_member_only_on_transfer"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import numpy as np
@@ -112,22 +112,12 @@ def test_day_assignment_right_across_the_dst_switches_in_london():
     assert energy[25] == 1 and energy[26] == 11_110 and energy[27] == 100_000
     assert sum(energy) == 111_111
     # The 25-hour day has 100 quarter-hours, the 23-hour day 92.
-    assert (
-        expected_intervals(
-            local_midnight_utc(D(2024, 10, 27), "Europe/London"),
-            local_midnight_utc(D(2024, 10, 28), "Europe/London"),
-            900,
-        )
-        == 100
-    )
-    assert (
-        expected_intervals(
-            local_midnight_utc(D(2024, 3, 31), "Europe/London"),
-            local_midnight_utc(D(2024, 4, 1), "Europe/London"),
-            900,
-        )
-        == 92
-    )
+    def quarter_hours(day: D) -> int:
+        start = local_midnight_utc(day, "Europe/London")
+        return expected_intervals(start, local_midnight_utc(day + timedelta(days=1), "Europe/London"), 900)
+
+    assert quarter_hours(D(2024, 10, 27)) == 100
+    assert quarter_hours(D(2024, 3, 31)) == 92
 
 
 def test_day_assignment_across_spring_switch_in_new_york():

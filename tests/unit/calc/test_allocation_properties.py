@@ -208,22 +208,23 @@ def scenarios(draw, big=False):
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@SETTINGS
-@given(s=scenarios())
-def test_fast_path_equals_literal_spec(s):
+def assert_fast_path_equals_literal_spec(s) -> None:
     ref_wh, ref_cents, ref_holders = reference(*s)
     wh, cents, holders, _ = fast(*s)
     assert (wh, cents) == (ref_wh, ref_cents)
     assert holders == ref_holders
+
+
+@SETTINGS
+@given(s=scenarios())
+def test_fast_path_equals_literal_spec(s):
+    assert_fast_path_equals_literal_spec(s)
 
 
 @SETTINGS
 @given(s=scenarios(big=True))
 def test_fast_path_equals_literal_spec_for_values_beyond_int64(s):
-    ref_wh, ref_cents, ref_holders = reference(*s)
-    wh, cents, holders, _ = fast(*s)
-    assert (wh, cents) == (ref_wh, ref_cents)
-    assert holders == ref_holders
+    assert_fast_path_equals_literal_spec(s)
 
 
 @SETTINGS
