@@ -61,5 +61,5 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
                                     days=FORECAST_HISTORY_DAYS + FORECAST_DAYS)
     say("efficiency programme")
     with sessions.begin() as session:
-        seed_efficiency(session, today=today, actor=actor)
+        seed_efficiency(session, today=today, folder=folder / "efficiency", actor=actor)
     return logins

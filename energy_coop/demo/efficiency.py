@@ -6,16 +6,18 @@ The members with consumption meters (CM-1001 .. CM-1012) get premises in Greensb
 consumption is made from the typical weather year that ships inside pvlib (the same Greensboro file the
 production readings use): ``base load + heating slope × HDD + cooling slope × CDD + noise`` [kWh/day], reduced
 after installation by what the measures really save (between 60 % and 115 % of the auditor's estimate, so
-estimated and measured differ the way they do in life). Every change goes through the efficiency services, so
-the demo's audit log shows them like an administrator's.
+estimated and measured differ the way they do in life). Every change goes through the services, so the demo's
+audit log shows them like an administrator's: the readings are written as a CSV file (``consumption-daily.csv``)
+and imported by the same importer an administrator uses.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-import hashlib
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,11 +26,13 @@ from sqlalchemy.orm import Session
 from energy_coop.calc.efficiency.savings import degree_days, tmy_daily_temperatures
 from energy_coop.errors import RefusedError
 from energy_coop.importers import weather as weather_files
-from energy_coop.models import ImportBatch, IncentiveProgramme, Member, Reading
+from energy_coop.models import IncentiveProgramme, Member
 from energy_coop.period import Period
 from energy_coop.services.efficiency.incentives import award_incentive, create_programme, record_payment
 from energy_coop.services.efficiency.measures import propose_measure, set_measure_status
 from energy_coop.services.efficiency.premises import create_premises, record_audit
+from energy_coop.services.metering.imports import import_file
+from energy_coop.units import mwh_to_kwh_decimal
 
 DEMO_TIMEZONE = "America/New_York"
 STREETS = ["Elm St", "Spring Garden St", "Walker Ave", "Lindley Park Dr", "Summit Ave", "Battleground Ave",
@@ -85,10 +89,11 @@ def _add_months(day: dt.date, n: int) -> dt.date:
     return Period.of(day).add(n).first_day
 
 
-def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") -> dict[str, int]:
+def seed_efficiency(session: Session, *, today: dt.date, folder: Path, actor: str = "demo") -> dict[str, int]:
     """Create the demo's efficiency programme around ``today`` (nothing if it is already there); return counts.
 
-    Needs the demo members 1001 .. 1012 (with meters CM-1001 .. CM-1012) to be loaded first.
+    Needs the demo members 1001 .. 1012 (with meters CM-1001 .. CM-1012) to be loaded first. The daily
+    consumption readings are written to ``folder/consumption-daily.csv`` and imported in this transaction.
     """
     if session.scalar(select(IncentiveProgramme.id).where(IncentiveProgramme.code == "HOME-HP")) is not None:
         return {"premises": 0, "measures": 0, "awards": 0, "readings": 0}
@@ -109,12 +114,7 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
     typical, _ = weather_files.typical_year(weather_files.typical_year_file())  # the premises' typical year
     temps = tmy_daily_temperatures(first_day, today, typical)
     dd = degree_days(temps)
-    batch = ImportBatch(file_name="demo consumption readings (daily)",
-                        sha256=hashlib.sha256(f"demo-efficiency-consumption-{today}".encode()).hexdigest(),
-                        format="csv", imported_by=actor, status="imported", meters=[], accepted=0, unchanged=0,
-                        revised=0, rejected=0, notes=[])
-    session.add(batch)
-    session.flush()
+    readings: list[tuple[str, str, str, str]] = []  # (meter_code, start, end, kWh) as the CSV format has them
     counts = {"premises": 0, "measures": 0, "awards": 0, "readings": 0}
     zone = ZoneInfo(DEMO_TIMEZONE)
     for i, plan in enumerate(PLANS):
@@ -177,7 +177,6 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
         realised = sum(m.estimated_kwh_per_year for m in measures if m.status in ("installed", "verified"))
         realised *= rng.uniform(0.6, 1.15)
         cut = min(0.6, realised / typical_year) if typical_year > 0 else 0.0
-        rows = []
         day = start_day
         while day < today:
             hdd, cdd = float(dd.at[day, "hdd"]), float(dd.at[day, "cdd"])
@@ -185,14 +184,22 @@ def seed_efficiency(session: Session, *, today: dt.date, actor: str = "demo") ->
             if installed_on is not None and day >= installed_on and realised:
                 kwh *= 1 - cut
             kwh = max(0.2, kwh * rng.gauss(1.0, 0.10))
-            s = int(dt.datetime.combine(day, dt.time(0), zone).timestamp())
-            e = int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).timestamp())
-            rows.append(Reading(meter_id=member.meter.id, start=s, end=e, mwh=int(round(kwh * 1_000_000)),
-                                quality="actual", batch_id=batch.id))
+            start = dt.datetime.combine(day, dt.time(0), zone).isoformat()
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).isoformat()
+            readings.append((member.meter.code, start, end, str(mwh_to_kwh_decimal(int(round(kwh * 1_000_000))))))
             day += dt.timedelta(days=1)
-        session.add_all(rows)
-        counts["readings"] += len(rows)
-        batch.meters = [*batch.meters, member.meter.code]
-    batch.accepted = counts["readings"]
-    session.flush()
+    counts["readings"] = _import_readings(session, folder / "consumption-daily.csv", readings, actor=actor)
     return counts
+
+
+def _import_readings(session: Session, path: Path, readings: list[tuple[str, str, str, str]], *, actor: str) -> int:
+    """Write ``readings`` as a meter-reading CSV (SPEC section 4) and import it; return how many were accepted."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["meter_code", "start", "end", "kwh", "quality"])
+        writer.writerows((*r, "actual") for r in readings)
+    report = import_file(session, path, actor=actor)
+    if report.status not in ("imported", "duplicate"):
+        raise RefusedError(f"the demo's consumption readings were refused ({report.status})", report.errors)
+    return report.accepted

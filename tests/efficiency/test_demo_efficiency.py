@@ -22,9 +22,10 @@ def test_seed_efficiency(sessions, tmp_path):
     paths = write_register_files(tmp_path, tou_from=dt.date(2025, 11, 1), tou_until=dt.date(2026, 12, 31))
     with sessions.begin() as s:
         load_register(s, "members", paths["members"], actor="demo")
-        counts = seed_efficiency(s, today=TODAY, actor="demo")
+        counts = seed_efficiency(s, today=TODAY, folder=tmp_path / "efficiency", actor="demo")
         assert counts["premises"] == 12 and counts["awards"] >= 6 and counts["readings"] > 5000
-        assert seed_efficiency(s, today=TODAY, actor="demo")["premises"] == 0  # idempotent
+        again = seed_efficiency(s, today=TODAY, folder=tmp_path / "efficiency", actor="demo")
+        assert again["premises"] == 0  # idempotent
     with sessions.begin() as s:
         statuses = {p.member.member_number: premises_savings(s, p.id, until=TODAY)["status"]
                     for p in list_premises(s)}
