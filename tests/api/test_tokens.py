@@ -8,9 +8,11 @@ import datetime as dt
 
 import pytest
 
+from flask import Flask, g
+
+from energy_coop.errors import RefusedError
 from energy_coop.models import utcnow
 from energy_coop.services.accounts import sessions as accounts
-from energy_coop.errors import RefusedError
 from energy_coop.services.accounts import tokens as api_tokens
 from energy_coop.services.accounts import users
 from tests.api.conftest import Client
@@ -76,6 +78,29 @@ def test_a_write_only_or_meter_token_may_not_read(app, sessions, tokens):
     assert ok(logger.get("/members"), 403)["error"] == "forbidden"
     body = ok(upload(logger, march_csv()), 403)  # a logger writes its meter's readings endpoint only
     assert "its scopes: meter:PM-SUN1" in body["message"]
+
+
+def test_a_meter_token_writes_to_its_own_meters_endpoint_only():
+    """SPEC 20's logger endpoint (``/meters/<meter_code>/readings``) is not built yet; the scope rule is."""
+    from web.api.auth import Principal, check_scopes
+
+    app = Flask(__name__)
+    scopes = frozenset({"meter:PM-SUN1"})
+
+    @app.before_request
+    def sign_in():
+        g.principal = Principal("logger@example.org", "admin", None, scopes)
+        return check_scopes(g.principal)
+
+    @app.route("/meters/<meter_code>/readings", methods=["GET", "POST"])
+    def readings(meter_code):
+        return {"meter": meter_code}
+
+    c = app.test_client()
+    assert c.post("/meters/PM-SUN1/readings").get_json() == {"meter": "PM-SUN1"}
+    assert c.post("/meters/PM-BAT1/readings").status_code == 403
+    assert c.get("/meters/PM-SUN1/readings").status_code == 403
+    assert Principal("x", "admin", None, scopes).meters == {"PM-SUN1"}
 
 
 def test_the_role_change_from_member_to_auditor_ends_the_members_token(app, sessions, tokens):
