@@ -57,14 +57,23 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API. Only the SHA-256 of the token is stored."""
+    """A bearer token for the JSON API. Only the SHA-256 of the token is stored.
+
+    A token signs in until ``expires_at`` or until it is revoked (``revoked_at``: by its user or an admin, or
+    because its user's password, role or active flag changed). ``scopes`` is a space-separated list of
+    ``read`` (GET requests), ``write`` (every other method) and ``meter:CODE`` (a data logger writing one
+    meter's readings only); the role rules apply on top of them.
+    """
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()

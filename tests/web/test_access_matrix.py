@@ -59,6 +59,9 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("auth.logout_everywhere", "POST"): Expect(fixed("/logout/everywhere"), SIGN_OUT),
     ("auth.password", "GET"): Expect(fixed("/account/password"), SIGNED_IN),
     ("auth.password", "POST"): Expect(fixed("/account/password"), OWN_ACCOUNT_WRITE),
+    ("auth.token_new", "POST"): Expect(fixed("/account/tokens"), OWN_ACCOUNT_WRITE),
+    # one's own tokens only: a token id that is not one's own is 404 for every role (tests/web/test_account_tokens)
+    ("auth.token_revoke", "POST"): Expect(fixed("/account/tokens/99999/revoke"), (LOGIN, 404, 404, 404, 404)),
     # member pages
     ("member.me", "GET"): Expect(fixed("/me"), SIGNED_IN),
     ("member.dashboard", "GET"): Expect(fixed(f"/members/{A}"), MEMBER_A_DATA),

@@ -1,10 +1,12 @@
 """Bearer-token sign-in and the role rules of SPEC sections 1 and 10, as small decorators.
 
 Every API request carries ``Authorization: Bearer <token>`` (a token from ``energy-coop users token``). The
-token is looked up once per request (:func:`energy_coop.services.accounts.users.user_for_token`) and the signed-in user
-kept in ``g.principal`` as plain values. Rules:
+token is looked up once per request (:func:`energy_coop.services.accounts.tokens.grant_for_token`) and the
+signed-in user and the token's scopes kept in ``g.principal`` as plain values. Rules:
 
-- no header, a malformed header, an unknown or revoked token, a deactivated user: 401;
+- no header, a malformed header, an unknown, expired or revoked token, a deactivated user: 401;
+- a request the token's scopes do not cover: 403. ``read`` admits GET and HEAD; ``write`` every other method;
+  ``meter:CODE`` (a data logger's token) only writes to an endpoint whose ``meter_code`` is ``CODE``;
 - a role the endpoint does not admit: 403 (checked before the input is validated, so a role without the right
   learns nothing about the input rules);
 - a member asking for another member's data: 404, exactly as for a member that does not exist, so member
@@ -23,7 +25,7 @@ from flask import current_app, g, request
 
 from energy_coop.db import get_sessionmaker
 from energy_coop.errors import NotFoundError
-from energy_coop.services.accounts.users import user_for_token
+from energy_coop.services.accounts.tokens import grant_for_token
 
 from web.api.db import read_sessionmaker
 from web.api.errors import error_response
@@ -39,6 +41,12 @@ class Principal:
     email: str
     role: str
     member_number: str | None
+    scopes: frozenset[str] = frozenset({"read", "write"})
+
+    @property
+    def meters(self) -> frozenset[str]:
+        """The meter codes the token may write readings for (its ``meter:CODE`` scopes)."""
+        return frozenset(s[6:] for s in self.scopes if s.startswith("meter:"))
 
 
 def sessions():
@@ -67,11 +75,34 @@ def authenticate():
     if scheme.lower() != "bearer" or not token or len(header) > 300:
         return unauthorized("the Authorization header must be 'Bearer <token>'")
     with reads().begin() as s:
-        user = user_for_token(s, token)
-        if user is None:
-            return unauthorized("that token is not valid: it is unknown, revoked, or its user is deactivated")
-        g.principal = Principal(user.email, user.role, user.member.member_number if user.member else None)
-    return None
+        grant = grant_for_token(s, token)
+        if grant is None:
+            return unauthorized("that token is not valid: it is unknown, expired or revoked, or its user is "
+                                "deactivated")
+        user = grant.user
+        g.principal = Principal(user.email, user.role, user.member.member_number if user.member else None,
+                                grant.scopes)
+    return check_scopes(g.principal)
+
+
+def _scope_words(principal: Principal) -> str:
+    return " ".join(sorted(principal.scopes)) or "none"
+
+
+def check_scopes(principal: Principal):
+    """403 when the token's scopes do not cover this request (see the module's rules); else None."""
+    if request.method in ("GET", "HEAD"):
+        if "read" in principal.scopes:
+            return None
+        return error_response(403, f"this token may not read (its scopes: {_scope_words(principal)}); "
+                                   "make a token with the read scope")
+    if "write" in principal.scopes:
+        return None
+    meter = (request.view_args or {}).get("meter_code")
+    if meter is not None and meter in principal.meters:
+        return None
+    return error_response(403, f"this token may not write here (its scopes: {_scope_words(principal)}); "
+                               "make a token with the write scope")
 
 
 def roles(*allowed: str) -> Callable:

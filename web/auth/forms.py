@@ -1,8 +1,14 @@
 """Sign-in and password forms (Flask-WTF: every form carries a CSRF token)."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
+
+try:  # WTForms 3.3 deprecates (value, label) tuples in favour of SelectChoice (as web.admin.forms does)
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover - older WTForms
+    def _Choice(value: str, label: str):
+        return (value, label)
 
 
 class LoginForm(FlaskForm):
@@ -19,3 +25,16 @@ class PasswordChangeForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """No fields: only the CSRF token, so that another site cannot sign a user out."""
+
+
+class TokenForm(FlaskForm):
+    """A new API token for oneself. The service checks the name and the days (ASCII digits, 1 to 365)."""
+
+    name = StringField("Name (what will use it)", default="token", validators=[Length(max=200)])
+    days = StringField("Days it lasts (1 to 365)", default="90", validators=[Length(max=20)])
+    scope = SelectField("It may", choices=[_Choice("read", "read only"), _Choice("read write", "read and write")],
+                        default="read")
+
+
+class TokenRevokeForm(FlaskForm):
+    """No fields: only the CSRF token, so that another site cannot end a user's token."""

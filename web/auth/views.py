@@ -1,4 +1,5 @@
-"""Sign in (rate-limited per account and address), sign out (this browser, or everywhere), change password.
+"""Sign in (rate-limited per account and address), sign out (this browser, or everywhere), change password,
+and one's own API tokens (list, make one, revoke one) on the Account page.
 
 A session cookie names the user, their ``session_version`` and its own session token; ``load_user`` refuses it
 once that session ended (signed out, expired) or the version in the database moved on (signed out everywhere,
@@ -14,12 +15,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from energy_coop.errors import RefusedError
 from energy_coop.services.accounts import sessions as accounts
+from energy_coop.services.accounts import tokens as api_tokens
 
 from web.extensions import login_limiter, login_manager
 from web.helpers import attach_errors, run
 from web.security import WebUser, client_address, parse_session_id
 from web.auth import bp
-from web.auth.forms import LoginForm, LogoutForm, PasswordChangeForm
+from web.auth.forms import LoginForm, LogoutForm, PasswordChangeForm, TokenForm, TokenRevokeForm
 
 
 @login_manager.user_loader
@@ -156,5 +158,47 @@ def password():
             return redirect(url_for("auth.index"))
     elif request.method == "POST":
         status = 400
-    open_sessions = run(accounts.open_sessions, current_user.user_id, current_user.session_token)
-    return render_template("auth/password.html", form=form, open_sessions=open_sessions), status
+    return _account_page(form=form, status=status)
+
+
+def _account_page(*, form: PasswordChangeForm | None = None, token_form: TokenForm | None = None,
+                  issued: api_tokens.IssuedToken | None = None, status: int = 200):
+    """The Account page: password, open sessions, API tokens (``issued``: the one just made, shown once)."""
+    open_sessions = run(accounts.open_sessions, current_user.user_id, current_user.session_token, read_only=True)
+    own = run(api_tokens.own_tokens, current_user.user_id, read_only=True)
+    return render_template("auth/password.html", form=form or PasswordChangeForm(formdata=None),
+                           token_form=token_form or TokenForm(prefix="token", formdata=None),
+                           revoke_form=TokenRevokeForm(), open_sessions=open_sessions, api_tokens=own,
+                           issued=issued), status
+
+
+@bp.post("/account/tokens")
+@login_required
+def token_new():
+    """Make an API token for oneself; it is shown on the answering page once and never again."""
+    form = TokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _account_page(token_form=form, status=400)
+    try:
+        issued = run(api_tokens.issue_own, current_user.user_id, name=form.name.data, days=form.days.data,
+                     scopes=[form.scope.data])
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return _account_page(token_form=form, status=400)
+    return _account_page(issued=issued, status=201)
+
+
+@bp.post("/account/tokens/<id:token_id>/revoke")
+@login_required
+def token_revoke(token_id: int):
+    """End one of one's own API tokens (another user's is 'not found', as a missing one)."""
+    form = TokenRevokeForm()
+    if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers first
+        return redirect(url_for("auth.password"))
+    try:
+        row = run(api_tokens.revoke_own, current_user.user_id, token_id)
+    except RefusedError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"The token \u201c{row['name']}\u201d was revoked: it signs in no more.", "success")
+    return redirect(url_for("auth.password"))

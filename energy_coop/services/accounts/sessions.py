@@ -4,8 +4,9 @@
 administrator does to an existing account from the web pages (change role, deactivate, reset a password) and
 the browser sessions: a sign-in opens one (a row of ``web_sessions`` holding the SHA-256 of the token its
 cookie carries), a sign-out ends that one. Every administrator change is written to the audit log with its
-before and after values; every change that takes rights away or changes a password also ends every session of
-the user (``users.end_sessions``). Nothing here commits.
+before and after values; every change that takes rights away or changes a password also ends every session
+(``users.end_sessions``) and every API token (``tokens.revoke_all``) of the user: a token made under the old
+password or the old role must not outlive it. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from energy_coop.errors import NotFoundError, RefusedError, RowError
 from energy_coop.models import ROLES, Member, User, WebSession, utcnow
 from energy_coop.services import audit
+from energy_coop.services.accounts import tokens
 from energy_coop.services.accounts import users as users_service
 
 
@@ -131,8 +133,8 @@ def _user(session: Session, user_id: int) -> User:
 
 def change_own_password(session: Session, user_id: int, current: str, new: str, *, lifetime: dt.timedelta,
                         user_agent: str | None = None) -> SignedIn:
-    """A user changes their own password; the current one must be given. Every session of the user ends and
-    a new one opens for the browser that changed it."""
+    """A user changes their own password; the current one must be given. Every session and API token of the
+    user ends, and a new session opens for the browser that changed it."""
     user = _user(session, user_id)
     if not users_service.check_password(user, current or ""):
         raise RefusedError("the password was not changed", [RowError("", "current", "is not your current password")])
@@ -145,7 +147,7 @@ def change_own_password(session: Session, user_id: int, current: str, new: str, 
 
 
 def reset_password(session: Session, user_id: int, new: str, *, actor: str) -> None:
-    """An administrator sets a new password for a user; the user's sessions end."""
+    """An administrator sets a new password for a user; the user's sessions and API tokens end."""
     user = _user(session, user_id)
     try:
         users_service.validate_password(new or "")
@@ -155,7 +157,7 @@ def reset_password(session: Session, user_id: int, new: str, *, actor: str) -> N
 
 
 def change_role(session: Session, user_id: int, role: str, member_number: str | None, *, actor: str) -> None:
-    """Give a user another role (a member user is linked to a member); their sessions end."""
+    """Give a user another role (a member user is linked to a member); their sessions and API tokens end."""
     user = _user(session, user_id)
     member_number = (member_number or "").strip() or None
     problems = []
@@ -183,6 +185,7 @@ def change_role(session: Session, user_id: int, role: str, member_number: str | 
     users_service.end_sessions(session, user)
     audit.record(session, actor=actor, action="change_role", entity="user", key=user.email, before=before,
                  after=after)
+    tokens.revoke_all(session, user, actor=actor, reason="role changed")
 
 
 def set_active(session: Session, user_id: int, active: bool, *, actor: str) -> None:
@@ -197,4 +200,4 @@ def set_active(session: Session, user_id: int, active: bool, *, actor: str) -> N
     audit.record(session, actor=actor, action="activate" if active else "deactivate", entity="user",
                  key=user.email, before={"active": not active}, after={"active": active})
     if not active:
-        users_service.revoke_tokens(session, user, actor=actor)
+        tokens.revoke_all(session, user, actor=actor, reason="deactivated")

@@ -1,9 +1,9 @@
-"""Users who sign in (roles member/admin/auditor): argon2id password hashes and API bearer tokens."""
+"""Users who sign in (roles member/admin/auditor) and their argon2id password hashes.
+
+API bearer tokens live in :mod:`energy_coop.services.accounts.tokens`; their main calls are named here too
+(``new_token``, ``user_for_token``, ``revoke_tokens``) for the callers that knew them here."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -11,13 +11,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
-from energy_coop.models import ROLES, ApiToken, Member, User, WebSession, utcnow
+from energy_coop.models import ROLES, Member, User, WebSession
 from energy_coop.services import audit
+from energy_coop.services.accounts import tokens
+from energy_coop.services.accounts.tokens import TOKEN_PREFIX, token_digest, user_for_token  # noqa: F401
 from energy_coop.services.registers.fields import EMAIL_RE
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 MIN_PASSWORD_LENGTH = 10
-TOKEN_PREFIX = "ecp_"
 
 
 def hash_password(password: str) -> str:
@@ -86,11 +87,13 @@ def find_user(session: Session, email: str) -> User:
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
-    """Change the password and end every existing session of the user (their cookies stop working)."""
+    """Change the password and end every existing session and API token of the user (their cookies and
+    tokens stop working: whoever learnt the old password may have made one)."""
     validate_password(password)
     user.password_hash = hash_password(password)
     end_sessions(session, user)
     audit.record(session, actor=actor, action="change_password", entity="user", key=user.email)
+    tokens.revoke_all(session, user, actor=actor, reason="password changed")
 
 
 def end_sessions(session: Session, user: User) -> None:
@@ -100,37 +103,12 @@ def end_sessions(session: Session, user: User) -> None:
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def new_token(session: Session, email: str, *, actor: str, **options) -> str:
+    """A new API bearer token for the user, shown once (see :func:`tokens.issue` for ``name``, ``days`` and
+    ``scopes``)."""
+    return tokens.issue(session, email, actor=actor, **options).token
 
 
-def new_token(session: Session, email: str, *, actor: str) -> str:
-    """Create an API bearer token for the user; the token itself is shown once and only its hash is kept."""
-    user = find_user(session, email)
-    if not user.active:
-        raise RefusedError(f"user {user.email} is deactivated")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user=user, token_sha256=token_digest(token)))
-    audit.record(session, actor=actor, action="create_token", entity="user", key=user.email)
-    return token
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a bearer token belongs to, or None (unknown, revoked or malformed token)."""
-    if not token or len(token) > 200 or not token.startswith(TOKEN_PREFIX):
-        return None
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_sha256 == token_digest(token), ApiToken.revoked_at.is_(None))
-    )
-    if row is None or not row.user.active:
-        return None
-    return row.user
-
-
-def revoke_tokens(session: Session, user: User, *, actor: str) -> int:
-    count = 0
-    for tok in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
-        tok.revoked_at = utcnow()
-        count += 1
-    audit.record(session, actor=actor, action="revoke_tokens", entity="user", key=user.email, after={"revoked": count})
-    return count
+def revoke_tokens(session: Session, user: User, *, actor: str, reason: str | None = None) -> int:
+    """End every API token of ``user``; the number ended."""
+    return tokens.revoke_all(session, user, actor=actor, reason=reason)
