@@ -56,6 +56,20 @@ XML_MAX_BYTES = 200 * 1024**2
 #: Anything outside is a typo (and keeps the duplicate-detection keys inside int64).
 EARLIEST_EPOCH = 0
 LATEST_EPOCH = 4_102_444_800
+#: Longest interval one reading may cover [s]: 92 days, a quarterly billing period (SPEC 4 lets consumption
+#: meters take billing-period readings; asset meters are held to 5..60 minutes by the reading checks).
+MAX_INTERVAL_SECONDS = 92 * 86_400
+#: Largest |energy| of one reading [mWh] (10^9 kWh): beyond it a value is a typo, and sums stay inside int64.
+MAX_READING_MWH = 10**15
+#: Most characters of a value quoted back in a message; the rest is cut (a 10 MB cell stays out of reports).
+QUOTE_LIMIT = 40
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of ``text`` for a message, cut to ``limit`` characters with its full length said."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 @dataclass

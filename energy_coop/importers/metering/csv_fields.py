@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from energy_coop.importers.metering.common import EARLIEST_EPOCH, LATEST_EPOCH
+from energy_coop.importers.metering.common import EARLIEST_EPOCH, LATEST_EPOCH, MAX_READING_MWH, quoted
 from energy_coop.units import MWH_PER_KWH
 
 #: Largest accepted |kwh| of one reading [kWh]; beyond it a reading is a typo (and sums could overflow int64).
-MAX_KWH = 1_000_000_000
+MAX_KWH = MAX_READING_MWH // 1_000_000
 
 _BAD_TEXT = "\ufffd"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -30,6 +30,8 @@ _FRACTION = re.compile(r":\d{2}\.(\d+)")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _MINUTES = re.compile(r"\d{1,7}", re.ASCII)
 _MAX_PLAIN = 17  # [characters] sign + 9 integer digits + dot + 6 decimals
+_MAX_TEXT = 100  # [characters] longest kWh text read at all (zeros may pad it; 10 MB of digits may not)
+_MAX_KWH_DIGITS = 9  # MAX_KWH has 10 digits: Decimal.adjusted() of any larger magnitude exceeds this
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 
 
@@ -239,24 +241,34 @@ def kwh_bytes(data: np.ndarray, sep: np.ndarray, n: int) -> tuple[np.ndarray, np
 
 
 def kwh_slow(raw: object) -> tuple[int, str | None]:
+    """One kWh text the vectorised path could not take -> (mWh, None), or (0, the reason it is refused)."""
     text = raw.strip() if isinstance(raw, str) else ""
     if not text:
         return 0, "is empty; give the energy in kWh (0 if there was none)"
     if _BAD_TEXT in text:
         return 0, not_utf8(text)
+    shown = quoted(text)
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "snan"):
-        return 0, f"{text!r} is not a finite number; give the energy in kWh"
+        return 0, f"{shown} is not a finite number; give the energy in kWh"
     if not _NUMBER.fullmatch(text):
-        return 0, f"{text!r} is not a number; give the energy in kWh, e.g. 1.25 (a dot before the decimals)"
+        return 0, f"{shown} is not a number; give the energy in kWh, e.g. 1.25 (a dot before the decimals)"
+    too_large = f"{shown} kWh is too large for one reading (the limit is {MAX_KWH:,} kWh)"
+    if len(text) > _MAX_TEXT:  # a run of digits: Decimal would take it, but no reading is written like that
+        return 0, too_large
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern above only lets Decimal-readable text through
-        return 0, f"{text!r} is not a number"
+        return 0, f"{shown} is not a number"
+    if value and value.adjusted() > _MAX_KWH_DIGITS:  # before scaleb: 1e999999 would overflow the context
+        return 0, too_large
+    finer = f"{shown} has more than 6 decimal places (finer than 1 mWh)"
+    if value and value.adjusted() < -6:  # before scaleb: 1e-9999999 would underflow to 0 in the context
+        return 0, finer
     scaled = value.scaleb(6)
     if scaled != scaled.to_integral_value():
-        return 0, f"{text!r} has more than 6 decimal places (finer than 1 mWh)"
+        return 0, finer
     if abs(value) > MAX_KWH:
-        return 0, f"{text!r} kWh is too large for one reading (the limit is {MAX_KWH:,} kWh)"
+        return 0, too_large
     return int(scaled), None
 
 

@@ -24,7 +24,9 @@ What is stored, and how:
   absent) and flowing in direction 1 (delivered to the customer, "forward") or 19 (received from the customer,
   "reverse", i.e. exported); others (power, register readings, net direction 4, ...) are skipped with a note;
 * value [Wh] = ``value`` x 10^``powerOfTenMultiplier``, converted exactly to mWh (a value finer than 1 mWh is
-  an error); ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole numbers;
+  an error), and at most 10^9 kWh; ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole
+  numbers of ASCII digits: the start in 1970..2099, the duration from 1 s to 92 days (a quarterly billing
+  period, :data:`~energy_coop.importers.metering.common.MAX_INTERVAL_SECONDS`), the end before 2100;
 * **direction rule**: when one UsagePoint has readings of both directions, each interval yields one reading
   of value received (19) - delivered (1), so an asset's net production is positive; every interval must
   then have exactly one reading of each direction (a missing one is an error, not a zero). When a UsagePoint
@@ -49,7 +51,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from xml.etree.ElementTree import Element
 
 import pandas as pd
@@ -59,13 +61,17 @@ from energy_coop.importers.metering.atom import ATOM, ESPI
 from energy_coop.importers.metering.common import (
     EARLIEST_EPOCH,
     LATEST_EPOCH,
+    MAX_INTERVAL_SECONDS,
+    MAX_READING_MWH,
     XML_MAX_BYTES,
     ParseReport,
     RowError,
     check_size,
     empty_chunk,
     make_chunk,
+    quoted,
 )
+from energy_coop.units import MWH_PER_KWH
 
 UOM_WH = 72
 FORWARD, REVERSE = 1, 19
@@ -80,7 +86,22 @@ UOM_NAMES = {"72": "Wh", "38": "W", "63": "VAr", "73": "VArh", "61": "VA", "71":
              "106": "A", "29": "V", "5": "A", "132": "BTU", "31": "J", "33": "Hz", "0": "no unit"}
 FLOW_NAMES = {"0": "none", "1": "delivered (forward)", "4": "net", "19": "received (reverse)",
               "20": "total"}
-_INT = re.compile(r"[+-]?\d+", re.ASCII)
+#: A whole number as the files write it: ASCII digits only.
+_INT = re.compile(r"[+-]?[0-9]+")
+#: Longest whole number read [digits]: more is out of every range here (and int() of it would be slow).
+_MAX_DIGITS = 30
+
+
+def _whole(text: str) -> int | None:
+    """The int of an ASCII whole number, :data:`_HUGE` beyond :data:`_MAX_DIGITS` digits, ``None`` if not one."""
+    if not _INT.fullmatch(text):
+        return None
+    if len(text.lstrip("+-")) > _MAX_DIGITS:
+        return -_HUGE if text.startswith("-") else _HUGE
+    return int(text)
+
+
+_HUGE = 10**_MAX_DIGITS
 
 
 @dataclass
@@ -296,11 +317,11 @@ def _reading_type(mr: atom.Entry, reading_types: list[atom.Entry], up: _UsagePoi
         report.skip(f"{label}: flowDirection {flow} ({FLOW_NAMES.get(flow, 'unknown')}): skipped, only "
                     "delivered (1) and received (19) energy is stored")
         return None
-    if not _INT.fullmatch(mult) or not -12 <= int(mult) <= 12:
-        report.add_error(RowError(label, "powerOfTenMultiplier", f"{mult!r} is not a whole number from -12 to "
-                                  "12"))
+    if (power := _whole(mult)) is None or not -12 <= power <= 12:
+        report.add_error(RowError(label, "powerOfTenMultiplier", f"{quoted(mult)} is not a whole number from -12 "
+                                  "to 12"))
         return None
-    return int(flow), int(mult)
+    return int(flow), power
 
 
 def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: str, ordinal: int,
@@ -309,25 +330,33 @@ def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: st
            "duration": (ir.findtext(f"{ESPI}timePeriod/{ESPI}duration") or "").strip(),
            "value": (ir.findtext(ESPI + "value") or "").strip()}
     errors = []
-    if not _INT.fullmatch(raw["start"]):
-        errors.append(RowError(where, "timePeriod/start", f"{raw['start']!r} is not a whole number of seconds "
-                               "since 1970-01-01 UTC" if raw["start"] else "is missing"))
-    elif not EARLIEST_EPOCH <= int(raw["start"]) < LATEST_EPOCH:
-        errors.append(RowError(where, "timePeriod/start", f"{raw['start']!r} is outside the years 1970 to 2099"))
-    if not _INT.fullmatch(raw["duration"]) or int(raw["duration"]) <= 0:
-        errors.append(RowError(where, "timePeriod/duration", f"{raw['duration']!r} is not a whole number of "
-                               "seconds greater than 0" if raw["duration"] else "is missing"))
+    start, duration, value = _whole(raw["start"]), _whole(raw["duration"]), _whole(raw["value"])
+    if start is None:
+        errors.append(RowError(where, "timePeriod/start", f"{quoted(raw['start'])} is not a whole number of "
+                               "seconds since 1970-01-01 UTC" if raw["start"] else "is missing"))
+    elif not EARLIEST_EPOCH <= start < LATEST_EPOCH:
+        errors.append(RowError(where, "timePeriod/start", f"{quoted(raw['start'])} is outside the years 1970 to "
+                               "2099"))
+    if duration is None or duration <= 0:
+        errors.append(RowError(where, "timePeriod/duration", f"{quoted(raw['duration'])} is not a whole number "
+                               "of seconds greater than 0" if raw["duration"] else "is missing"))
+    elif duration > MAX_INTERVAL_SECONDS:
+        errors.append(RowError(where, "timePeriod/duration", f"{quoted(raw['duration'])} seconds is longer than "
+                               f"{MAX_INTERVAL_SECONDS // 86_400} days, the longest interval one reading may "
+                               "cover"))
+    elif not errors and start + duration > LATEST_EPOCH:
+        errors.append(RowError(where, "timePeriod/duration", f"{duration:,} seconds from the start ends after the "
+                               "year 2099"))
     mwh = 0
-    try:
-        value = Decimal(raw["value"]) if _INT.fullmatch(raw["value"]) else None
-    except InvalidOperation:  # pragma: no cover - the pattern only lets integers through
-        value = None
     if value is None:
-        errors.append(RowError(where, "value", f"{raw['value']!r} is not a whole number" if raw["value"]
+        errors.append(RowError(where, "value", f"{quoted(raw['value'])} is not a whole number" if raw["value"]
                                else "is missing"))
     else:
-        scaled = value.scaleb(multiplier + 3)  # Wh x 10^mult -> mWh
-        if scaled != scaled.to_integral_value():
+        scaled = Decimal(value).scaleb(multiplier + 3)  # Wh x 10^mult -> mWh
+        if abs(scaled) > MAX_READING_MWH:
+            errors.append(RowError(where, "value", f"{quoted(raw['value'])} x 10^{multiplier} Wh is too large for "
+                                   f"one reading (the limit is {MAX_READING_MWH // MWH_PER_KWH:,} kWh)"))
+        elif scaled != scaled.to_integral_value():
             errors.append(RowError(where, "value", f"{raw['value']} x 10^{multiplier} Wh is finer than 1 mWh"))
         else:
             mwh = int(scaled)
@@ -337,7 +366,7 @@ def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: st
         return None
     estimated = any((q.text or "").strip() in ESTIMATED_QUALITIES
                     for q in ir.iter(ESPI + "quality"))
-    return _Reading(meter, direction, int(raw["start"]), int(raw["duration"]), mwh, estimated, where, ordinal)
+    return _Reading(meter, direction, start, duration, mwh, estimated, where, ordinal)
 
 
 def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:

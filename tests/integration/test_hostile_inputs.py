@@ -1,0 +1,88 @@
+"""Hostile and broken inputs through the command line (issue 14): each a refusal naming file, line and field,
+exit status 2, and nothing written; never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from energy_coop.models import ImportBatch, Meter, Reading
+from tests.conftest import TEST_DATA
+from tests.helpers import small_coop
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+@pytest.fixture
+def coop(sessions, tmp_path):
+    with sessions.begin() as s:
+        small_coop(s, tmp_path / "registers")
+        s.add(Meter(code="CONS-1", kind="consumption"))
+    return sessions
+
+
+def counts(sessions) -> tuple[int, int]:
+    with sessions.begin() as s:
+        return (s.scalar(select(func.count()).select_from(ImportBatch)),
+                s.scalar(select(func.count()).select_from(Reading)))
+
+
+def gb_with(write, name: str, old: str, new: str) -> Path:
+    """The month-end Green Button fixture (8 hourly readings, values 1..8 x 10^3 Wh) with one text replaced."""
+    text = (TEST_DATA / "gb_month_end.xml").read_text(encoding="utf-8")
+    assert old in text
+    return write(name, text.replace(old, new, 1))
+
+
+def import_json(cli, *args):
+    result = cli("import", *map(str, args), "--json")
+    return result.exit_code, json.loads(result.stdout)["files"], result.stderr
+
+
+# ------------------------------------------------------------------------------------------ 1. the crashes
+
+
+def test_a_green_button_value_of_ten_to_the_thirty_is_refused_not_an_overflow(coop, cli, write):
+    path = gb_with(write, "huge.xml", "<ns1:value>1</ns1:value>", "<ns1:value>1" + "0" * 30 + "</ns1:value>")
+    code, [report], stderr = import_json(cli, path, "--meter", "PM-SUN1")
+    assert code == 2 and report["status"] == "refused"
+    assert [(e["where"], e["field"]) for e in report["errors"]] == [
+        ("UsagePoint 'PV-ME', IntervalBlock 1, IntervalReading 1", "value")]
+    assert "too large for one reading (the limit is 1,000,000,000 kWh)" in report["errors"][0]["reason"]
+    assert "Traceback" not in stderr
+    assert counts(coop) == (0, 0)
+
+
+@pytest.mark.parametrize("kwh, words", [
+    ("1e999999", "'1e999999' kWh is too large for one reading"),
+    ("9" * 10_000_000, "(10,000,000 characters) kWh is too large for one reading"),
+], ids=["1e999999", "10-MB-of-digits"])
+def test_an_absurd_csv_kwh_is_refused_not_a_decimal_overflow(coop, cli, write, kwh, words):
+    path = write("k.csv", "meter_code,start,interval_minutes,kwh\nPM-SUN1,2024-02-01T00:00:00Z,60,1\n"
+                          f"PM-SUN1,2024-02-01T01:00:00Z,60,{kwh}\n")
+    code, [report], stderr = import_json(cli, path)
+    assert code == 2 and report["status"] == "refused"
+    [error] = report["errors"]
+    assert (error["line"], error["field"]) == (3, "kwh") and words in error["reason"]
+    assert len(stderr) < 2000  # the 10 MB value is not echoed back
+    assert counts(coop) == (0, 0)
+
+
+def test_export_ledger_into_a_folder_that_does_not_exist_is_refused(coop, cli, tmp_path):
+    out = tmp_path / "nonexistent" / "dir" / "x.csv"
+    result = cli("export", "ledger", "--out", str(out))
+    assert result.exit_code == 2
+    assert f"--out {out}: cannot write the ledger there (No such file or directory)" in result.stderr
+    assert not out.parent.exists()
+
+
+def test_forecast_given_a_png_as_weather_is_refused_naming_the_line(coop, cli, write):
+    result = cli("forecast", "--asset", "SUN1", "--weather", str(write("weather.png", PNG)))
+    assert result.exit_code == 2
+    assert "weather.png: the weather file is refused" in result.stderr
+    assert "line 1: byte 0x89 is not UTF-8 text; is this a CSV file?" in result.stderr
