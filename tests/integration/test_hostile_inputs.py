@@ -86,3 +86,48 @@ def test_forecast_given_a_png_as_weather_is_refused_naming_the_line(coop, cli, w
     assert result.exit_code == 2
     assert "weather.png: the weather file is refused" in result.stderr
     assert "line 1: byte 0x89 is not UTF-8 text; is this a CSV file?" in result.stderr
+
+
+# ------------------------------------------------------------------------------- 2. several files at once
+
+
+def hours_csv(first_hour: int, n: int = 3, kwh: str = "1.5") -> str:
+    rows = [f"PM-SUN1,2024-02-01T{h:02d}:00:00Z,60,{kwh}" for h in range(first_hour, first_hour + n)]
+    return "meter_code,start,interval_minutes,kwh\n" + "\n".join(rows) + "\n"
+
+
+def test_a_refused_second_file_leaves_the_first_imported_and_both_outcomes_on_stdout(coop, cli, write):
+    a = write("a.csv", hours_csv(0))
+    b = write("b.csv", hours_csv(3) + "PM-SUN1,2024-02-01T06:00:00Z,60,abc\n")
+    result = cli("import", str(a), str(b))
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == ["a.csv: 3 accepted, 0 unchanged, 0 revised, 0 rejected",
+                                          "b.csv: refused, nothing imported: 1 problem(s)"]
+    assert "line 5, column kwh: 'abc' is not a number" in result.stderr
+    assert counts(coop) == (1, 3)
+
+
+def test_a_second_file_that_fails_unexpectedly_does_not_hide_the_first_files_commit(coop, cli, write,
+                                                                                   monkeypatch):
+    # fault injection: no input is known to crash the importer any more, so make the second file's read fail
+    from energy_coop.services.metering import imports
+
+    real = imports.detect_format
+
+    def failing(path):
+        if Path(path).name == "b.csv":
+            raise RuntimeError("disk went away")
+        return real(path)
+
+    monkeypatch.setattr(imports, "detect_format", failing)
+    a, b = write("a.csv", hours_csv(0)), write("b.csv", hours_csv(3))
+    result = cli("import", str(a), str(b), "--json")
+    assert result.exit_code == 2
+    first, second = json.loads(result.stdout)["files"]
+    assert (first["file"], first["status"], first["accepted"]) == ("a.csv", "imported", 3)
+    assert (second["file"], second["status"], second["batch_id"]) == ("b.csv", "refused", None)
+    assert second["errors"][0]["reason"].startswith("could not be imported: an unexpected RuntimeError while "
+                                                    "reading it (disk went away); nothing of this file was kept")
+    assert counts(coop) == (1, 3)
+    plain = cli("import", str(b))  # the same without --json: the outcome on stdout, exit 2
+    assert plain.exit_code == 2 and plain.stdout.startswith("b.csv: refused, nothing imported")
