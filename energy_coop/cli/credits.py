@@ -185,6 +185,10 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
     """Every ledger entry with its hashes, so an auditor can verify the chain offline."""
     from energy_coop.services.credits import statements  # lazy: pandas/pvlib; keeps --help fast
 
+    if os.path.exists(out_file) and not os.path.isfile(out_file):
+        # /dev/null, a FIFO: the rename below would replace it with a plain file
+        raise RefusedError(f"--out {out_file}: is not a regular file (a device, a pipe or a folder); give a new or "
+                           "ordinary file")
     tmp = out_file + ".part"
     try:
         with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,16 @@ def test_export_ledger_into_a_folder_that_does_not_exist_is_refused(coop, cli, t
     assert not out.parent.exists()
 
 
+def test_export_ledger_onto_something_that_is_not_a_regular_file_is_refused_and_left_alone(coop, cli, tmp_path):
+    fifo = tmp_path / "ledger.csv"
+    os.mkfifo(fifo)
+    result = cli("export", "ledger", "--out", str(fifo))
+    assert result.exit_code == 2
+    assert f"--out {fifo}: is not a regular file (a device, a pipe or a folder); give a new or ordinary file" \
+        in result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and not Path(str(fifo) + ".part").exists()
+
+
 def test_forecast_given_a_png_as_weather_is_refused_naming_the_line(coop, cli, write):
     result = cli("forecast", "--asset", "SUN1", "--weather", str(write("weather.png", PNG)))
     assert result.exit_code == 2
@@ -131,3 +142,71 @@ def test_a_second_file_that_fails_unexpectedly_does_not_hide_the_first_files_com
     assert counts(coop) == (1, 3)
     plain = cli("import", str(b))  # the same without --json: the outcome on stdout, exit 2
     assert plain.exit_code == 2 and plain.stdout.startswith("b.csv: refused, nothing imported")
+
+
+# ----------------------------------------------------------------------- 3. accepted that should not be
+
+
+def test_a_green_button_duration_of_ten_to_the_twelve_seconds_is_refused(coop, cli, write):
+    path = gb_with(write, "long.xml", "<ns1:duration>3600</ns1:duration>",
+                   "<ns1:duration>1000000000000</ns1:duration>")
+    code, [report], _ = import_json(cli, path, "--meter", "CONS-1")
+    assert code == 2 and report["status"] == "refused"
+    assert report["errors"] == [{
+        "where": "UsagePoint 'PV-ME', IntervalBlock 1, IntervalReading 1", "field": "timePeriod/duration",
+        "reason": "'1000000000000' seconds is longer than 92 days, the longest interval one reading may cover"}]
+    assert counts(coop) == (0, 0)
+
+
+def test_a_csv_interval_of_nineteen_years_is_refused(coop, cli, write):
+    path = write("long.csv", "meter_code,start,interval_minutes,kwh\nCONS-1,2024-02-01T00:00:00Z,9999999,1\n")
+    code, [report], _ = import_json(cli, path)
+    assert code == 2
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(2, "interval_minutes")]
+    assert "longer than 92 days" in report["errors"][0]["reason"]
+    assert counts(coop) == (0, 0)
+
+
+@pytest.mark.parametrize("digits", ["١٢٣", "１２３", "१२३"], ids=["arabic-indic", "full-width", "devanagari"])
+def test_shares_written_in_other_scripts_digits_are_refused(coop, cli, write, digits):
+    path = write("shares.csv", f"ref,date,asset_code,kind,member_number,from_member_number,shares\n"
+                               f"S-9,2024-03-01,SUN1,issue,1001,,{digits}\n")
+    result = cli("load", "shares", str(path), "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["errors"] == [{
+        "where": "line 2", "field": "shares", "line": 2,
+        "reason": f"{digits!r} is not a whole number (write it with the digits 0-9)"}]
+    with coop.begin() as s:
+        from energy_coop.models import ShareTransaction
+        assert s.scalar(select(func.count()).select_from(ShareTransaction)) == 4  # the small co-op's, no more
+
+
+def test_an_adjustment_written_in_arabic_indic_digits_is_refused(coop, cli):
+    result = cli("ledger", "record", "adjustment", "--member", "1001", "--amount", "١٢٣", "--memo", "x")
+    assert result.exit_code == 2
+    assert "--amount: amount '١٢٣' is not a number (write it with the digits 0-9" in result.stderr
+    with coop.begin() as s:
+        from energy_coop.models import LedgerEntry
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == 0
+
+
+@pytest.mark.parametrize("field, value", [("latitude", "٣٩.٧"), ("total_shares", "١٠")])
+def test_asset_numbers_in_other_scripts_digits_are_refused(coop, cli, write, field, value):
+    from tests.helpers import ASSETS
+
+    header, sun, _ = ASSETS.splitlines()
+    row = dict(zip(header.split(","), sun.split(",")))
+    row[field] = value
+    path = write("assets.csv", header + "\n" + ",".join(row.values()) + "\n")
+    result = cli("load", "assets", str(path), "--json")
+    assert result.exit_code == 2
+    [error] = json.loads(result.stdout)["errors"]
+    assert (error["line"], error["field"]) == (2, field) and "digits 0-9" in error["reason"]
+
+
+def test_load_refuses_a_fifo_instead_of_waiting_forever(coop, cli, tmp_path):
+    fifo = tmp_path / "members.csv"
+    os.mkfifo(fifo)
+    result = cli("load", "members", str(fifo))
+    assert result.exit_code == 2
+    assert "members.csv: is not a regular file (a folder, a device or a pipe); give a CSV file" in result.stderr

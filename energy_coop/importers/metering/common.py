@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from energy_coop.errors import RowError  # noqa: F401 - re-exported: one error type for every input
+from energy_coop.units import shown
 from energy_coop.vocabulary import READING_QUALITIES
 
 CHUNK_COLUMNS: tuple[str, ...] = ("where", "line", "meter_code", "start", "end", "mwh", "quality")
@@ -67,9 +68,7 @@ QUOTE_LIMIT = 40
 
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``repr`` of ``text`` for a message, cut to ``limit`` characters with its full length said."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text):,} characters)"
+    return shown(text, limit)
 
 
 @dataclass
