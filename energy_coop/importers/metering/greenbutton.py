@@ -114,6 +114,7 @@ class _Reading:
     estimated: bool
     where: str
     ordinal: int
+    raw: dict[str, str] = field(default_factory=dict)  # start, duration, value as read
 
 
 @dataclass
@@ -139,7 +140,9 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     -------
     DataFrame with columns ``where, line, meter_code, start, end, mwh, quality`` (start/end [UTC epoch s],
     mwh [mWh]; ``line`` is the 1-based ordinal of the IntervalReading in the document), sorted by meter and
-    start. See the module docstring for the direction rule.
+    start. See the module docstring for the direction rule. ``attrs["raw"]`` maps each ``where`` to the
+    reading as read (``start``, ``duration``, ``value``; a net reading ``value_delivered`` and
+    ``value_received``), so that a reading refused later can be written to ``FILE.rejected.csv`` as read.
     """
     too_big = check_size(path, max_bytes)
     if too_big is not None:
@@ -243,6 +246,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         start=[r[3] for r in rows], end=[r[4] for r in rows], mwh=[r[5] for r in rows],
         quality=[r[6] for r in rows],
     )
+    chunk.attrs["raw"] = {r[0]: r[7] for r in rows}  # where -> the reading as read, for FILE.rejected.csv
     report.count_meters(chunk)
     return chunk
 
@@ -366,12 +370,12 @@ def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: st
         return None
     estimated = any((q.text or "").strip() in ESTIMATED_QUALITIES
                     for q in ir.iter(ESPI + "quality"))
-    return _Reading(meter, direction, start, duration, mwh, estimated, where, ordinal)
+    return _Reading(meter, direction, start, duration, mwh, estimated, where, ordinal, raw)
 
 
 def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
     """Refuse duplicate starts and apply the direction rule; returns rows (where, line, meter, start, end,
-    mwh, quality)."""
+    mwh, quality, raw as read)."""
     by_meter: dict[str, dict[int, dict[int, _Reading]]] = {}
     for r in readings:
         per_dir = by_meter.setdefault(r.meter, {}).setdefault(r.direction, {})
@@ -380,7 +384,7 @@ def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
             report.add_error(RowError(r.where, "timePeriod/start", (
                 f"starts at {r.start} ({pd.Timestamp(r.start, unit='s', tz='UTC'):%Y-%m-%d %H:%M} UTC), the same "
                 f"time as {other.where}; each interval may appear once"),
-                raw={"start": str(r.start), "duration": str(r.duration), "value": str(r.mwh)}))
+                raw=r.raw))
             continue
         per_dir[r.start] = r
     rows: list[tuple] = []
@@ -403,10 +407,12 @@ def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
                     continue
                 quality = "estimated" if f.estimated or v.estimated else "actual"
                 rows.append((f"{f.where} (delivered) and {v.where} (received)", min(f.ordinal, v.ordinal), code,
-                             start, start + f.duration, v.mwh - f.mwh, quality))
+                             start, start + f.duration, v.mwh - f.mwh, quality,
+                             {"start": f.raw["start"], "duration": f.raw["duration"],
+                              "value_delivered": f.raw["value"], "value_received": v.raw["value"]}))
         else:
             for r in (fwd or rev).values():
                 rows.append((r.where, r.ordinal, code, r.start, r.start + r.duration, r.mwh,
-                             "estimated" if r.estimated else "actual"))
+                             "estimated" if r.estimated else "actual", r.raw))
     return rows
 
