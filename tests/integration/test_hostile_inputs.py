@@ -210,3 +210,54 @@ def test_load_refuses_a_fifo_instead_of_waiting_forever(coop, cli, tmp_path):
     result = cli("load", "members", str(fifo))
     assert result.exit_code == 2
     assert "members.csv: is not a regular file (a folder, a device or a pipe); give a CSV file" in result.stderr
+
+
+# ------------------------------------------------------------------- 5. FILE.rejected.csv, as read and safe
+
+
+def test_rejected_rows_are_written_as_read_and_neutralised(coop, cli, write):
+    import csv
+
+    path = write("mixed.csv", "meter_code,start,interval_minutes,kwh,quality\n"
+                              "PM-SUN1,2024-02-01T00:00:00Z,60,1.5,actual\n"
+                              "NOPE,2024-02-01T00:00:00Z,60,2.5,estimated\n"
+                              '"=HYPERLINK(""http://evil.example"",""x"")",2024-02-01T01:00:00Z,60,+3,actual\n'
+                              "PM-SUN1,2024-02-01T02:00:00Z,60,@SUM(1),actual\n")
+    code, [report], _ = import_json(cli, path, "--skip-invalid")
+    assert code == 0 and (report["status"], report["accepted"], report["rejected"]) == ("partial", 1, 3)
+    with open(str(path) + ".rejected.csv", newline="", encoding="utf-8") as fh:
+        rows = sorted(csv.DictReader(fh), key=lambda r: r["where"])
+    assert [(r["where"], r["field"]) for r in rows] == [("line 3", "meter_code"), ("line 4", "meter_code"),
+                                                        ("line 5", "kwh")]
+    cells = [(r["meter_code"], r["start"], r["interval_minutes"], r["kwh"], r["quality"]) for r in rows]
+    assert cells == [
+        ("NOPE", "2024-02-01T00:00:00Z", "60", "2.5", "estimated"),  # an unknown meter: raw columns not empty
+        ("'=HYPERLINK(\"http://evil.example\",\"x\")", "2024-02-01T01:00:00Z", "60", "'+3", "actual"),
+        ("PM-SUN1", "2024-02-01T02:00:00Z", "60", "'@SUM(1)", "actual"),
+    ]
+    assert not any(c.startswith(("=", "+", "-", "@")) for r in rows for c in r.values())
+
+
+def test_green_button_readings_refused_after_parsing_are_written_as_read(coop, cli, write):
+    import csv
+
+    path = gb_with(write, "off.xml", "<ns1:start>1706734800</ns1:start>", "<ns1:start>1706734860</ns1:start>")
+    code, [report], _ = import_json(cli, path, "--meter", "PM-SUN1", "--skip-invalid")
+    assert code == 0 and (report["status"], report["accepted"], report["rejected"]) == ("partial", 7, 1)
+    with open(str(path) + ".rejected.csv", newline="", encoding="utf-8") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row["where"] == "UsagePoint 'PV-ME', IntervalBlock 1, IntervalReading 2"
+    assert (row["start"], row["duration"], row["value"]) == ("1706734860", "3600", "2")
+
+
+# ------------------------------------------------------------------------ 6. refused: no batch id at all
+
+
+def test_a_refused_import_reports_no_batch_id(coop, cli, write):
+    bad = write("bad.csv", "meter_code,start,interval_minutes,kwh\nNOPE,2024-02-01T00:00:00Z,60,1\n")
+    code, [report], _ = import_json(cli, bad)
+    assert code == 2 and report["status"] == "refused" and report["batch_id"] is None
+    code, [good], _ = import_json(cli, write("good.csv", hours_csv(0)))
+    assert code == 0 and good["batch_id"] is not None
+    with coop.begin() as s:
+        assert s.scalars(select(ImportBatch.id)).all() == [good["batch_id"]]
