@@ -32,6 +32,9 @@ class UnitError(ValueError):
 
 
 MAX_DIGITS = 30  # no amount, energy or rate here has more digits before the decimal point
+#: Largest magnitude of a parsed value in its storage unit (cents, mWh, Wh, micro-units): a 64-bit integer
+#: column holds it, and sums of many such values still fit Python's ints exactly.
+MAX_STORED = 2**63 - 1
 #: A decimal number as people type it: ASCII digits only ("١٢٣" or full-width "１２３" are not numbers here,
 #: although :class:`~decimal.Decimal` would read them), an optional sign, dot and exponent.
 DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -83,6 +86,8 @@ def _scaled(text: str | int | Decimal, scale_places: int, what: str, unit_name: 
     scaled = value.scaleb(scale_places)
     if scaled != scaled.to_integral_value():
         raise UnitError(finer)
+    if abs(scaled) > MAX_STORED:  # the database stores 64-bit integers
+        raise UnitError(f"{what} {shown(text)} is far too large")
     return int(scaled)
 
 

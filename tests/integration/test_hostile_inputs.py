@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from energy_coop.models import ImportBatch, Meter, Reading
+from energy_coop.models import CreditRate, ImportBatch, Meter, Reading
 from tests.conftest import TEST_DATA
 from tests.helpers import small_coop
 
@@ -261,3 +261,30 @@ def test_a_refused_import_reports_no_batch_id(coop, cli, write):
     assert code == 0 and good["batch_id"] is not None
     with coop.begin() as s:
         assert s.scalars(select(ImportBatch.id)).all() == [good["batch_id"]]
+
+
+# ------------------------------------------------------------------------- 7. what the fuzz test found
+
+
+def test_a_time_zone_name_too_long_for_the_file_system_is_refused(coop, cli, write):
+    from tests.helpers import ASSETS
+
+    header, sun, _ = ASSETS.splitlines()
+    path = write("assets.csv", header + "\n" + sun.replace(",UTC,", "," + "x" * 300 + ",") + "\n")
+    result = cli("load", "assets", str(path), "--json")
+    assert result.exit_code == 2
+    [error] = json.loads(result.stdout)["errors"]
+    assert (error["line"], error["field"]) == (2, "timezone") and "is not a known time zone" in error["reason"]
+    readings = write("r.csv", "meter_code,start,interval_minutes,kwh\nCONS-1,2024-02-01T00:00:00,60,1\n")
+    code, [report], _ = import_json(cli, readings, "--timezone", "x" * 300)
+    assert code == 2 and report["errors"][0]["field"] == "timezone"
+
+
+def test_a_rate_too_large_for_a_64_bit_column_is_refused(coop, cli, write):
+    path = write("rates.csv", "valid_from,rate_per_kwh,asset_code\n2024-06-01T00:00:00Z," + "9" * 25 + ",\n")
+    result = cli("load", "rates", str(path), "--json")
+    assert result.exit_code == 2
+    [error] = json.loads(result.stdout)["errors"]
+    assert (error["line"], error["field"]) == (2, "rate_per_kwh") and "is far too large" in error["reason"]
+    with coop.begin() as s:
+        assert s.scalar(select(func.count()).select_from(CreditRate)) == 1  # the small co-op's own

@@ -98,9 +98,11 @@ def iter_csv_chunks(
     zone = None
     if timezone is not None:
         try:
+            if len(timezone) > 64:  # IANA names are short; a long one makes ZoneInfo fail with OSError
+                raise ValueError(timezone)
             zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            report.refuse(RowError("file", "timezone", f"{timezone!r} is not a time zone name; use an IANA "
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            report.refuse(RowError("file", "timezone", f"{quoted(timezone)} is not a time zone name; use an IANA "
                                    "name such as Europe/Berlin or America/New_York"))
             return
     names = _read_header(path, report)

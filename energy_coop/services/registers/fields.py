@@ -181,8 +181,10 @@ class RowFields:
     def timezone(self, column: str, *, required: bool = False) -> Any:
         def parse(t: str) -> str:
             try:
+                if len(t) > 64:  # IANA names are short; a long one makes ZoneInfo fail with OSError
+                    raise ValueError
                 ZoneInfo(t)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 raise ValueError(f"{shown(t)} is not a known time zone; use an IANA name such as Europe/London") from None
             return t
 

@@ -46,8 +46,10 @@ def apply_time_of_use(session: Session, *, asset_code: str | None, timezone: str
     errors: list[RowError] = []
     tz = (timezone or "").strip()
     try:
+        if len(tz) > 64:  # IANA names are short; a long one makes ZoneInfo fail with OSError
+            raise ValueError(tz)
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         errors.append(RowError("", "timezone", f"{tz[:40]!r} is not a known time zone; use an IANA name such "
                                                "as America/New_York"))
     first = _day(first_day, "first_day", errors)
