@@ -288,3 +288,25 @@ def test_a_rate_too_large_for_a_64_bit_column_is_refused(coop, cli, write):
     assert (error["line"], error["field"]) == (2, "rate_per_kwh") and "is far too large" in error["reason"]
     with coop.begin() as s:
         assert s.scalar(select(func.count()).select_from(CreditRate)) == 1  # the small co-op's own
+
+
+@pytest.mark.parametrize("column", ["meter_code", "start", "interval_minutes", "quality"])
+def test_a_ten_megabyte_cell_is_refused_without_being_echoed_back(coop, cli, write, column):
+    row = {"meter_code": "PM-SUN1", "start": "2024-02-01T00:00:00Z", "interval_minutes": "60", "kwh": "1",
+           "quality": "actual"}
+    row[column] = "7" * 10_000_000
+    path = write("big.csv", ",".join(row) + "\n" + ",".join(row.values()) + "\n")
+    code, [report], stderr = import_json(cli, path)
+    assert code == 2 and [(e["line"], e["field"]) for e in report["errors"]] == [(2, column)]
+    assert "'7777777777777777777777777777777777777777'... (10,000,000 characters)" in report["errors"][0]["reason"]
+    assert len(stderr) < 2000 and counts(coop) == (0, 0)
+
+
+def test_a_green_button_title_too_long_for_a_meter_code_is_refused_and_not_repeated(coop, cli, write):
+    path = gb_with(write, "title.xml", "<title>PV-ME</title>", "<title>" + "T" * 500_000 + "</title>")
+    code, [report], stderr = import_json(cli, path)
+    assert code == 2
+    assert [(e["where"], e["field"]) for e in report["errors"]] == [(f"UsagePoint '{'T' * 40}...'", "title")]
+    assert report["errors"][0]["reason"] == ("is 500,000 characters long; a meter code has at most 64. Give the "
+                                             "meter code with --meter")
+    assert len(stderr) < 2000

@@ -62,6 +62,8 @@ LATEST_EPOCH = 4_102_444_800
 MAX_INTERVAL_SECONDS = 92 * 86_400
 #: Largest |energy| of one reading [mWh] (10^9 kWh): beyond it a value is a typo, and sums stay inside int64.
 MAX_READING_MWH = 10**15
+#: Longest meter code [characters], as the registers allow; a longer one in a file is refused before lookup.
+MAX_METER_CODE = 64
 #: Most characters of a value quoted back in a message; the rest is cut (a 10 MB cell stays out of reports).
 QUOTE_LIMIT = 40
 

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from energy_coop.importers.metering.common import EARLIEST_EPOCH, LATEST_EPOCH, MAX_READING_MWH, quoted
+from energy_coop.importers.metering.common import (
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    MAX_METER_CODE,
+    MAX_READING_MWH,
+    quoted,
+)
 from energy_coop.units import MWH_PER_KWH
 
 #: Largest accepted |kwh| of one reading [kWh]; beyond it a reading is a typo (and sums could overflow int64).
@@ -69,7 +75,9 @@ def meter_reason(value: str) -> str | None:
     if _BAD_TEXT in text:
         return not_utf8(text)
     if _CONTROL.search(text):
-        return f"{text!r} contains a line break or control character"
+        return f"{quoted(text)} contains a line break or control character"
+    if len(text) > MAX_METER_CODE:
+        return f"{quoted(text)} is longer than {MAX_METER_CODE} characters; no meter code is"
     return None
 
 
@@ -80,7 +88,7 @@ def minutes_reason(value: str) -> str | None:
     if _BAD_TEXT in text:
         return not_utf8(text)
     if not _MINUTES.fullmatch(text) or int(text) == 0:
-        return f"{text!r} is not a whole number of minutes greater than 0"
+        return f"{quoted(text)} is not a whole number of minutes greater than 0"
     return None
 
 
@@ -93,7 +101,7 @@ def quality_reason(value: str) -> str | None:
     if _BAD_TEXT in text:
         return not_utf8(text)
     if text.lower() not in ("", "actual", "estimated"):
-        return f"{text!r} is not a quality; use actual or estimated (or leave it empty for actual)"
+        return f"{quoted(text)} is not a quality; use actual or estimated (or leave it empty for actual)"
     return None
 
 
@@ -119,7 +127,7 @@ def timestamps(arr: np.ndarray, zone: ZoneInfo | None, tz_name: str | None
         idx = np.flatnonzero(naive)
         if zone is None:
             for i in idx.tolist():
-                reasons[i] = (f"{texts[i]!r} has no UTC offset; add one (e.g. +01:00 or Z) or import with "
+                reasons[i] = (f"{quoted(texts[i])} has no UTC offset; add one (e.g. +01:00 or Z) or import with "
                               "--timezone")
         else:
             local = pd.DatetimeIndex(pd.to_datetime([texts[i] for i in idx.tolist()], format="ISO8601",
@@ -138,7 +146,7 @@ def timestamps(arr: np.ndarray, zone: ZoneInfo | None, tz_name: str | None
         elif _BAD_TEXT in text:
             reasons[i] = not_utf8(text)
         else:
-            reasons[i] = (f"{text!r} is not a date and time in ISO 8601 form with a UTC offset "
+            reasons[i] = (f"{quoted(text)} is not a date and time in ISO 8601 form with a UTC offset "
                           "(e.g. 2024-03-01T00:15:00+01:00)")
     return (epochs[codes] if len(codes) else epochs[:0]), reasons, codes
 
@@ -153,24 +161,24 @@ def store(epochs: np.ndarray, reasons: list[str | None], idx: np.ndarray, parsed
     for j in np.flatnonzero(~ok).tolist():
         i = int(idx[j])
         if nat[j]:
-            reasons[i] = f"{texts[i]!r} is not a valid date and time (check the day, month and hour)"
+            reasons[i] = f"{quoted(texts[i])} is not a valid date and time (check the day, month and hour)"
         else:
-            reasons[i] = f"{texts[i]!r} is outside the years 1970 to 2099"
+            reasons[i] = f"{quoted(texts[i])} is outside the years 1970 to 2099"
     for i in idx[ok].tolist():
         text = texts[i]
         if "." in text:
             frac = _FRACTION.search(text)
             if frac and int(frac.group(1)) != 0:
-                reasons[i] = f"{text!r} has a fraction of a second; readings start and end on whole seconds"
+                reasons[i] = f"{quoted(text)} has a fraction of a second; readings start and end on whole seconds"
 
 
 def dst_reason(text: str, local: datetime, zone: ZoneInfo, tz_name: str | None) -> str:
     first = local.replace(tzinfo=zone, fold=0)
     back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != local:
-        return (f"{text!r} does not exist in {tz_name} (the clocks skip that hour); check the time or write "
+        return (f"{quoted(text)} does not exist in {tz_name} (the clocks skip that hour); check the time or write "
                 "it with its UTC offset")
-    return (f"{text!r} happens twice in {tz_name} (the clocks go back that night); write it with its UTC "
+    return (f"{quoted(text)} happens twice in {tz_name} (the clocks go back that night); write it with its UTC "
             "offset (e.g. -04:00 or -05:00) so it is clear which one is meant")
 
 

@@ -258,8 +258,8 @@ def _validate(raw: pd.DataFrame, first_line: int, names: list[str], has_end: boo
     if not_after.any():
         fld = "end" if has_end else "interval_minutes"
         for r in np.flatnonzero(not_after).tolist():
-            row_errors.append((r, order[fld], fld, f"{cols[fld][r]!r} does not end after the start "
-                               f"{cols['start'][r]!r}"))
+            row_errors.append((r, order[fld], fld, f"{quoted(cols[fld][r])} does not end after the start "
+                               f"{quoted(cols['start'][r])}"))
         bad |= not_after
     fld = "end" if has_end else "interval_minutes"
     checked = start_ok & end_ok & ~not_after

@@ -62,6 +62,7 @@ from energy_coop.importers.metering.common import (
     EARLIEST_EPOCH,
     LATEST_EPOCH,
     MAX_INTERVAL_SECONDS,
+    MAX_METER_CODE,
     MAX_READING_MWH,
     XML_MAX_BYTES,
     ParseReport,
@@ -161,7 +162,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         return empty_chunk()
     entries = [atom.read_entry(i, e) for i, e in enumerate(entry_elements, start=1)]
 
-    usage_points = [_UsagePoint(e, e.title or e.self_href or f"entry {e.ordinal}")
+    usage_points = [_UsagePoint(e, _label(e.title or e.self_href or f"entry {e.ordinal}"))
                     for e in entries if e.kind() == "UsagePoint"]
     meter_readings = [e for e in entries if e.kind() == "MeterReading"]
     reading_types = [e for e in entries if e.kind() == "ReadingType"]
@@ -193,10 +194,10 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         if len(owners) == 1:
             owners[0].meter_readings.append(mr)
         elif not owners:
-            report.add_error(RowError(f"MeterReading {mr.title or mr.self_href!r}", "link",
+            report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
                                       "is linked to no UsagePoint of the file"))
         else:
-            report.add_error(RowError(f"MeterReading {mr.title or mr.self_href!r}", "link",
+            report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
                                       "is linked to several UsagePoints: " + ", ".join(u.label for u in owners)))
 
     readings: list[_Reading] = []
@@ -208,7 +209,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         if len(owners) == 1:
             block_owner[b.ordinal] = owners[0]
         else:
-            report.add_error(RowError(f"IntervalBlock entry {b.self_href or b.ordinal!r}", "link",
+            report.add_error(RowError(f"IntervalBlock entry {_label(b.self_href) or b.ordinal!r}", "link",
                                       "is linked to no MeterReading of the file" if not owners
                                       else "is linked to several MeterReadings"))
     for up in electric:
@@ -251,6 +252,11 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     return chunk
 
 
+def _label(text: str) -> str:
+    """A name for messages, cut to 64 characters: it is repeated in every reading's ``where``."""
+    return text if len(text) <= MAX_METER_CODE else text[:40] + "..."
+
+
 def _note_other_resources(entries: list[atom.Entry], report: ParseReport) -> None:
     handled = {"UsagePoint", "MeterReading", "ReadingType", "IntervalBlock", "LocalTimeParameters",
                "ElectricPowerUsageSummary", "UsageSummary", ""}
@@ -263,6 +269,10 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
     if meter is not None:
         if not meter.strip():
             report.refuse(RowError("file", "meter", "the meter code given is empty"))
+            return None
+        if len(meter.strip()) > MAX_METER_CODE:
+            report.refuse(RowError("file", "meter", f"the meter code given is {len(meter.strip()):,} characters "
+                                   f"long; a meter code has at most {MAX_METER_CODE}"))
             return None
         if len(electric) > 1:
             report.refuse(RowError("file", "meter", (
@@ -279,9 +289,13 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
     for up in electric:
         title = up.entry.title
         if not title:
-            report.add_error(RowError(f"UsagePoint {up.entry.self_href or up.entry.ordinal!r}", "title",
+            report.add_error(RowError(f"UsagePoint {_label(up.entry.self_href) or up.entry.ordinal!r}", "title",
                                       "has no title to use as the meter code; give the meter code with --meter "
                                       "or set the title to the meter code"))
+            ok = False
+        elif len(title) > MAX_METER_CODE:
+            report.add_error(RowError(f"UsagePoint {up.label!r}", "title", f"is {len(title):,} characters long; a "
+                                      f"meter code has at most {MAX_METER_CODE}. Give the meter code with --meter"))
             ok = False
         elif title in seen:
             report.add_error(RowError(f"UsagePoint {title!r}", "title", "two electricity UsagePoints have this "
@@ -296,7 +310,7 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
 def _reading_type(mr: atom.Entry, reading_types: list[atom.Entry], up: _UsagePoint, report: ParseReport
                   ) -> tuple[int, int] | None:
     """(flowDirection, powerOfTenMultiplier) of a MeterReading worth storing, else ``None`` (noted)."""
-    label = f"UsagePoint {up.label!r}, MeterReading {mr.title or mr.self_href!r}"
+    label = f"UsagePoint {up.label!r}, MeterReading {_label(mr.title or mr.self_href)!r}"
     found = [rt for rt in reading_types if rt.self_href and rt.self_href in mr.related]
     if len(found) != 1:
         report.add_error(RowError(label, "ReadingType", "has no ReadingType, so the unit of its values is unknown"
