@@ -310,3 +310,11 @@ def test_a_green_button_title_too_long_for_a_meter_code_is_refused_and_not_repea
     assert report["errors"][0]["reason"] == ("is 500,000 characters long; a meter code has at most 64. Give the "
                                              "meter code with --meter")
     assert len(stderr) < 2000
+
+
+def test_forecast_refuses_a_fifo_as_weather_instead_of_waiting_forever(coop, cli, tmp_path):
+    fifo = tmp_path / "weather.csv"
+    os.mkfifo(fifo)
+    result = cli("forecast", "--asset", "SUN1", "--weather", str(fifo))
+    assert result.exit_code == 2
+    assert "it is not a regular file (a folder, a device or a pipe); give a CSV file" in result.stderr
