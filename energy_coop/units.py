@@ -7,14 +7,16 @@ Storage units (all Python ``int``, never ``float``):
 * money: **cents** (1/100 of the co-op's currency);
 * credit rates: **micro-units per kWh** (1e-6 of the currency per kWh), i.e. a decimal rate with up to six places.
 
-Parsing refuses anything that cannot be represented exactly (too many decimal places, NaN, infinity), with a
-message a volunteer can act on. Arithmetic on these integers is exact; the only rounding in the product is
+Parsing refuses anything that cannot be represented exactly (too many decimal places, NaN, infinity), and any
+text that is not a plain decimal in ASCII digits (other scripts' digits, which :class:`~decimal.Decimal` would
+read, are refused), with a message a volunteer can act on. Arithmetic on these integers is exact; the only rounding in the product is
 :func:`round_half_even` and the split of :func:`largest_remainder`, both described in SPEC section 5.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Hashable, Iterable, Mapping, TypeVar
 
 MWH_PER_WH = 1_000
@@ -30,6 +32,21 @@ class UnitError(ValueError):
 
 
 MAX_DIGITS = 30  # no amount, energy or rate here has more digits before the decimal point
+#: Largest magnitude of a parsed value in its storage unit (cents, mWh, Wh, micro-units): a 64-bit integer
+#: column holds it, and sums of many such values still fit Python's ints exactly.
+MAX_STORED = 2**63 - 1
+#: A decimal number as people type it: ASCII digits only ("١٢٣" or full-width "１２３" are not numbers here,
+#: although :class:`~decimal.Decimal` would read them), an optional sign, dot and exponent.
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: Most characters of a number read at all; the value quoted in messages is cut shorter still.
+MAX_NUMBER_TEXT = 100
+_NOT_FINITE = ("nan", "snan", "inf", "infinity")
+
+
+def shown(text: object, limit: int = 40) -> str:
+    """``repr`` of a typed value for a message, cut to ``limit`` characters (a 10 MB value stays out)."""
+    t = str(text).strip()
+    return repr(t) if len(t) <= limit else f"{t[:limit]!r}... ({len(t):,} characters)"
 
 
 def _decimal(text: str | int | Decimal, what: str) -> Decimal:
@@ -46,25 +63,31 @@ def _decimal(text: str | int | Decimal, what: str) -> Decimal:
         stripped = str(text).strip()
         if stripped == "":
             raise UnitError(f"{what} is empty")
-        try:
-            value = Decimal(stripped)
-        except InvalidOperation:
-            raise UnitError(f"{what} {stripped!r} is not a number") from None
+        if stripped.lower().lstrip("+-") in _NOT_FINITE:
+            raise UnitError(f"{what} {shown(stripped)} is not a finite number")
+        if not DECIMAL_TEXT.fullmatch(stripped):
+            raise UnitError(f"{what} {shown(stripped)} is not a number (write it with the digits 0-9 and a dot "
+                            "before any decimals)")
+        if len(stripped) > MAX_NUMBER_TEXT:
+            raise UnitError(f"{what} {shown(stripped)} is far too large")
+        value = Decimal(stripped)
     if not value.is_finite():
-        raise UnitError(f"{what} {str(text).strip()!r} is not a finite number")
+        raise UnitError(f"{what} {shown(text)} is not a finite number")
     return value
 
 
 def _scaled(text: str | int | Decimal, scale_places: int, what: str, unit_name: str) -> int:
     value = _decimal(text, what)
     if value and value.adjusted() > MAX_DIGITS:  # "1e999999" would take Python ages to turn into an int
-        raise UnitError(f"{what} {str(text).strip()[:40]!r} is far too large")
+        raise UnitError(f"{what} {shown(text)} is far too large")
+    finer = f"{what} {shown(text)} has more than {scale_places} decimal places (finer than 1 {unit_name})"
+    if value and value.adjusted() < -scale_places:  # "1e-9999999" would round to 0 in scaleb's context
+        raise UnitError(finer)
     scaled = value.scaleb(scale_places)
     if scaled != scaled.to_integral_value():
-        raise UnitError(
-            f"{what} {str(text).strip()!r} has more than {scale_places} decimal places "
-            f"(finer than 1 {unit_name})"
-        )
+        raise UnitError(finer)
+    if abs(scaled) > MAX_STORED:  # the database stores 64-bit integers
+        raise UnitError(f"{what} {shown(text)} is far too large")
     return int(scaled)
 
 

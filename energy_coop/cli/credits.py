@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -175,11 +176,22 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
     """Every ledger entry with its hashes, so an auditor can verify the chain offline."""
     from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
 
+    if os.path.exists(out_file) and not os.path.isfile(out_file):
+        # /dev/null, a FIFO: the rename below would replace it with a plain file
+        raise RefusedError(f"--out {out_file}: is not a regular file (a device, a pipe or a folder); give a new or "
+                           "ordinary file")
     tmp = out_file + ".part"
-    with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        count = exports.write_ledger_csv(session, fh)
-    os.replace(tmp, out_file)
-    digest = hashlib.sha256(open(out_file, "rb").read()).hexdigest()
+    try:
+        with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
+            count = exports.write_ledger_csv(session, fh)
+        os.replace(tmp, out_file)
+        with open(out_file, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError as exc:  # a folder that does not exist, no permission, a full disk: nothing is left behind
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise RefusedError(f"--out {out_file}: cannot write the ledger there ({exc.strerror or exc}); "
+                           "give a file in a folder that exists and that you may write to") from None
     if as_json:
         emit_json({"file": out_file, "entries": count, "sha256": digest})
     else:

@@ -24,7 +24,13 @@ from energy_coop.period import Period
 @refusals()
 def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, timezone: str | None,
                    skip_invalid: bool, as_json: bool) -> None:
-    """Import meter-reading files (CSV or Green Button XML), each all-or-nothing (SPEC section 4)."""
+    """Import meter-reading files (CSV or Green Button XML), each all-or-nothing (SPEC section 4).
+
+    Each file is its own transaction, committed before the next file is read: whatever happens to a later file
+    (refused, or an unexpected failure while reading it), the earlier files stay imported and every file's
+    outcome is printed (one line per file on stdout as it finishes; with ``--json`` one document at the end).
+    Exit status 2 when any file was refused.
+    """
     # lazy: pandas; keeps --help fast
     from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
 
@@ -35,26 +41,40 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
             report = FileReport(file=os.path.basename(path))
             report.errors = [RowError("file", "", f"{path} does not exist or is not a file")]
             report.error_count = 1
-            reports.append(report)
-            continue
-        size = os.path.getsize(path)
-        try:
-            with progress_bar(as_json, max(1, size // 40), f"importing {os.path.basename(path)}") as progress:
-                with app.transaction(check_schema=False) as session:
-                    reports.append(import_file(session, path, actor=app.actor, meter=meter, timezone=timezone,
-                                               skip_invalid=skip_invalid, progress=progress))
-        except ImportRefused as exc:
-            reports.append(exc.report)
+        else:
+            size = os.path.getsize(path)
+            try:
+                with progress_bar(as_json, max(1, size // 40), f"importing {os.path.basename(path)}") as progress:
+                    with app.transaction(check_schema=False) as session:
+                        report = import_file(session, path, actor=app.actor, meter=meter, timezone=timezone,
+                                             skip_invalid=skip_invalid, progress=progress)
+            except ImportRefused as exc:
+                report = exc.report
+            except Exception as exc:  # noqa: BLE001 - one file's failure must not hide the others' outcomes
+                report = FileReport(file=os.path.basename(path))
+                report.errors = [RowError("file", "", (
+                    f"could not be imported: an unexpected {exc.__class__.__name__} while reading it "
+                    f"({str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}); nothing of this file was "
+                    "kept. Please report this with the file"))]
+                report.error_count = 1
+        reports.append(report)
+        if not as_json:
+            _echo_report(report)
     if as_json:
         emit_json({"files": [r.as_dict() for r in reports]})
-    for r in reports:
-        click.echo(r.summary(), err=as_json or r.status == "refused")
-        for note in r.skipped:
-            click.echo(f"  skipped: {note}", err=True)
-        for e in r.errors:
-            click.echo(f"  - {e}", err=True)
+        for r in reports:
+            _echo_report(r, summary_err=True)
     if any(r.status == "refused" for r in reports):
         sys.exit(EXIT_REFUSED)
+
+
+def _echo_report(r, *, summary_err: bool = False) -> None:
+    """One file's outcome: its summary line (stdout, or stderr beside ``--json``), then its notes and errors."""
+    click.echo(r.summary(), err=summary_err)
+    for note in r.skipped:
+        click.echo(f"  skipped: {note}", err=True)
+    for e in r.errors:
+        click.echo(f"  - {e}", err=True)
 
 
 @click.command("coverage")

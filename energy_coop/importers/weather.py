@@ -48,6 +48,7 @@ import functools
 import io
 import math
 import os
+import stat
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -125,40 +126,73 @@ def _source_name(path_or_buffer) -> str:
     return "weather file"
 
 
+#: Largest weather file read [bytes]: a year of 5-minute rows is about 10 MiB.
+MAX_WEATHER_BYTES = 64 * 1024**2
+
+
 def _open_text(path_or_buffer) -> tuple[IO[str], bool]:
+    """The file as text. A path must be a regular file (a FIFO would block) under :data:`MAX_WEATHER_BYTES`,
+    and UTF-8 text: anything else (a PNG, a spreadsheet) is a :class:`WeatherError` naming the line."""
     if isinstance(path_or_buffer, (str, os.PathLike)):
-        return open(path_or_buffer, newline="", encoding="utf-8-sig"), True
+        source = _source_name(path_or_buffer)
+        status = os.stat(path_or_buffer)
+        if not stat.S_ISREG(status.st_mode):
+            raise WeatherError(["it is not a regular file (a folder, a device or a pipe); give a CSV file"], source)
+        if status.st_size > MAX_WEATHER_BYTES:
+            raise WeatherError([f"the file is {status.st_size:,} bytes; the limit for a weather file is "
+                                f"{MAX_WEATHER_BYTES:,} bytes"], source)
+        with open(path_or_buffer, "rb") as fh:
+            data = fh.read(MAX_WEATHER_BYTES + 1)
+        return io.StringIO(_decoded(data, source), newline=""), True
     if isinstance(path_or_buffer, io.TextIOBase):
         return path_or_buffer, False
     return io.TextIOWrapper(path_or_buffer, encoding="utf-8-sig", newline=""), False
+
+
+def _decoded(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise WeatherError([f"line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text; is this a CSV file? "
+                            "Save the weather data as CSV (UTF-8)"], source) from None
 
 
 def _parse_time(text: str) -> tuple[pd.Timestamp | None, str | None]:
     text = text.strip()
     if not text:
         return None, "time is empty"
+    shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}..."
+    if not text.isascii():  # datetime reads other scripts' digits too; dates are written in ASCII digits
+        return None, f"time {shown} is not an ISO 8601 timestamp (write its digits as 0-9)"
     try:
         value = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
     except ValueError:
-        return None, f"time {text!r} is not an ISO 8601 timestamp"
+        return None, f"time {shown} is not an ISO 8601 timestamp"
     if value.tzinfo is None or value.utcoffset() is None:
         return None, (
-            f"time {text!r} has no UTC offset (a naive timestamp); write it with its offset, "
+            f"time {shown} has no UTC offset (a naive timestamp); write it with its offset, "
             "e.g. 2024-06-01T12:00:00+02:00 or 2024-06-01T10:00:00Z"
         )
-    return pd.Timestamp(value).tz_convert("UTC"), None
+    try:
+        return pd.Timestamp(value).tz_convert("UTC"), None
+    except (ValueError, OverflowError):  # pandas' range: the years 1677 to 2262
+        return None, f"time {shown} is outside the years 1677 to 2262 that forecasts can handle"
 
 
 def _parse_number(text: str) -> tuple[float | None, str | None]:
     stripped = text.strip()
     if not stripped:
         return None, "is empty"
+    shown = repr(stripped) if len(stripped) <= 40 else f"{stripped[:40]!r}..."
+    if not stripped.isascii():  # float() reads other scripts' digits too
+        return None, f"{shown} is not a number (write its digits as 0-9)"
     try:
         value = float(stripped)
     except ValueError:
-        return None, f"{stripped!r} is not a number"
+        return None, f"{shown} is not a number"
     if not math.isfinite(value):
-        return None, f"{stripped!r} is not a finite number"
+        return None, f"{shown} is not a finite number"
     return value, None
 
 
@@ -189,53 +223,62 @@ def read_weather_csv(path_or_buffer, *, interval: pd.Timedelta | None = None) ->
     """
     source = _source_name(path_or_buffer)
     handle, owned = _open_text(path_or_buffer)
+    reader = csv.reader(handle)
     try:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise WeatherError(["the file is empty (no header row)"], source) from None
-        names = [h.strip().lower() for h in header]
-        duplicated = sorted({n for n in names if names.count(n) > 1 and n})
-        if duplicated:
-            raise WeatherError([f"line 1: column(s) {', '.join(map(repr, duplicated))} appear more than once"], source)
-        problem = columns_problem(names)
-        if problem:
-            raise WeatherError([f"line 1: {problem}"], source)
-        notes: list[str] = []
-        ignored = [h for h, n in zip(header, names) if n not in KNOWN_COLUMNS]
-        if ignored:
-            notes.append("ignored column(s) " + ", ".join(repr(c) for c in ignored) + " (not used by forecasts)")
-        used = [n for n in names if n in KNOWN_COLUMNS and n != "time"]
-        present_irr = [c for c in IRRADIANCE_COLUMNS if c in names]
-        if len(present_irr) >= 2 and "cloud_cover" in names:
-            notes.append("the file has both irradiance and cloud_cover: irradiance is used, cloud_cover is kept")
-        position = {n: i for i, n in enumerate(names)}
-
-        problems: list[str] = []
-        times: list[pd.Timestamp | None] = []
-        lines: list[int] = []
-        values = {c: [] for c in used}
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue  # blank lines carry nothing
-            if len(row) != len(header):
-                problems.append(f"line {line}: has {len(row)} fields, the header has {len(header)}")
-                continue
-            t, err = _parse_time(row[position["time"]])
-            if err:
-                problems.append(f"line {line}, column 'time': {err}")
-            times.append(t)
-            lines.append(line)
-            for c in used:
-                v, err = _parse_number(row[position[c]])
-                if err:
-                    problems.append(f"line {line}, column {c!r}: value {err}")
-                values[c].append(v)
+        return _read_rows(reader, source, interval)
+    except csv.Error as exc:
+        raise WeatherError([f"line {reader.line_num}: cannot be read as CSV ({exc})"], source) from None
+    except UnicodeDecodeError:
+        raise WeatherError([f"line {reader.line_num + 1}: is not UTF-8 text; is this a CSV file? Save the "
+                            "weather data as CSV (UTF-8)"], source) from None
     finally:
         if owned:
             handle.close()
+
+
+def _read_rows(reader, source: str, interval: pd.Timedelta | None) -> tuple[pd.DataFrame, list[str]]:
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise WeatherError(["the file is empty (no header row)"], source) from None
+    names = [h.strip().lower() for h in header]
+    duplicated = sorted({n for n in names if names.count(n) > 1 and n})
+    if duplicated:
+        raise WeatherError([f"line 1: column(s) {', '.join(map(repr, duplicated))} appear more than once"], source)
+    problem = columns_problem(names)
+    if problem:
+        raise WeatherError([f"line 1: {problem}"], source)
+    notes: list[str] = []
+    ignored = [h for h, n in zip(header, names) if n not in KNOWN_COLUMNS]
+    if ignored:
+        notes.append("ignored column(s) " + ", ".join(repr(c) for c in ignored) + " (not used by forecasts)")
+    used = [n for n in names if n in KNOWN_COLUMNS and n != "time"]
+    present_irr = [c for c in IRRADIANCE_COLUMNS if c in names]
+    if len(present_irr) >= 2 and "cloud_cover" in names:
+        notes.append("the file has both irradiance and cloud_cover: irradiance is used, cloud_cover is kept")
+    position = {n: i for i, n in enumerate(names)}
+
+    problems: list[str] = []
+    times: list[pd.Timestamp | None] = []
+    lines: list[int] = []
+    values = {c: [] for c in used}
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue  # blank lines carry nothing
+        if len(row) != len(header):
+            problems.append(f"line {line}: has {len(row)} fields, the header has {len(header)}")
+            continue
+        t, err = _parse_time(row[position["time"]])
+        if err:
+            problems.append(f"line {line}, column 'time': {err}")
+        times.append(t)
+        lines.append(line)
+        for c in used:
+            v, err = _parse_number(row[position[c]])
+            if err:
+                problems.append(f"line {line}, column {c!r}: value {err}")
+            values[c].append(v)
 
     if not lines:
         problems.append("the file has a header but no data rows")

@@ -3,6 +3,12 @@
 :mod:`energy_coop.importers.metering.greenbutton` reads the ESPI meaning of the entries; this module knows only
 Atom: an entry's ``self``, ``up`` and ``related`` hrefs (compared by path) and the ESPI resources inside its
 ``content``. Parsing uses :mod:`defusedxml` and refuses a DOCTYPE, entities and external references.
+
+Before parsing, the raw bytes are scanned (:func:`long_token`) for a stretch longer than
+:data:`MAX_TOKEN_BYTES` between two ``<``: one huge attribute or text. Expat re-scans an unfinished token
+each time it is fed more of the file, so such a token costs time growing with the square of its length
+(a 60 MB attribute held a worker for a minute and more); Green Button texts and attributes are numbers, titles
+and hrefs, far shorter than the limit, so a file holding one is refused at once.
 """
 
 from __future__ import annotations
@@ -13,12 +19,47 @@ from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
+import numpy as np
 import defusedxml.ElementTree as SafeET
 
 from energy_coop.importers.metering.common import ParseReport, RowError
 
 ESPI = "{http://naesb.org/espi}"
 ATOM = "{http://www.w3.org/2005/Atom}"
+
+#: Longest run of bytes between two ``<`` accepted [bytes]: any one text, attribute list or comment.
+MAX_TOKEN_BYTES = 1024**2
+_BLOCK = 16 * 1024**2  # [bytes] read at a time by the scan
+
+
+def long_token(path, limit: int = MAX_TOKEN_BYTES) -> tuple[int, int] | None:
+    """``(line, byte offset)`` where a run of more than ``limit`` bytes without a ``<`` starts, else ``None``.
+
+    One pass over the file in blocks of 16 MiB with numpy (about 0.1 s for 60 MB); the line is 1-based.
+    """
+    last = 0  # offset of the last '<' seen (the file's start counts as one)
+    lines_before_last = 0  # newlines before it
+    newlines = 0  # newlines before the current block
+    offset = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            data = np.frombuffer(block, dtype=np.uint8)
+            opens = np.flatnonzero(data == 60) + offset
+            ends = np.append(opens, offset + len(data))  # the block's end closes the run so far
+            starts = np.concatenate(([last], opens))
+            gaps = ends - starts
+            over = np.flatnonzero(gaps > limit)
+            nl = np.flatnonzero(data == 10) + offset
+            if over.size:
+                start = int(starts[over[0]])
+                line = (lines_before_last if start == last else newlines + int(np.searchsorted(nl, start))) + 1
+                return line, start
+            if opens.size:
+                last = int(opens[-1])
+                lines_before_last = newlines + int(np.searchsorted(nl, last))
+            newlines += nl.size
+            offset += len(data)
+    return None
 
 
 @dataclass
@@ -38,7 +79,15 @@ class Entry:
 
 
 def parse_xml(path, report: ParseReport) -> Element | None:
-    """The document root, or None after refusing the file in ``report`` (DOCTYPE, entities, not well-formed)."""
+    """The document root, or None after refusing the file in ``report`` (a text or attribute over
+    :data:`MAX_TOKEN_BYTES`, DOCTYPE, entities, not well-formed)."""
+    too_long = long_token(path)
+    if too_long is not None:
+        line, start = too_long
+        report.refuse(RowError("file", "xml", f"line {line} (byte {start:,}): one element's text or attributes "
+                               f"run over {MAX_TOKEN_BYTES // 1024**2} MiB; Green Button values, titles and links "
+                               "are far shorter, so the file is refused (is it a Green Button file?)"))
+        return None
     try:
         tree = SafeET.parse(os.fspath(path), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DTDForbidden:

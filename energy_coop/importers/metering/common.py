@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from energy_coop.errors import RowError  # noqa: F401 - re-exported: one error type for every input
+from energy_coop.units import shown
 from energy_coop.vocabulary import READING_QUALITIES
 
 CHUNK_COLUMNS: tuple[str, ...] = ("where", "line", "meter_code", "start", "end", "mwh", "quality")
@@ -56,6 +57,20 @@ XML_MAX_BYTES = 200 * 1024**2
 #: Anything outside is a typo (and keeps the duplicate-detection keys inside int64).
 EARLIEST_EPOCH = 0
 LATEST_EPOCH = 4_102_444_800
+#: Longest interval one reading may cover [s]: 92 days, a quarterly billing period (SPEC 4 lets consumption
+#: meters take billing-period readings; asset meters are held to 5..60 minutes by the reading checks).
+MAX_INTERVAL_SECONDS = 92 * 86_400
+#: Largest |energy| of one reading [mWh] (10^9 kWh): beyond it a value is a typo, and sums stay inside int64.
+MAX_READING_MWH = 10**15
+#: Longest meter code [characters], as the registers allow; a longer one in a file is refused before lookup.
+MAX_METER_CODE = 64
+#: Most characters of a value quoted back in a message; the rest is cut (a 10 MB cell stays out of reports).
+QUOTE_LIMIT = 40
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``repr`` of ``text`` for a message, cut to ``limit`` characters with its full length said."""
+    return shown(text, limit)
 
 
 @dataclass

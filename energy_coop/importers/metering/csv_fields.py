@@ -16,11 +16,17 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from energy_coop.importers.metering.common import EARLIEST_EPOCH, LATEST_EPOCH
+from energy_coop.importers.metering.common import (
+    EARLIEST_EPOCH,
+    LATEST_EPOCH,
+    MAX_METER_CODE,
+    MAX_READING_MWH,
+    quoted,
+)
 from energy_coop.units import MWH_PER_KWH
 
 #: Largest accepted |kwh| of one reading [kWh]; beyond it a reading is a typo (and sums could overflow int64).
-MAX_KWH = 1_000_000_000
+MAX_KWH = MAX_READING_MWH // 1_000_000
 
 _BAD_TEXT = "\ufffd"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -30,6 +36,8 @@ _FRACTION = re.compile(r":\d{2}\.(\d+)")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _MINUTES = re.compile(r"\d{1,7}", re.ASCII)
 _MAX_PLAIN = 17  # [characters] sign + 9 integer digits + dot + 6 decimals
+_MAX_TEXT = 100  # [characters] longest kWh text read at all (zeros may pad it; 10 MB of digits may not)
+_MAX_KWH_DIGITS = 9  # MAX_KWH has 10 digits: Decimal.adjusted() of any larger magnitude exceeds this
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 
 
@@ -67,7 +75,9 @@ def meter_reason(value: str) -> str | None:
     if _BAD_TEXT in text:
         return not_utf8(text)
     if _CONTROL.search(text):
-        return f"{text!r} contains a line break or control character"
+        return f"{quoted(text)} contains a line break or control character"
+    if len(text) > MAX_METER_CODE:
+        return f"{quoted(text)} is longer than {MAX_METER_CODE} characters; no meter code is"
     return None
 
 
@@ -78,7 +88,7 @@ def minutes_reason(value: str) -> str | None:
     if _BAD_TEXT in text:
         return not_utf8(text)
     if not _MINUTES.fullmatch(text) or int(text) == 0:
-        return f"{text!r} is not a whole number of minutes greater than 0"
+        return f"{quoted(text)} is not a whole number of minutes greater than 0"
     return None
 
 
@@ -91,7 +101,7 @@ def quality_reason(value: str) -> str | None:
     if _BAD_TEXT in text:
         return not_utf8(text)
     if text.lower() not in ("", "actual", "estimated"):
-        return f"{text!r} is not a quality; use actual or estimated (or leave it empty for actual)"
+        return f"{quoted(text)} is not a quality; use actual or estimated (or leave it empty for actual)"
     return None
 
 
@@ -117,7 +127,7 @@ def timestamps(arr: np.ndarray, zone: ZoneInfo | None, tz_name: str | None
         idx = np.flatnonzero(naive)
         if zone is None:
             for i in idx.tolist():
-                reasons[i] = (f"{texts[i]!r} has no UTC offset; add one (e.g. +01:00 or Z) or import with "
+                reasons[i] = (f"{quoted(texts[i])} has no UTC offset; add one (e.g. +01:00 or Z) or import with "
                               "--timezone")
         else:
             local = pd.DatetimeIndex(pd.to_datetime([texts[i] for i in idx.tolist()], format="ISO8601",
@@ -136,7 +146,7 @@ def timestamps(arr: np.ndarray, zone: ZoneInfo | None, tz_name: str | None
         elif _BAD_TEXT in text:
             reasons[i] = not_utf8(text)
         else:
-            reasons[i] = (f"{text!r} is not a date and time in ISO 8601 form with a UTC offset "
+            reasons[i] = (f"{quoted(text)} is not a date and time in ISO 8601 form with a UTC offset "
                           "(e.g. 2024-03-01T00:15:00+01:00)")
     return (epochs[codes] if len(codes) else epochs[:0]), reasons, codes
 
@@ -151,24 +161,24 @@ def store(epochs: np.ndarray, reasons: list[str | None], idx: np.ndarray, parsed
     for j in np.flatnonzero(~ok).tolist():
         i = int(idx[j])
         if nat[j]:
-            reasons[i] = f"{texts[i]!r} is not a valid date and time (check the day, month and hour)"
+            reasons[i] = f"{quoted(texts[i])} is not a valid date and time (check the day, month and hour)"
         else:
-            reasons[i] = f"{texts[i]!r} is outside the years 1970 to 2099"
+            reasons[i] = f"{quoted(texts[i])} is outside the years 1970 to 2099"
     for i in idx[ok].tolist():
         text = texts[i]
         if "." in text:
             frac = _FRACTION.search(text)
             if frac and int(frac.group(1)) != 0:
-                reasons[i] = f"{text!r} has a fraction of a second; readings start and end on whole seconds"
+                reasons[i] = f"{quoted(text)} has a fraction of a second; readings start and end on whole seconds"
 
 
 def dst_reason(text: str, local: datetime, zone: ZoneInfo, tz_name: str | None) -> str:
     first = local.replace(tzinfo=zone, fold=0)
     back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != local:
-        return (f"{text!r} does not exist in {tz_name} (the clocks skip that hour); check the time or write "
+        return (f"{quoted(text)} does not exist in {tz_name} (the clocks skip that hour); check the time or write "
                 "it with its UTC offset")
-    return (f"{text!r} happens twice in {tz_name} (the clocks go back that night); write it with its UTC "
+    return (f"{quoted(text)} happens twice in {tz_name} (the clocks go back that night); write it with its UTC "
             "offset (e.g. -04:00 or -05:00) so it is clear which one is meant")
 
 
@@ -239,24 +249,34 @@ def kwh_bytes(data: np.ndarray, sep: np.ndarray, n: int) -> tuple[np.ndarray, np
 
 
 def kwh_slow(raw: object) -> tuple[int, str | None]:
+    """One kWh text the vectorised path could not take -> (mWh, None), or (0, the reason it is refused)."""
     text = raw.strip() if isinstance(raw, str) else ""
     if not text:
         return 0, "is empty; give the energy in kWh (0 if there was none)"
     if _BAD_TEXT in text:
         return 0, not_utf8(text)
+    shown = quoted(text)
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "snan"):
-        return 0, f"{text!r} is not a finite number; give the energy in kWh"
+        return 0, f"{shown} is not a finite number; give the energy in kWh"
     if not _NUMBER.fullmatch(text):
-        return 0, f"{text!r} is not a number; give the energy in kWh, e.g. 1.25 (a dot before the decimals)"
+        return 0, f"{shown} is not a number; give the energy in kWh, e.g. 1.25 (a dot before the decimals)"
+    too_large = f"{shown} kWh is too large for one reading (the limit is {MAX_KWH:,} kWh)"
+    if len(text) > _MAX_TEXT:  # a run of digits: Decimal would take it, but no reading is written like that
+        return 0, too_large
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern above only lets Decimal-readable text through
-        return 0, f"{text!r} is not a number"
+        return 0, f"{shown} is not a number"
+    if value and value.adjusted() > _MAX_KWH_DIGITS:  # before scaleb: 1e999999 would overflow the context
+        return 0, too_large
+    finer = f"{shown} has more than 6 decimal places (finer than 1 mWh)"
+    if value and value.adjusted() < -6:  # before scaleb: 1e-9999999 would underflow to 0 in the context
+        return 0, finer
     scaled = value.scaleb(6)
     if scaled != scaled.to_integral_value():
-        return 0, f"{text!r} has more than 6 decimal places (finer than 1 mWh)"
+        return 0, finer
     if abs(value) > MAX_KWH:
-        return 0, f"{text!r} kWh is too large for one reading (the limit is {MAX_KWH:,} kWh)"
+        return 0, too_large
     return int(scaled), None
 
 

@@ -9,7 +9,8 @@ Columns may come in any order (names are matched without regard to case or surro
 
 * ``meter_code`` (text, not blank);
 * ``start`` (ISO 8601 with a UTC offset, ``Z`` or ``+hh:mm``);
-* exactly one of ``end`` (as ``start``, after it) or ``interval_minutes`` (a whole number > 0) [min];
+* exactly one of ``end`` (as ``start``, after it) or ``interval_minutes`` (a whole number > 0) [min]; an
+  interval may last at most 92 days (a quarterly billing period) and must end before 2100;
 * ``kwh``: exact decimal energy [kWh], at most 6 decimal places (1 mWh); negative while storage charges;
 * ``quality`` (optional): ``actual`` (also when blank) or ``estimated``.
 
@@ -47,10 +48,12 @@ from energy_coop.importers.metering import csv_fields as fields
 from energy_coop.importers.metering.common import (
     CSV_MAX_BYTES,
     LATEST_EPOCH,
+    MAX_INTERVAL_SECONDS,
     ParseReport,
     RowError,
     check_size,
     make_chunk,
+    quoted,
 )
 
 REQUIRED_COLUMNS = ("meter_code", "start", "kwh")
@@ -95,9 +98,11 @@ def iter_csv_chunks(
     zone = None
     if timezone is not None:
         try:
+            if len(timezone) > 64:  # IANA names are short; a long one makes ZoneInfo fail with OSError
+                raise ValueError(timezone)
             zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            report.refuse(RowError("file", "timezone", f"{timezone!r} is not a time zone name; use an IANA "
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            report.refuse(RowError("file", "timezone", f"{quoted(timezone)} is not a time zone name; use an IANA "
                                    "name such as Europe/Berlin or America/New_York"))
             return
     names = _read_header(path, report)
@@ -253,15 +258,19 @@ def _validate(raw: pd.DataFrame, first_line: int, names: list[str], has_end: boo
     if not_after.any():
         fld = "end" if has_end else "interval_minutes"
         for r in np.flatnonzero(not_after).tolist():
-            row_errors.append((r, order[fld], fld, f"{cols[fld][r]!r} does not end after the start "
-                               f"{cols['start'][r]!r}"))
+            row_errors.append((r, order[fld], fld, f"{quoted(cols[fld][r])} does not end after the start "
+                               f"{quoted(cols['start'][r])}"))
         bad |= not_after
-    if has_end:
-        out = start_ok & end_ok & ~not_after & (end >= LATEST_EPOCH)
-        if out.any():
-            for r in np.flatnonzero(out).tolist():
-                row_errors.append((r, order["end"], "end", f"{cols['end'][r]!r} is not before the year 2100"))
-            bad |= out
+    fld = "end" if has_end else "interval_minutes"
+    checked = start_ok & end_ok & ~not_after
+    too_long = checked & (end - start > MAX_INTERVAL_SECONDS)
+    out = checked & ~too_long & (end >= LATEST_EPOCH)
+    for r in np.flatnonzero(too_long).tolist():
+        row_errors.append((r, order[fld], fld, f"{quoted(cols[fld][r])} makes an interval longer than "
+                           f"{MAX_INTERVAL_SECONDS // 86_400} days, the longest one reading may cover"))
+    for r in np.flatnonzero(out).tolist():
+        row_errors.append((r, order[fld], fld, f"{quoted(cols[fld][r])} ends the interval after the year 2099"))
+    bad |= too_long | out
 
     if row_errors:
         row_errors.sort(key=lambda e: (e[0], e[1]))

@@ -24,7 +24,9 @@ What is stored, and how:
   absent) and flowing in direction 1 (delivered to the customer, "forward") or 19 (received from the customer,
   "reverse", i.e. exported); others (power, register readings, net direction 4, ...) are skipped with a note;
 * value [Wh] = ``value`` x 10^``powerOfTenMultiplier``, converted exactly to mWh (a value finer than 1 mWh is
-  an error); ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole numbers;
+  an error), and at most 10^9 kWh; ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole
+  numbers of ASCII digits: the start in 1970..2099, the duration from 1 s to 92 days (a quarterly billing
+  period, :data:`~energy_coop.importers.metering.common.MAX_INTERVAL_SECONDS`), the end before 2100;
 * **direction rule**: when one UsagePoint has readings of both directions, each interval yields one reading
   of value received (19) - delivered (1), so an asset's net production is positive; every interval must
   then have exactly one reading of each direction (a missing one is an error, not a zero). When a UsagePoint
@@ -49,7 +51,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from xml.etree.ElementTree import Element
 
 import pandas as pd
@@ -59,13 +61,18 @@ from energy_coop.importers.metering.atom import ATOM, ESPI
 from energy_coop.importers.metering.common import (
     EARLIEST_EPOCH,
     LATEST_EPOCH,
+    MAX_INTERVAL_SECONDS,
+    MAX_METER_CODE,
+    MAX_READING_MWH,
     XML_MAX_BYTES,
     ParseReport,
     RowError,
     check_size,
     empty_chunk,
     make_chunk,
+    quoted,
 )
+from energy_coop.units import MWH_PER_KWH
 
 UOM_WH = 72
 FORWARD, REVERSE = 1, 19
@@ -80,7 +87,22 @@ UOM_NAMES = {"72": "Wh", "38": "W", "63": "VAr", "73": "VArh", "61": "VA", "71":
              "106": "A", "29": "V", "5": "A", "132": "BTU", "31": "J", "33": "Hz", "0": "no unit"}
 FLOW_NAMES = {"0": "none", "1": "delivered (forward)", "4": "net", "19": "received (reverse)",
               "20": "total"}
-_INT = re.compile(r"[+-]?\d+", re.ASCII)
+#: A whole number as the files write it: ASCII digits only.
+_INT = re.compile(r"[+-]?[0-9]+")
+#: Longest whole number read [digits]: more is out of every range here (and int() of it would be slow).
+_MAX_DIGITS = 30
+
+
+def _whole(text: str) -> int | None:
+    """The int of an ASCII whole number, :data:`_HUGE` beyond :data:`_MAX_DIGITS` digits, ``None`` if not one."""
+    if not _INT.fullmatch(text):
+        return None
+    if len(text.lstrip("+-")) > _MAX_DIGITS:
+        return -_HUGE if text.startswith("-") else _HUGE
+    return int(text)
+
+
+_HUGE = 10**_MAX_DIGITS
 
 
 @dataclass
@@ -93,6 +115,7 @@ class _Reading:
     estimated: bool
     where: str
     ordinal: int
+    raw: dict[str, str] = field(default_factory=dict)  # start, duration, value as read
 
 
 @dataclass
@@ -118,7 +141,9 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     -------
     DataFrame with columns ``where, line, meter_code, start, end, mwh, quality`` (start/end [UTC epoch s],
     mwh [mWh]; ``line`` is the 1-based ordinal of the IntervalReading in the document), sorted by meter and
-    start. See the module docstring for the direction rule.
+    start. See the module docstring for the direction rule. ``attrs["raw"]`` maps each ``where`` to the
+    reading as read (``start``, ``duration``, ``value``; a net reading ``value_delivered`` and
+    ``value_received``), so that a reading refused later can be written to ``FILE.rejected.csv`` as read.
     """
     too_big = check_size(path, max_bytes)
     if too_big is not None:
@@ -137,7 +162,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         return empty_chunk()
     entries = [atom.read_entry(i, e) for i, e in enumerate(entry_elements, start=1)]
 
-    usage_points = [_UsagePoint(e, e.title or e.self_href or f"entry {e.ordinal}")
+    usage_points = [_UsagePoint(e, _label(e.title or e.self_href or f"entry {e.ordinal}"))
                     for e in entries if e.kind() == "UsagePoint"]
     meter_readings = [e for e in entries if e.kind() == "MeterReading"]
     reading_types = [e for e in entries if e.kind() == "ReadingType"]
@@ -169,10 +194,10 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         if len(owners) == 1:
             owners[0].meter_readings.append(mr)
         elif not owners:
-            report.add_error(RowError(f"MeterReading {mr.title or mr.self_href!r}", "link",
+            report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
                                       "is linked to no UsagePoint of the file"))
         else:
-            report.add_error(RowError(f"MeterReading {mr.title or mr.self_href!r}", "link",
+            report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
                                       "is linked to several UsagePoints: " + ", ".join(u.label for u in owners)))
 
     readings: list[_Reading] = []
@@ -184,7 +209,7 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         if len(owners) == 1:
             block_owner[b.ordinal] = owners[0]
         else:
-            report.add_error(RowError(f"IntervalBlock entry {b.self_href or b.ordinal!r}", "link",
+            report.add_error(RowError(f"IntervalBlock entry {_label(b.self_href) or b.ordinal!r}", "link",
                                       "is linked to no MeterReading of the file" if not owners
                                       else "is linked to several MeterReadings"))
     for up in electric:
@@ -222,8 +247,14 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
         start=[r[3] for r in rows], end=[r[4] for r in rows], mwh=[r[5] for r in rows],
         quality=[r[6] for r in rows],
     )
+    chunk.attrs["raw"] = {r[0]: r[7] for r in rows}  # where -> the reading as read, for FILE.rejected.csv
     report.count_meters(chunk)
     return chunk
+
+
+def _label(text: str) -> str:
+    """A name for messages, cut to 64 characters: it is repeated in every reading's ``where``."""
+    return text if len(text) <= MAX_METER_CODE else text[:40] + "..."
 
 
 def _note_other_resources(entries: list[atom.Entry], report: ParseReport) -> None:
@@ -238,6 +269,10 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
     if meter is not None:
         if not meter.strip():
             report.refuse(RowError("file", "meter", "the meter code given is empty"))
+            return None
+        if len(meter.strip()) > MAX_METER_CODE:
+            report.refuse(RowError("file", "meter", f"the meter code given is {len(meter.strip()):,} characters "
+                                   f"long; a meter code has at most {MAX_METER_CODE}"))
             return None
         if len(electric) > 1:
             report.refuse(RowError("file", "meter", (
@@ -254,9 +289,13 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
     for up in electric:
         title = up.entry.title
         if not title:
-            report.add_error(RowError(f"UsagePoint {up.entry.self_href or up.entry.ordinal!r}", "title",
+            report.add_error(RowError(f"UsagePoint {_label(up.entry.self_href) or up.entry.ordinal!r}", "title",
                                       "has no title to use as the meter code; give the meter code with --meter "
                                       "or set the title to the meter code"))
+            ok = False
+        elif len(title) > MAX_METER_CODE:
+            report.add_error(RowError(f"UsagePoint {up.label!r}", "title", f"is {len(title):,} characters long; a "
+                                      f"meter code has at most {MAX_METER_CODE}. Give the meter code with --meter"))
             ok = False
         elif title in seen:
             report.add_error(RowError(f"UsagePoint {title!r}", "title", "two electricity UsagePoints have this "
@@ -271,7 +310,7 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
 def _reading_type(mr: atom.Entry, reading_types: list[atom.Entry], up: _UsagePoint, report: ParseReport
                   ) -> tuple[int, int] | None:
     """(flowDirection, powerOfTenMultiplier) of a MeterReading worth storing, else ``None`` (noted)."""
-    label = f"UsagePoint {up.label!r}, MeterReading {mr.title or mr.self_href!r}"
+    label = f"UsagePoint {up.label!r}, MeterReading {_label(mr.title or mr.self_href)!r}"
     found = [rt for rt in reading_types if rt.self_href and rt.self_href in mr.related]
     if len(found) != 1:
         report.add_error(RowError(label, "ReadingType", "has no ReadingType, so the unit of its values is unknown"
@@ -296,11 +335,11 @@ def _reading_type(mr: atom.Entry, reading_types: list[atom.Entry], up: _UsagePoi
         report.skip(f"{label}: flowDirection {flow} ({FLOW_NAMES.get(flow, 'unknown')}): skipped, only "
                     "delivered (1) and received (19) energy is stored")
         return None
-    if not _INT.fullmatch(mult) or not -12 <= int(mult) <= 12:
-        report.add_error(RowError(label, "powerOfTenMultiplier", f"{mult!r} is not a whole number from -12 to "
-                                  "12"))
+    if (power := _whole(mult)) is None or not -12 <= power <= 12:
+        report.add_error(RowError(label, "powerOfTenMultiplier", f"{quoted(mult)} is not a whole number from -12 "
+                                  "to 12"))
         return None
-    return int(flow), int(mult)
+    return int(flow), power
 
 
 def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: str, ordinal: int,
@@ -309,25 +348,33 @@ def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: st
            "duration": (ir.findtext(f"{ESPI}timePeriod/{ESPI}duration") or "").strip(),
            "value": (ir.findtext(ESPI + "value") or "").strip()}
     errors = []
-    if not _INT.fullmatch(raw["start"]):
-        errors.append(RowError(where, "timePeriod/start", f"{raw['start']!r} is not a whole number of seconds "
-                               "since 1970-01-01 UTC" if raw["start"] else "is missing"))
-    elif not EARLIEST_EPOCH <= int(raw["start"]) < LATEST_EPOCH:
-        errors.append(RowError(where, "timePeriod/start", f"{raw['start']!r} is outside the years 1970 to 2099"))
-    if not _INT.fullmatch(raw["duration"]) or int(raw["duration"]) <= 0:
-        errors.append(RowError(where, "timePeriod/duration", f"{raw['duration']!r} is not a whole number of "
-                               "seconds greater than 0" if raw["duration"] else "is missing"))
+    start, duration, value = _whole(raw["start"]), _whole(raw["duration"]), _whole(raw["value"])
+    if start is None:
+        errors.append(RowError(where, "timePeriod/start", f"{quoted(raw['start'])} is not a whole number of "
+                               "seconds since 1970-01-01 UTC" if raw["start"] else "is missing"))
+    elif not EARLIEST_EPOCH <= start < LATEST_EPOCH:
+        errors.append(RowError(where, "timePeriod/start", f"{quoted(raw['start'])} is outside the years 1970 to "
+                               "2099"))
+    if duration is None or duration <= 0:
+        errors.append(RowError(where, "timePeriod/duration", f"{quoted(raw['duration'])} is not a whole number "
+                               "of seconds greater than 0" if raw["duration"] else "is missing"))
+    elif duration > MAX_INTERVAL_SECONDS:
+        errors.append(RowError(where, "timePeriod/duration", f"{quoted(raw['duration'])} seconds is longer than "
+                               f"{MAX_INTERVAL_SECONDS // 86_400} days, the longest interval one reading may "
+                               "cover"))
+    elif not errors and start + duration > LATEST_EPOCH:
+        errors.append(RowError(where, "timePeriod/duration", f"{duration:,} seconds from the start ends after the "
+                               "year 2099"))
     mwh = 0
-    try:
-        value = Decimal(raw["value"]) if _INT.fullmatch(raw["value"]) else None
-    except InvalidOperation:  # pragma: no cover - the pattern only lets integers through
-        value = None
     if value is None:
-        errors.append(RowError(where, "value", f"{raw['value']!r} is not a whole number" if raw["value"]
+        errors.append(RowError(where, "value", f"{quoted(raw['value'])} is not a whole number" if raw["value"]
                                else "is missing"))
     else:
-        scaled = value.scaleb(multiplier + 3)  # Wh x 10^mult -> mWh
-        if scaled != scaled.to_integral_value():
+        scaled = Decimal(value).scaleb(multiplier + 3)  # Wh x 10^mult -> mWh
+        if abs(scaled) > MAX_READING_MWH:
+            errors.append(RowError(where, "value", f"{quoted(raw['value'])} x 10^{multiplier} Wh is too large for "
+                                   f"one reading (the limit is {MAX_READING_MWH // MWH_PER_KWH:,} kWh)"))
+        elif scaled != scaled.to_integral_value():
             errors.append(RowError(where, "value", f"{raw['value']} x 10^{multiplier} Wh is finer than 1 mWh"))
         else:
             mwh = int(scaled)
@@ -337,12 +384,12 @@ def _reading(ir: Element, meter: str, direction: int, multiplier: int, where: st
         return None
     estimated = any((q.text or "").strip() in ESTIMATED_QUALITIES
                     for q in ir.iter(ESPI + "quality"))
-    return _Reading(meter, direction, int(raw["start"]), int(raw["duration"]), mwh, estimated, where, ordinal)
+    return _Reading(meter, direction, start, duration, mwh, estimated, where, ordinal, raw)
 
 
 def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
     """Refuse duplicate starts and apply the direction rule; returns rows (where, line, meter, start, end,
-    mwh, quality)."""
+    mwh, quality, raw as read)."""
     by_meter: dict[str, dict[int, dict[int, _Reading]]] = {}
     for r in readings:
         per_dir = by_meter.setdefault(r.meter, {}).setdefault(r.direction, {})
@@ -351,7 +398,7 @@ def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
             report.add_error(RowError(r.where, "timePeriod/start", (
                 f"starts at {r.start} ({pd.Timestamp(r.start, unit='s', tz='UTC'):%Y-%m-%d %H:%M} UTC), the same "
                 f"time as {other.where}; each interval may appear once"),
-                raw={"start": str(r.start), "duration": str(r.duration), "value": str(r.mwh)}))
+                raw=r.raw))
             continue
         per_dir[r.start] = r
     rows: list[tuple] = []
@@ -374,10 +421,12 @@ def _combine(readings: list[_Reading], report: ParseReport) -> list[tuple]:
                     continue
                 quality = "estimated" if f.estimated or v.estimated else "actual"
                 rows.append((f"{f.where} (delivered) and {v.where} (received)", min(f.ordinal, v.ordinal), code,
-                             start, start + f.duration, v.mwh - f.mwh, quality))
+                             start, start + f.duration, v.mwh - f.mwh, quality,
+                             {"start": f.raw["start"], "duration": f.raw["duration"],
+                              "value_delivered": f.raw["value"], "value_received": v.raw["value"]}))
         else:
             for r in (fwd or rev).values():
                 rows.append((r.where, r.ordinal, code, r.start, r.start + r.duration, r.mwh,
-                             "estimated" if r.estimated else "actual"))
+                             "estimated" if r.estimated else "actual", r.raw))
     return rows
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,19 +36,29 @@ def read_table(
 ) -> tuple[list[str], list[TableRow]]:
     """Read a UTF-8 CSV with a header row; return (header, rows) or raise :class:`RefusedError`.
 
-    Values are stripped of surrounding white space. Refused: a file over ``max_bytes``, bytes that are not
+    Values are stripped of surrounding white space. Refused: anything but a regular file (a FIFO would block
+    forever), a file over ``max_bytes``, bytes that are not
     UTF-8 (the line is named), an empty file, a header without rows, missing required or unknown columns,
     duplicated column names, and rows with too many or too few fields.
     """
     path = Path(path)
     name = path.name
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError as exc:
         raise RefusedError(f"{name}: cannot read the file ({exc.strerror})") from None
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block or never end
+        raise RefusedError(f"{name}: is not a regular file (a folder, a device or a pipe); give a CSV file")
+    size = status.st_size
     if size > max_bytes:
         raise RefusedError(f"{name}: the file is {size:,} bytes; the limit for a register file is {max_bytes:,}")
-    data = path.read_bytes()
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)  # a file growing while read is still held to the limit
+    except OSError as exc:
+        raise RefusedError(f"{name}: cannot read the file ({exc.strerror})") from None
+    if len(data) > max_bytes:
+        raise RefusedError(f"{name}: the file is over the limit for a register file ({max_bytes:,} bytes)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -16,7 +16,9 @@ revision (a repost then yields the same credits, recorded against the revised re
 
 The file is refused whole (:class:`ImportRefused`, nothing kept: the caller rolls back) if any row is bad,
 unless ``skip_invalid``: then the good rows are kept and the bad ones written, with reasons, to
-``FILE.rejected.csv``. A file already imported (same SHA-256) does nothing and says so. Large CSV files are
+``FILE.rejected.csv``, each with its columns as read (also for rows refused after parsing, such as an unknown
+meter) and every cell neutralised against formula injection. A refused file reports no batch id (its batch
+was rolled back, and the id will be handed out again). A file already imported (same SHA-256) does nothing and says so. Large CSV files are
 streamed in chunks and written with one bulk statement per chunk (COPY on PostgreSQL), so memory stays bounded.
 """
 
@@ -281,7 +283,10 @@ def import_file(
     parse = ParseReport(max_errors=MAX_ERRORS_REPORTED, on_error=rejected_rows.append if skip_invalid else None)
     consistency = FileConsistency()
     writing = True
+    raw_of: dict[str, dict[str, str]] = {}  # Green Button: where -> the reading as read
     for chunk in _chunks(path, fmt, meter=meter, timezone=timezone, report=parse):
+        if skip_invalid:
+            raw_of.update(chunk.attrs.get("raw", {}))
         errors = check_intervals(chunk, kinds)
         parse.add_errors(errors)
         chunk = _drop_rows(chunk, errors)
@@ -310,19 +315,30 @@ def import_file(
     if parse.fatal or (parse.error_count and not skip_invalid):
         report.status = "refused"
         report.accepted = report.unchanged = report.revised = 0
+        report.batch_id = None  # rolled back by the caller: the id would be handed out again
         raise ImportRefused(report)
     if report.accepted + report.unchanged + report.revised == 0 and not parse.error_count:
         report.status = "refused"
         report.errors = [RowError("file", "", "the file holds no electricity readings to import"
                                   + (f" ({'; '.join(report.skipped)})" if report.skipped else ""))]
         report.error_count = 1
+        report.batch_id = None
         raise ImportRefused(report)
 
     report.status = "imported"
     if parse.error_count:
         report.status = "partial"
         target = Path(rejected_path) if rejected_path else path.with_name(path.name + ".rejected.csv")
-        _write_rejected(target, rejected_rows)
+        try:
+            _write_rejected(target, _with_raw(rejected_rows, path, fmt, raw_of))
+        except OSError as exc:  # a folder the user may not write to: nothing of the file is kept
+            report.status = "refused"
+            report.accepted = report.unchanged = report.revised = 0
+            report.batch_id = None
+            report.errors = [RowError("file", "", f"the rejected rows cannot be written to {target} "
+                                      f"({exc.strerror or exc}); nothing was imported")]
+            report.error_count = 1
+            raise ImportRefused(report) from None
         report.rejected_file = str(target)
 
     for meter_id, starts in writer.revised_starts.items():
@@ -342,19 +358,70 @@ def import_file(
     return report
 
 
+#: A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP): it is written with a
+#: leading apostrophe, which spreadsheets show as text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: str) -> str:
+    """``cell`` safe to open in a spreadsheet: ``'`` before a leading ``= + - @``, tab or carriage return."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def _with_raw(rows: list[RowError], path: Path, fmt: str, raw_of: dict[str, dict[str, str]]) -> list[RowError]:
+    """The rejected rows, each with its raw columns as read: errors found after parsing (an unknown meter, a
+    duplicate...) carry no raw row, so a CSV's lines are read again and a Green Button's readings looked up."""
+    missing = {e.where for e in rows if e.raw is None}
+    if not missing:
+        return rows
+    if fmt == "csv":
+        wanted = {int(w[5:]) for w in missing if w.startswith("line ") and w[5:].isdigit()}
+        raw_of = _csv_lines(path, wanted)
+    return [e if e.raw is not None else RowError(e.where, e.field, e.reason, raw=raw_of.get(e.where, {}))
+            for e in rows]
+
+
+def _csv_lines(path: Path, wanted: set[int]) -> dict[str, dict[str, str]]:
+    """``"line N"`` -> {column: text as read} for the physical lines ``wanted`` of a CSV (the header is line 1),
+    read as the parser numbers them (one physical line per row)."""
+    found: dict[str, dict[str, str]] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    with path.open("rb") as fh:
+        header: list[str] = []
+        for number, data in enumerate(fh, start=1):
+            text = data.decode("utf-8", "replace").rstrip("\r\n")
+            if number == 1:
+                header = [c.strip().lower() for c in next(csv.reader([text.lstrip("\ufeff")]), [])]
+            elif number in wanted:
+                values = next(csv.reader([text]), [])
+                found[f"line {number}"] = {c: (values[i] if i < len(values) else "") for i, c in enumerate(header)}
+            if number >= last:
+                break
+    return found
+
+
 def _write_rejected(target: Path, rows: list[RowError]) -> None:
+    """``FILE.rejected.csv``: where, field, reason and the row's raw columns as read, every cell neutralised
+    against formula injection (:func:`neutralised`); written to a ``.part`` file and renamed."""
     columns: list[str] = []
     for e in rows:
         for k in (e.raw or {}):
             if k not in columns:
                 columns.append(k)
     tmp = target.with_name(target.name + ".part")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["where", "field", "reason", *columns])
-        for e in rows:
-            w.writerow([e.where, e.field, e.reason, *[(e.raw or {}).get(c, "") for c in columns]])
-    os.replace(tmp, target)
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["where", "field", "reason", *columns])
+            for e in rows:
+                cells = [e.where, e.field, e.reason, *[(e.raw or {}).get(c, "") for c in columns]]
+                w.writerow([neutralised(c) for c in cells])
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def list_batches(session: Session, limit: int = 100, offset: int = 0) -> list[ImportBatch]:

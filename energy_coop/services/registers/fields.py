@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from energy_coop.errors import RowError
 from energy_coop.importers.registers.tables import TableRow
-from energy_coop.units import UnitError
+from energy_coop.units import DECIMAL_TEXT, MAX_NUMBER_TEXT, UnitError, shown
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
 """The column is not in the file at all: on update, leave the stored value alone."""
@@ -68,7 +68,7 @@ class RowFields:
             if len(t) > 64:
                 raise ValueError(f"{t[:20]!r}... is longer than 64 characters")
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-/]*", t):
-                raise ValueError(f"{t!r} may hold only letters, digits and . _ - / (starting with a letter or digit)")
+                raise ValueError(f"{shown(t)} may hold only letters, digits and . _ - / (starting with a letter or digit)")
             if t.upper() == "COOP":
                 raise ValueError("'COOP' is reserved for the co-op itself")
             return t
@@ -78,30 +78,32 @@ class RowFields:
     def email(self, column: str, *, required: bool = False) -> Any:
         def parse(t: str) -> str:
             if len(t) > 320 or not EMAIL_RE.match(t):
-                raise ValueError(f"{t!r} is not an email address")
+                raise ValueError(f"{shown(t)} is not an email address")
             return t
 
         return self._get(column, required, parse)
 
     def date(self, column: str, *, required: bool = False) -> Any:
         def parse(t: str) -> dt.date:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
-                raise ValueError(f"{t!r} is not a date; write YYYY-MM-DD, e.g. 2024-03-01")
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", t):
+                raise ValueError(f"{shown(t)} is not a date; write YYYY-MM-DD, e.g. 2024-03-01")
             try:
                 return dt.date.fromisoformat(t)
             except ValueError:
-                raise ValueError(f"{t!r} is not a real date") from None
+                raise ValueError(f"{shown(t)} is not a real date") from None
 
         return self._get(column, required, parse)
 
     def timestamp(self, column: str, *, required: bool = False) -> Any:
         def parse(t: str) -> dt.datetime:
             try:
+                if not t.isascii():  # dates and times are written with the digits 0-9
+                    raise ValueError
                 value = dt.datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
             except ValueError:
-                raise ValueError(f"{t!r} is not an ISO 8601 timestamp, e.g. 2024-03-01T00:00:00+01:00") from None
+                raise ValueError(f"{shown(t)} is not an ISO 8601 timestamp, e.g. 2024-03-01T00:00:00+01:00") from None
             if value.tzinfo is None:
-                raise ValueError(f"{t!r} has no UTC offset; add one, e.g. {t}+00:00 or {t}Z")
+                raise ValueError(f"{shown(t)} has no UTC offset; add one, e.g. {t}+00:00 or {t}Z")
             return value.astimezone(dt.timezone.utc)
 
         return self._get(column, required, parse)
@@ -109,7 +111,7 @@ class RowFields:
     def choice(self, column: str, choices: tuple[str, ...], *, required: bool = False, default: Any = None) -> Any:
         def parse(t: str) -> str:
             if t not in choices:
-                raise ValueError(f"{t!r} is not one of: {', '.join(choices)}")
+                raise ValueError(f"{shown(t)} is not one of: {', '.join(choices)}")
             return t
 
         return self._get(column, required, parse, default)
@@ -121,15 +123,17 @@ class RowFields:
                 return True
             if low in {"false", "no", "0"}:
                 return False
-            raise ValueError(f"{t!r} is not true or false")
+            raise ValueError(f"{shown(t)} is not true or false")
 
         return self._get(column, False, parse, default)
 
     def integer(self, column: str, *, required: bool = False, minimum: int | None = None,
                 maximum: int | None = None) -> Any:
         def parse(t: str) -> int:
-            if not re.fullmatch(r"[+-]?\d+", t):
-                raise ValueError(f"{t!r} is not a whole number")
+            if not re.fullmatch(r"[+-]?[0-9]+", t):  # ASCII digits only: int() would read "١٢٣" as 123
+                raise ValueError(f"{shown(t)} is not a whole number (write it with the digits 0-9)")
+            if len(t) > 30:
+                raise ValueError(f"{shown(t)} is far too large")
             value = int(t)
             if minimum is not None and value < minimum:
                 raise ValueError(f"{value} is below the minimum of {minimum}")
@@ -144,15 +148,14 @@ class RowFields:
         """A physical quantity (float): for pvlib parameters, never for money or energy."""
 
         def parse(t: str) -> float:
-            try:
-                d = Decimal(t)
-            except InvalidOperation:
-                raise ValueError(f"{t!r} is not a number") from None
-            if not d.is_finite():
-                raise ValueError(f"{t!r} is not a finite number")
-            value = float(d)
+            if t.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+                raise ValueError(f"{shown(t)} is not a finite number")
+            if not DECIMAL_TEXT.fullmatch(t) or len(t) > MAX_NUMBER_TEXT:  # ASCII digits: Decimal reads "١٢٣"
+                raise ValueError(f"{shown(t)} is not a number (write it with the digits 0-9 and a dot before any "
+                                 "decimals)")
+            value = float(Decimal(t))
             if not math.isfinite(value):
-                raise ValueError(f"{t!r} is too large")
+                raise ValueError(f"{shown(t)} is too large")
             if minimum is not None and value < minimum:
                 raise ValueError(f"{t} is below the minimum of {minimum:g}")
             if maximum is not None and value > maximum:
@@ -178,9 +181,11 @@ class RowFields:
     def timezone(self, column: str, *, required: bool = False) -> Any:
         def parse(t: str) -> str:
             try:
+                if len(t) > 64:  # IANA names are short; a long one makes ZoneInfo fail with OSError
+                    raise ValueError
                 ZoneInfo(t)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{t!r} is not a known time zone; use an IANA name such as Europe/London") from None
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                raise ValueError(f"{shown(t)} is not a known time zone; use an IANA name such as Europe/London") from None
             return t
 
         return self._get(column, required, parse)

@@ -26,7 +26,7 @@ MAX_DAYS = 800  # about two years of daily bands per template; longer ranges are
 
 def _day(text: str, field: str, errors: list[RowError]) -> dt.date | None:
     text = (text or "").strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         errors.append(RowError("", field, f"{text[:20]!r} is not a date; write YYYY-MM-DD, e.g. 2025-01-01"))
         return None
     try:
@@ -46,8 +46,10 @@ def apply_time_of_use(session: Session, *, asset_code: str | None, timezone: str
     errors: list[RowError] = []
     tz = (timezone or "").strip()
     try:
+        if len(tz) > 64:  # IANA names are short; a long one makes ZoneInfo fail with OSError
+            raise ValueError(tz)
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         errors.append(RowError("", "timezone", f"{tz[:40]!r} is not a known time zone; use an IANA name such "
                                                "as America/New_York"))
     first = _day(first_day, "first_day", errors)
@@ -67,12 +69,12 @@ def apply_time_of_use(session: Session, *, asset_code: str | None, timezone: str
         if not start and not rate:
             continue
         when = None
-        if not re.fullmatch(r"\d{1,2}:\d{2}", start):
+        if not re.fullmatch(r"[0-9]{1,2}:[0-9]{2}", start):
             errors.append(RowError("", f"band{i}_start", f"{start[:8]!r} is not a time of day; write HH:MM, e.g. 07:00"))
         else:
             h, m = map(int, start.split(":"))
             if h > 23 or m > 59:
-                errors.append(RowError("", f"band{i}_start", f"{start!r} is not a time of day"))
+                errors.append(RowError("", f"band{i}_start", f"{start[:8]!r} is not a time of day"))
             else:
                 when = dt.time(h, m)
         micros = None

@@ -178,3 +178,33 @@ def test_unlinked_interval_block_is_an_error(tmp_path):
     assert len(df) == 0
     assert [str(e) for e in report.errors] == [
         "IntervalBlock entry 'elsewhere/IntervalBlock/1', link: is linked to no MeterReading of the file"]
+
+
+def test_a_huge_single_attribute_is_refused_at_once_not_parsed_for_minutes(tmp_path):
+    # expat re-scans an unfinished token on every feed: 30 MB in one attribute took ~25 s before the scan
+    import time
+
+    path = tmp_path / "attr.xml"
+    with path.open("w") as f:
+        f.write('<?xml version="1.0"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n<entry a="')
+        f.write("x" * 30_000_000)
+        f.write('"/></feed>\n')
+    began = time.perf_counter()
+    df, report = parse(path)
+    assert time.perf_counter() - began < 5
+    assert len(df) == 0 and report.fatal
+    assert [str(e) for e in report.errors] == [
+        "xml: line 3 (byte 65): one element's text or attributes run over 1 MiB; Green Button values, titles and "
+        "links are far shorter, so the file is refused (is it a Green Button file?)"]
+
+
+def test_long_token_finds_the_line_across_read_blocks(tmp_path, monkeypatch):
+    from energy_coop.importers.metering import atom
+
+    path = tmp_path / "t.xml"
+    path.write_text("<a>\n\n" + "x" * 50 + "<b/>\n" + "y" * 200 + "</a>")
+    assert atom.long_token(path, limit=100) == (3, 55)
+    monkeypatch.setattr(atom, "_BLOCK", 7)  # the run and its newlines span many blocks
+    assert atom.long_token(path, limit=100) == (3, 55)
+    assert atom.long_token(path, limit=250) is None
+    assert atom.long_token(DATA / "gb_month_end.xml") is None
