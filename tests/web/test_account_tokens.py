@@ -30,7 +30,11 @@ def api_me(app, token: str, method: str = "get"):
 
 def test_make_a_token_on_the_account_page_shown_once_and_listed(app, signed_in, sessions):
     c = signed_in("member_a")
-    assert "You have no token that still works." in text(c.get(ACCOUNT))
+    first = text(c.get(ACCOUNT))
+    assert "You have no token that still works." in first
+    # the tokens section is in the page once, and not inside its <title>
+    assert first.count('<h2 id="tokens-h">') == 1
+    assert "<title>Your account" in first and "<section" not in first.split("</title>")[0]
     resp = make_token(c)
     assert resp.status_code == 201, text(resp)[:3000]
     token = re.search(r'<code id="new-token">(ecp_[A-Za-z0-9_-]{43})</code>', text(resp)).group(1)
