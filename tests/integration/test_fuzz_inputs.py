@@ -35,7 +35,6 @@ from energy_coop.models import (
 from energy_coop.services.metering.imports import import_file
 from energy_coop.services.registers.loading import COLUMNS, load_register
 from tests.conftest import TEST_DATA
-from tests.helpers import small_coop
 
 EXAMPLES = int(os.environ.get("ENERGY_COOP_FUZZ_EXAMPLES", "100"))
 TABLES = (ImportBatch, Reading, ReadingRevision, Member, Meter, Asset, ShareTransaction, CreditRate, AuditEntry)
@@ -59,11 +58,8 @@ VALUE = st.one_of(HOSTILE, st.text(max_size=30), st.integers(-10**20, 10**20).ma
 
 
 @pytest.fixture
-def coop(sessions, tmp_path):
-    with sessions.begin() as s:
-        small_coop(s, tmp_path / "registers")
-        s.add(Meter(code="CONS-1", kind="consumption"))
-    return sessions
+def coop(coop_with_consumption_meter):
+    return coop_with_consumption_meter
 
 
 def table_counts(sessions) -> dict[str, int]:

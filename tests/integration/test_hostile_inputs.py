@@ -11,20 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from energy_coop.models import CreditRate, ImportBatch, Meter, Reading
+from energy_coop.models import CreditRate, ImportBatch, Reading
 from tests.conftest import TEST_DATA
-from tests.helpers import small_coop
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 @pytest.fixture
-def coop(sessions, tmp_path):
-    with sessions.begin() as s:
-        small_coop(s, tmp_path / "registers")
-        s.add(Meter(code="CONS-1", kind="consumption"))
-    return sessions
+def coop(coop_with_consumption_meter):
+    return coop_with_consumption_meter
 
 
 def counts(sessions) -> tuple[int, int]:

@@ -13,15 +13,11 @@ from sqlalchemy import func, select
 from energy_coop.models import AllocationRun, ImportBatch, Meter, Reading, ReadingRevision
 from energy_coop.services.metering.coverage import meter_month_coverage
 from tests.conftest import SHARED_DATA, TEST_DATA
-from tests.helpers import small_coop
 
 
 @pytest.fixture
-def coop(sessions, tmp_path):
-    with sessions.begin() as s:
-        small_coop(s, tmp_path / "registers")
-        s.add(Meter(code="CONS-1", kind="consumption"))
-    return sessions
+def coop(coop_with_consumption_meter):
+    return coop_with_consumption_meter
 
 
 def feb_csv(kwh: str = "1.5", hours: int = 29 * 24, meter: str = "PM-SUN1", extra: str = "") -> str:
