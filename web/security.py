@@ -5,9 +5,9 @@
   longer loads a user (see ``web.auth.load_user``).
 * :func:`roles_required` / :func:`member_access` - access control as small decorators and one check, applied
   to every view (CTFd's ``admins_only`` style). Members asking for another member's data get 404, never 403.
-* :class:`LoginLimiter` - failed sign-ins counted per account and per address in the database (so every server
-  process counts them all); over the limit, sign-in is refused for the rest of the window even with the right
-  password.
+* :class:`LoginLimiter` - failed sign-ins counted per (account, address) and per address in the database (so
+  every server process counts them all): growing delays for one account from one address, a cap per address;
+  wrong passwords sent from elsewhere never lock the real user out.
 * :func:`security_headers` - CSP without inline code, no framing, no sniffing, no referrer to other sites.
 """
 
@@ -149,30 +149,33 @@ def security_headers(response):
 
 class LoginLimiter:
     """The Flask extension for the sign-in limits (``services.accounts.sign_in_limits``): each app keeps its limits (from
-    its config) in ``app.extensions["login_limiter"]``; the failures themselves are in the database, shared by
-    every server process."""
+    its config: ``LOGIN_FREE_FAILURES``, ``LOGIN_FIRST_DELAY_S``, ``LOGIN_MAX_DELAY_S``, ``LOGIN_MEMORY_S``,
+    ``LOGIN_LIMIT_PER_ADDRESS``, ``LOGIN_LIMIT_WINDOW_S``) in ``app.extensions["login_limiter"]``; the failures
+    themselves are in the database, shared by every server process."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock  # [s since the Unix epoch]
 
     def init_app(self, app) -> None:
+        c = app.config
         app.extensions["login_limiter"] = sign_in_limits.Limits(
-            int(app.config.get("LOGIN_LIMIT_PER_ACCOUNT", 5)), int(app.config.get("LOGIN_LIMIT_PER_ADDRESS", 20)),
-            float(app.config.get("LOGIN_LIMIT_WINDOW_S", 900)))
+            free_failures=int(c.get("LOGIN_FREE_FAILURES", 3)), first_delay_s=float(c.get("LOGIN_FIRST_DELAY_S", 1)),
+            max_delay_s=float(c.get("LOGIN_MAX_DELAY_S", 900)), memory_s=float(c.get("LOGIN_MEMORY_S", 86400)),
+            per_address=int(c.get("LOGIN_LIMIT_PER_ADDRESS", 20)), window_s=float(c.get("LOGIN_LIMIT_WINDOW_S", 900)))
 
     @staticmethod
     def _limits() -> sign_in_limits.Limits:
         return current_app.extensions["login_limiter"]
 
     def retry_after(self, account: str, address: str) -> int:
-        """Seconds until a sign-in may be tried again for this account and address (0 = now)."""
+        """Seconds until a sign-in may be tried again for this account from this address (0 = now)."""
         return run(sign_in_limits.retry_after, account, address, now=self.clock(), limits=self._limits())
 
     def failed(self, account: str, address: str) -> None:
         run(sign_in_limits.record_failure, account, address, now=self.clock(), limits=self._limits())
 
-    def succeeded(self, account: str) -> None:
-        run(sign_in_limits.forget_account, account)
+    def succeeded(self, account: str, address: str) -> None:
+        run(sign_in_limits.forget_pair, account, address)
 
 
 def client_address() -> str:

@@ -1,4 +1,4 @@
-"""``energy-coop users add|token``: the people who sign in."""
+"""``energy-coop users add|token|unlock``: the people who sign in."""
 
 from __future__ import annotations
 
@@ -58,3 +58,21 @@ def users_token(app: AppContext, email: str, as_json: bool) -> None:
         emit_json({"email": email.strip().lower(), "token": token})
     else:
         click.echo(token)
+
+
+@users.command("unlock")
+@click.argument("email")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def users_unlock(app: AppContext, email: str, as_json: bool) -> None:
+    """Let EMAIL sign in again at once: forget its failed sign-ins from every address (audited)."""
+    from energy_coop.services.accounts.sign_in_limits import unlock  # lazy: the models; keeps --help fast
+
+    with app.transaction() as session:
+        doc = unlock(session, email, actor=app.actor)
+    if as_json:
+        emit_json(doc)
+    else:
+        click.echo(f"unlocked sign-in for {doc['email']}: {doc['failures_cleared']} failed attempts forgotten")
