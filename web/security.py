@@ -8,7 +8,9 @@
 * :class:`LoginLimiter` - failed sign-ins counted per (account, address) and per address in the database (so
   every server process counts them all): growing delays for one account from one address, a cap per address;
   wrong passwords sent from elsewhere never lock the real user out.
-* :func:`security_headers` - CSP without inline code, no framing, no sniffing, no referrer to other sites.
+* :func:`security_headers` - CSP without inline code, no framing, no sniffing, no referrer to other sites; HSTS
+  when cookies are secure (``ENERGY_COOP_COOKIE_SECURE``); ``Cache-Control: no-store`` on signed-in pages and on
+  every API answer.
 """
 
 from __future__ import annotations
@@ -142,9 +144,16 @@ def security_headers(response):
     h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_user and getattr(current_user, "is_authenticated", False):
+    if current_app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS: browsers must keep to it for a year
+        h.setdefault("Strict-Transport-Security", HSTS)
+    if request.path == "/api/v1" or request.path.startswith("/api/v1/"):
+        h["Cache-Control"] = "no-store"  # every answer, errors and CSV included: tokens read members' data
+    elif current_user and getattr(current_user, "is_authenticated", False):
         h.setdefault("Cache-Control", "no-store")
     return response
+
+
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 class LoginLimiter:

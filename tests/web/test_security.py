@@ -513,3 +513,29 @@ def test_loading_the_signed_in_user_on_a_post_waits_for_no_writer(app, seeded, d
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_hsts_only_when_cookies_are_secure(make_app, seeded, db_url, tmp_path):
+    import dataclasses
+
+    from tests.web.conftest import make_config
+    from web import create_app
+
+    secure = create_app(make_config(db_url, tmp_path)).test_client()  # ENERGY_COOP_COOKIE_SECURE default: true
+    for url in ("/login", "/no/such/page", "/api/v1/me"):
+        assert secure.get(url, base_url="https://localhost").headers["Strict-Transport-Security"] == (
+            "max-age=31536000; includeSubDomains")
+    plain = create_app(dataclasses.replace(make_config(db_url, tmp_path), cookie_secure=False)).test_client()
+    for url in ("/login", "/api/v1/me"):
+        assert "Strict-Transport-Security" not in plain.get(url).headers
+
+
+def test_every_csv_download_of_the_pages_names_one_charset(signed_in, seeded):
+    admin = signed_in("admin")
+    urls = ["/admin/members.csv", f"/members/{seeded.member_a}/statements/{seeded.period}.csv",
+            "/audit/exports/ledger.csv"] + [f"/efficiency/export/{kind}.csv" for kind in (
+                "premises", "audits", "measures", "programmes", "awards", "payments")]
+    for url in urls:
+        resp = admin.get(url)
+        assert resp.status_code == 200, url
+        assert resp.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"], (url, resp.headers)
