@@ -3,8 +3,6 @@ name one charset."""
 
 from __future__ import annotations
 
-from tests.api.conftest import USERS
-
 
 def test_every_api_answer_is_not_stored_by_caches(as_role, app):
     admin, anonymous = as_role("admin"), as_role(None)
@@ -24,4 +22,3 @@ def test_api_csv_answers_name_one_charset(as_role):
         resp = admin.get(path)
         assert resp.status_code == 200, path
         assert resp.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"], (path, resp.headers)
-    assert USERS["admin"][1] == "admin"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from energy_coop.models import AuditEntry, SignInFailure
-from tests.web.conftest import PASSWORD, USERS, form_token, login
+from tests.web.conftest import PASSWORD, USERS, form_token
 from web.extensions import login_limiter
 
 
@@ -121,7 +121,7 @@ def test_locks_are_audited_once_per_pair_and_address(make_app, seeded, clock, se
     assert "3 wrong passwords for this account from 127.0.0.1" in rows[0].note
 
 
-def test_an_admin_unlocks_a_user_on_the_users_page(make_app, seeded, clock, sessions, signed_in):
+def test_an_admin_unlocks_a_user_on_the_users_page(make_app, seeded, clock, sessions):
     app = make_app()
     c = app.test_client()
     for _ in range(10):  # ten wrong passwords, each after the delay the one before imposed
