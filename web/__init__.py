@@ -7,8 +7,9 @@ the server starts. Each view opens one transaction and calls one service (``web.
 
 Settings beyond the Config are keyword ``overrides`` of Flask config keys, e.g. ``SESSION_COOKIE_SECURE=False``
 for a plain-http set-up that is not on localhost (browsers accept secure cookies from http://127.0.0.1 and
-http://localhost, so the demo works with the default), ``LOGIN_LIMIT_PER_ACCOUNT`` / ``LOGIN_LIMIT_PER_ADDRESS`` /
-``LOGIN_LIMIT_WINDOW_S`` for the sign-in limiter, ``WTF_CSRF_ENABLED=False`` in tests only.
+http://localhost, so the demo works with the default), ``LOGIN_FREE_FAILURES`` / ``LOGIN_FIRST_DELAY_S`` /
+``LOGIN_MAX_DELAY_S`` / ``LOGIN_MEMORY_S`` / ``LOGIN_LIMIT_PER_ADDRESS`` / ``LOGIN_LIMIT_WINDOW_S`` for the
+sign-in limiter (``web.security.LoginLimiter``), ``WTF_CSRF_ENABLED=False`` in tests only.
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         REMEMBER_COOKIE_SECURE=bool(getattr(config, "cookie_secure", True)),
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session (which is bounded above)
-        LOGIN_LIMIT_PER_ACCOUNT=5,
+        LOGIN_FREE_FAILURES=3,  # wrong passwords for one account from one address before delays start
+        LOGIN_FIRST_DELAY_S=1,  # [s], doubling with each further failure
+        LOGIN_MAX_DELAY_S=900,  # [s]
+        LOGIN_MEMORY_S=86400,  # [s] how long a failure counts towards its pair's delays
         LOGIN_LIMIT_PER_ADDRESS=20,
         LOGIN_LIMIT_WINDOW_S=900,
         COOP_NAME="energy-coop",

@@ -94,7 +94,8 @@ def csv_response(header: list[str], rows: Iterable[Iterable[Any]], filename: str
 
 
 def download(body: bytes, filename: str, mimetype: str) -> Response:
-    """A file download (``filename`` must be made of safe characters by the caller)."""
-    resp = Response(body, mimetype=mimetype)
+    """A file download (``filename`` must be made of safe characters by the caller). ``mimetype`` is the whole
+    Content-Type, charset included when it has one (``text/csv; charset=utf-8``): werkzeug would add a second."""
+    resp = Response(body, content_type=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return resp

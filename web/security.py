@@ -5,10 +5,12 @@
   longer loads a user (see ``web.auth.load_user``).
 * :func:`roles_required` / :func:`member_access` - access control as small decorators and one check, applied
   to every view (CTFd's ``admins_only`` style). Members asking for another member's data get 404, never 403.
-* :class:`LoginLimiter` - failed sign-ins counted per account and per address in the database (so every server
-  process counts them all); over the limit, sign-in is refused for the rest of the window even with the right
-  password.
-* :func:`security_headers` - CSP without inline code, no framing, no sniffing, no referrer to other sites.
+* :class:`LoginLimiter` - failed sign-ins counted per (account, address) and per address in the database (so
+  every server process counts them all): growing delays for one account from one address, a cap per address;
+  wrong passwords sent from elsewhere never lock the real user out.
+* :func:`security_headers` - CSP without inline code, no framing, no sniffing, no referrer to other sites; HSTS
+  when cookies are secure (``ENERGY_COOP_COOKIE_SECURE``); ``Cache-Control: no-store`` on signed-in pages and on
+  every API answer.
 """
 
 from __future__ import annotations
@@ -142,37 +144,47 @@ def security_headers(response):
     h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_user and getattr(current_user, "is_authenticated", False):
+    if current_app.config.get("SESSION_COOKIE_SECURE"):  # served over HTTPS: browsers must keep to it for a year
+        h.setdefault("Strict-Transport-Security", HSTS)
+    if request.path == "/api/v1" or request.path.startswith("/api/v1/"):
+        h["Cache-Control"] = "no-store"  # every answer, errors and CSV included: tokens read members' data
+    elif current_user and getattr(current_user, "is_authenticated", False):
         h.setdefault("Cache-Control", "no-store")
     return response
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 class LoginLimiter:
     """The Flask extension for the sign-in limits (``services.accounts.sign_in_limits``): each app keeps its limits (from
-    its config) in ``app.extensions["login_limiter"]``; the failures themselves are in the database, shared by
-    every server process."""
+    its config: ``LOGIN_FREE_FAILURES``, ``LOGIN_FIRST_DELAY_S``, ``LOGIN_MAX_DELAY_S``, ``LOGIN_MEMORY_S``,
+    ``LOGIN_LIMIT_PER_ADDRESS``, ``LOGIN_LIMIT_WINDOW_S``) in ``app.extensions["login_limiter"]``; the failures
+    themselves are in the database, shared by every server process."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock  # [s since the Unix epoch]
 
     def init_app(self, app) -> None:
+        c = app.config
         app.extensions["login_limiter"] = sign_in_limits.Limits(
-            int(app.config.get("LOGIN_LIMIT_PER_ACCOUNT", 5)), int(app.config.get("LOGIN_LIMIT_PER_ADDRESS", 20)),
-            float(app.config.get("LOGIN_LIMIT_WINDOW_S", 900)))
+            free_failures=int(c.get("LOGIN_FREE_FAILURES", 3)), first_delay_s=float(c.get("LOGIN_FIRST_DELAY_S", 1)),
+            max_delay_s=float(c.get("LOGIN_MAX_DELAY_S", 900)), memory_s=float(c.get("LOGIN_MEMORY_S", 86400)),
+            per_address=int(c.get("LOGIN_LIMIT_PER_ADDRESS", 20)), window_s=float(c.get("LOGIN_LIMIT_WINDOW_S", 900)))
 
     @staticmethod
     def _limits() -> sign_in_limits.Limits:
         return current_app.extensions["login_limiter"]
 
     def retry_after(self, account: str, address: str) -> int:
-        """Seconds until a sign-in may be tried again for this account and address (0 = now)."""
+        """Seconds until a sign-in may be tried again for this account from this address (0 = now)."""
         return run(sign_in_limits.retry_after, account, address, now=self.clock(), limits=self._limits())
 
     def failed(self, account: str, address: str) -> None:
         run(sign_in_limits.record_failure, account, address, now=self.clock(), limits=self._limits())
 
-    def succeeded(self, account: str) -> None:
-        run(sign_in_limits.forget_account, account)
+    def succeeded(self, account: str, address: str) -> None:
+        run(sign_in_limits.forget_pair, account, address)
 
 
 def client_address() -> str:

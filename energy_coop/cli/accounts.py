@@ -1,4 +1,5 @@
-"""``energy-coop users add|token|tokens|revoke``: the people who sign in and their API tokens."""
+"""``energy-coop users add|token|tokens|revoke|unlock``: the people who sign in, their API tokens and sign-in
+throttling."""
 
 from __future__ import annotations
 
@@ -122,3 +123,21 @@ def users_revoke(app: AppContext, email: str, token_id: str, as_json: bool) -> N
                                                "revoked_at": row["revoked_at"].isoformat()}})
     else:
         click.echo(f"revoked token {row['id']} ({row['name']}) of {email}")
+
+
+@users.command("unlock")
+@click.argument("email")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def users_unlock(app: AppContext, email: str, as_json: bool) -> None:
+    """Let EMAIL sign in again at once: forget its failed sign-ins from every address (audited)."""
+    from energy_coop.services.accounts.sign_in_limits import unlock  # lazy: the models; keeps --help fast
+
+    with app.transaction() as session:
+        doc = unlock(session, email, actor=app.actor)
+    if as_json:
+        emit_json(doc)
+    else:
+        click.echo(f"unlocked sign-in for {doc['email']}: {doc['failures_cleared']} failed attempts forgotten")

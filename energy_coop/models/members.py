@@ -96,17 +96,17 @@ class WebSession(Base):
 
 
 class SignInFailure(Base):
-    """A failed sign-in, counted against the account tried and the client address for a while (the sign-in
-    limits of ``services.accounts.sign_in_limits``). In the database so that every server process counts them all.
-    Rows older than the counting window are deleted as new failures come in."""
+    """A failed sign-in: the account (email) tried, from which client address, when. Counted per (account,
+    address) and per address by ``services.accounts.sign_in_limits``; in the database so that every server
+    process counts them all. Rows nothing counts any more are deleted as new failures come in."""
 
     __tablename__ = "sign_in_failures"
     __table_args__ = (
-        CheckConstraint("scope IN ('account','address')", name="scope"),
-        Index("ix_sign_in_failures_subject", "scope", "subject", "at_ms"),
+        Index("ix_sign_in_failures_pair", "account", "address", "at_ms"),
+        Index("ix_sign_in_failures_address", "address", "at_ms"),
     )
 
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(8))  # account | address
-    subject: Mapped[str] = mapped_column(String(320))  # the email tried, or the client address
+    account: Mapped[str] = mapped_column(String(320))  # the email tried, lower case
+    address: Mapped[str] = mapped_column(String(100))  # the client address as the server saw it
     at_ms: Mapped[int] = mapped_column(BigInteger, index=True)  # [ms since the Unix epoch]

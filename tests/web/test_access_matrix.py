@@ -88,6 +88,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.user_add", "POST"): Expect(fixed("/admin/users"), ADMIN_WRITE),
     ("admin.user_role", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/role", ADMIN_WRITE),
     ("admin.user_active", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/active", ADMIN_WRITE),
+    ("admin.user_unlock", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/unlock", ADMIN_WRITE),
     ("admin.user_password", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/password",
                                             ADMIN_WRITE),
     ("admin.audit_log", "GET"): Expect(fixed("/admin/audit-log"), STAFF_PAGE),

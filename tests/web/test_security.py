@@ -187,18 +187,19 @@ def test_session_cookie_is_secure_httponly_samesite_by_default(make_app, seeded,
 # ------------------------------------------------------------------------------------------------ sign-in limits
 
 
-def test_sign_in_is_limited_per_account(make_app, seeded):
-    app = make_app(LOGIN_LIMIT_PER_ACCOUNT=3, LOGIN_LIMIT_PER_ADDRESS=100)
+def test_sign_in_is_slowed_per_account_and_address(make_app, seeded):
+    # the old lock of the account from everywhere is gone (see tests/web/test_sign_in_limits.py): from here
+    app = make_app(LOGIN_FREE_FAILURES=3, LOGIN_FIRST_DELAY_S=60, LOGIN_LIMIT_PER_ADDRESS=100)
     c = app.test_client()
     for _ in range(3):
         assert login(c, "member_a", "wrong password").status_code == 401
-    resp = login(c, "member_a")  # the right password, but the account is locked for the window
+    resp = login(c, "member_a")  # the right password, but from this address the account must wait
     assert resp.status_code == 429 and "Too many sign-in attempts" in text(resp)
     assert login(c, "member_b").status_code == 302  # other accounts are not affected
 
 
 def test_sign_in_is_limited_per_address(make_app, seeded):
-    app = make_app(LOGIN_LIMIT_PER_ACCOUNT=100, LOGIN_LIMIT_PER_ADDRESS=4)
+    app = make_app(LOGIN_FREE_FAILURES=100, LOGIN_LIMIT_PER_ADDRESS=4)
     c = app.test_client()
     for i in range(4):
         token = form_token(c)
@@ -213,8 +214,8 @@ def test_sign_in_is_limited_per_address(make_app, seeded):
 
 def test_two_server_processes_count_the_same_failures(make_app, seeded, sessions):
     # two apps on one database stand for two gunicorn workers: failures seen by either count for both
-    first = make_app(LOGIN_LIMIT_PER_ACCOUNT=4, LOGIN_LIMIT_PER_ADDRESS=100).test_client()
-    second = make_app(LOGIN_LIMIT_PER_ACCOUNT=4, LOGIN_LIMIT_PER_ADDRESS=100).test_client()
+    first = make_app(LOGIN_FREE_FAILURES=4, LOGIN_FIRST_DELAY_S=60, LOGIN_LIMIT_PER_ADDRESS=100).test_client()
+    second = make_app(LOGIN_FREE_FAILURES=4, LOGIN_FIRST_DELAY_S=60, LOGIN_LIMIT_PER_ADDRESS=100).test_client()
     for c in (first, second, first, second):
         assert login(c, "member_a", "wrong password").status_code == 401
     assert login(first, "member_a").status_code == 429
@@ -223,7 +224,7 @@ def test_two_server_processes_count_the_same_failures(make_app, seeded, sessions
 
     with sessions.begin() as s:
         rows = s.scalars(select(SignInFailure).order_by(SignInFailure.id)).all()
-        assert [(r.scope, r.subject) for r in rows] == [("account", "ada@coop.test"), ("address", "127.0.0.1")] * 4
+        assert [(r.account, r.address) for r in rows] == [("ada@coop.test", "127.0.0.1")] * 4
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_app, seeded, db_url, tmp_path):
@@ -232,7 +233,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_app, seede
     from tests.web.conftest import make_config
 
     config = dataclasses.replace(make_config(db_url, tmp_path), proxies=1)
-    app = make_app(config, LOGIN_LIMIT_PER_ACCOUNT=100, LOGIN_LIMIT_PER_ADDRESS=2)
+    app = make_app(config, LOGIN_FREE_FAILURES=100, LOGIN_LIMIT_PER_ADDRESS=2)
     c = app.test_client()
 
     def attempt(client_address: str, email: str = "nobody@coop.test", password: str = "x" * 12) -> int:
@@ -257,35 +258,34 @@ def test_a_malformed_proxy_count_is_refused_by_name():
     assert load_config("sqlite://", env={"ENERGY_COOP_PROXIES": "1"}).proxies == 1
 
 
-def test_the_window_slides_and_a_success_clears_the_account(session):
-    from energy_coop.services.accounts.sign_in_limits import Limits, forget_account, record_failure, retry_after
+def test_the_window_slides_and_a_success_clears_the_pair(session):
+    from energy_coop.services.accounts.sign_in_limits import Limits, forget_pair, record_failure, retry_after
 
-    limits = Limits(per_account=2, per_address=3, window_s=60)
+    limits = Limits(free_failures=2, first_delay_s=10, max_delay_s=40, per_address=3, window_s=60)
     record_failure(session, "a@x", "10.0.0.1", now=1000.0, limits=limits)
     record_failure(session, "a@x", "10.0.0.1", now=1030.0, limits=limits)
-    assert retry_after(session, "a@x", "10.0.0.1", now=1030.0, limits=limits) == 30  # until 1000 + 60
-    assert retry_after(session, "a@x", "10.0.0.2", now=1030.0, limits=limits) == 30  # the account, anywhere
+    assert retry_after(session, "a@x", "10.0.0.1", now=1030.0, limits=limits) == 10  # until 1030 + 10
+    assert retry_after(session, "a@x", "10.0.0.2", now=1030.0, limits=limits) == 0  # not from elsewhere
     assert retry_after(session, "b@x", "10.0.0.1", now=1030.0, limits=limits) == 0  # address: 2 of 3
-    assert retry_after(session, "a@x", "10.0.0.1", now=1060.0, limits=limits) == 0  # the first has left
-    record_failure(session, "a@x", "10.0.0.1", now=1061.0, limits=limits)
-    assert retry_after(session, "a@x", "10.0.0.1", now=1061.0, limits=limits) == 29  # until 1030 + 60
+    assert retry_after(session, "a@x", "10.0.0.1", now=1040.0, limits=limits) == 0  # the delay is over
+    record_failure(session, "a@x", "10.0.0.1", now=1041.0, limits=limits)
+    assert retry_after(session, "a@x", "10.0.0.1", now=1041.0, limits=limits) == 20  # doubled
+    assert retry_after(session, "b@x", "10.0.0.1", now=1041.0, limits=limits) == 19  # 3 in 60 s: until 1000 + 60
     assert retry_after(session, "b@x", "10.0.0.1", now=1061.0, limits=limits) == 0  # 1000 is out: 2 of 3
-    record_failure(session, "c@x", "10.0.0.1", now=1062.0, limits=limits)
-    assert retry_after(session, "b@x", "10.0.0.1", now=1062.0, limits=limits) == 28  # 3 from this address
-    forget_account(session, "a@x")
-    assert retry_after(session, "a@x", "10.0.0.9", now=1062.0, limits=limits) == 0
+    forget_pair(session, "a@x", "10.0.0.1")
+    assert retry_after(session, "a@x", "10.0.0.1", now=1061.0, limits=limits) == 0
 
 
 def test_old_failures_are_deleted_as_new_ones_come(session):
     from energy_coop.models import SignInFailure
     from energy_coop.services.accounts.sign_in_limits import Limits, record_failure
 
-    limits = Limits(window_s=60)
+    limits = Limits(window_s=60, memory_s=60)
     for i in range(50):
         record_failure(session, f"user{i}@x", f"10.0.0.{i}", now=1000.0 + 10 * i, limits=limits)
     session.flush()
-    # the last failure (at 1490) deleted those at 1430 and before: 1440 ... 1490 remain, account and address
-    assert session.scalar(select(func.count()).select_from(SignInFailure)) == 2 * 6
+    # the last failure (at 1490) deleted those at 1430 and before: 1440 ... 1490 remain
+    assert session.scalar(select(func.count()).select_from(SignInFailure)) == 6
 
 
 # ------------------------------------------------------------------------------------------------ headers
@@ -513,3 +513,29 @@ def test_loading_the_signed_in_user_on_a_post_waits_for_no_writer(app, seeded, d
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_hsts_only_when_cookies_are_secure(make_app, seeded, db_url, tmp_path):
+    import dataclasses
+
+    from tests.web.conftest import make_config
+    from web import create_app
+
+    secure = create_app(make_config(db_url, tmp_path)).test_client()  # ENERGY_COOP_COOKIE_SECURE default: true
+    for url in ("/login", "/no/such/page", "/api/v1/me"):
+        assert secure.get(url, base_url="https://localhost").headers["Strict-Transport-Security"] == (
+            "max-age=31536000; includeSubDomains")
+    plain = create_app(dataclasses.replace(make_config(db_url, tmp_path), cookie_secure=False)).test_client()
+    for url in ("/login", "/api/v1/me"):
+        assert "Strict-Transport-Security" not in plain.get(url).headers
+
+
+def test_every_csv_download_of_the_pages_names_one_charset(signed_in, seeded):
+    admin = signed_in("admin")
+    urls = ["/admin/members.csv", f"/members/{seeded.member_a}/statements/{seeded.period}.csv",
+            "/audit/exports/ledger.csv"] + [f"/efficiency/export/{kind}.csv" for kind in (
+                "premises", "audits", "measures", "programmes", "awards", "payments")]
+    for url in urls:
+        resp = admin.get(url)
+        assert resp.status_code == 200, url
+        assert resp.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"], (url, resp.headers)

@@ -104,6 +104,10 @@ class ActiveForm(FlaskForm):
     active = HiddenField("Active")
 
 
+class UnlockForm(FlaskForm):
+    """No fields: the CSRF token only (unlocking a user's sign-in)."""
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[required("a new password"), Length(max=1024)])
 

@@ -1,4 +1,4 @@
-"""Admin console views for people and records: users (add, role, (de)activate, reset password), the audit log
+"""Admin console views for people and records: users (add, role, (de)activate, reset password, unlock sign-in), the audit log
 and the scheduler's job runs. Each parses the request, calls one service in one transaction and renders.
 
 GET pages are open to admins and auditors; every POST here answers 403 for auditors.
@@ -9,14 +9,14 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
-from energy_coop.services.accounts import sessions as accounts, users
+from energy_coop.services.accounts import sessions as accounts, sign_in_limits, users
 from energy_coop.services.screens import admin as screens
 from energy_coop.vocabulary import STAFF_ROLES
 
 from web.helpers import actor, attach_errors, page_arg, run
 from web.security import roles_required
 from web.admin import bp
-from web.admin.forms import ActiveForm, ResetPasswordForm, RoleForm, UserAddForm
+from web.admin.forms import ActiveForm, ResetPasswordForm, RoleForm, UnlockForm, UserAddForm
 
 STAFF = STAFF_ROLES
 
@@ -34,6 +34,7 @@ def _users_page(add: UserAddForm | None = None, failed: dict | None = None, stat
         row["active_form"] = ActiveForm(prefix=f"active{row['id']}", formdata=None,
                                         active="0" if row["active"] else "1")
         row["password_form"] = ResetPasswordForm(prefix=f"password{row['id']}", formdata=None)
+        row["unlock_form"] = UnlockForm(prefix=f"unlock{row['id']}", formdata=None)
         if failed and failed["user_id"] == row["id"]:
             row[failed["slot"]] = failed["form"]
     return render_template("admin/users.html", users=rows, add_form=add), status
@@ -104,6 +105,18 @@ def user_password(user_id: int):
         attach_errors(form, exc)
         return _users_page(failed={"user_id": user_id, "slot": "password_form", "form": form}, status=400)
     flash("Password reset; the user's sessions were ended.", "success")
+    return redirect(url_for("admin.users_view"))
+
+
+@bp.post("/users/<id:user_id>/unlock")
+@roles_required("admin")
+def user_unlock(user_id: int):
+    """Forget the user's failed sign-ins from every address, so they may sign in at once (audited)."""
+    form = UnlockForm(prefix=f"unlock{user_id}")
+    if not form.validate_on_submit():  # pragma: no cover - CSRFProtect answers first
+        return redirect(url_for("admin.users_view"))
+    done = run(sign_in_limits.unlock_user, user_id, actor=actor())
+    flash(f"Sign-in unlocked for {done['email']}: {done['failures_cleared']} failed attempts forgotten.", "success")
     return redirect(url_for("admin.users_view"))
 
 

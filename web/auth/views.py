@@ -1,5 +1,5 @@
-"""Sign in (rate-limited per account and address), sign out (this browser, or everywhere), change password,
-and one's own API tokens (list, make one, revoke one) on the Account page.
+"""Sign in (slowed down per account and address, capped per address), sign out (this browser, or everywhere),
+change password, and one's own API tokens (list, make one, revoke one) on the Account page.
 
 A session cookie names the user, their ``session_version`` and its own session token; ``load_user`` refuses it
 once that session ended (signed out, expired) or the version in the database moved on (signed out everywhere,
@@ -78,6 +78,14 @@ def index():
     return redirect(home_for(current_user))
 
 
+def _wait_text(seconds: int) -> str:
+    """``4`` -> "4 seconds", ``600`` -> "about 10 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"about {minutes} minutes"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -88,17 +96,17 @@ def login():
         limiter = login_limiter
         wait = limiter.retry_after(email, address)
         if wait:
-            minutes = max(1, round(wait / 60))
-            plural = "s" if minutes != 1 else ""
-            form.form_errors = [f"Too many sign-in attempts. Try again in about {minutes} minute{plural}."]
-            return render_template("auth/login.html", form=form), 429
+            form.form_errors = [f"Too many sign-in attempts from here. Try again in {_wait_text(wait)}."]
+            resp = current_app.make_response((render_template("auth/login.html", form=form), 429))
+            resp.headers["Retry-After"] = str(wait)
+            return resp
         signed_in = run(accounts.sign_in, email, form.password.data, lifetime=_lifetime(), user_agent=_agent())
         if signed_in is None:
             limiter.failed(email, address)
             form.form_errors = ["That email and password do not match an active account."]
             status = 401
         else:
-            limiter.succeeded(email)
+            limiter.succeeded(email, address)
             session.clear()  # no fixation: a fresh session for the signed-in user
             session.permanent = True
             user = WebUser(signed_in.principal, signed_in.token)
