@@ -455,3 +455,26 @@ def test_auditors_and_members_cannot_correct(pages, coop):
         page = get(f"/efficiency/premises/{ids['ada_premises']}", who).get_data(as_text=True)
         assert "Edit this building" not in page and "/edit" not in page and "<details" not in page, who
     assert (_counts(coop), stored_corrections(coop, ids["ada"])) == before
+
+
+def test_other_scripts_digits_are_not_numbers_in_the_forms(pages, coop):
+    """Issue 14: int() and Decimal() read "١٢٣" (Arabic-Indic) and "１２" (full-width) as numbers, so a floor
+    area, a year or a percentage typed in them was stored. Only ASCII digits are numbers here."""
+    get, post, ids = pages
+    ada_page = f"/efficiency/premises/{ids['ada_premises']}"
+    programme = {"code": "ARAB", "name": "Arab", "budget": "100.00", "rule": "percent_of_cost",
+                 "percent": "12.5", "eligible_member_types": ["household"], "opens_on": "2024-01-01",
+                 "closes_on": "2024-12-31"}
+    cases = [
+        (f"{ada_page}/edit", {"floor_area_m2": "\u0661\u0662\u0663"},
+         "floor_area_m2: '\u0661\u0662\u0663' is not a whole number"),
+        (f"{ada_page}/edit", {"year_built": "\uff11\uff19\uff18\uff10"}, "is not a whole number"),
+        ("/efficiency/programmes", {**programme, "percent": "\u0661\u0662"},
+         "percent: '\u0661\u0662' is not a percentage"),
+        ("/efficiency/programmes", {**programme, "bonus": "\uff15"}, "bonus: '\uff15' is not a percentage"),
+    ]
+    before = (_counts(coop), stored_corrections(coop, ids["ada"]))
+    for path, data, reason in cases:
+        page = html.unescape(_after(get, post(path, ADMIN, data)))
+        assert reason in page, (path, data, reason, re.findall(r'class="flash[^"]*">([^<]*)', page))
+    assert (_counts(coop), stored_corrections(coop, ids["ada"])) == before

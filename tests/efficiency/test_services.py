@@ -77,6 +77,24 @@ def test_premises_bad_input_names_every_problem(coop):
                         timezone="UTC", actor=ADMIN)
 
 
+def test_a_time_zone_name_too_long_for_the_file_system_is_refused_not_a_crash(coop):
+    """A 100,000-character name made ZoneInfo fail with OSError (HTTP 500 on the premises edit page)."""
+    with coop.begin() as s:
+        p = create_premises(s, member_number="2001", address="1 Elm St", floor_area_m2=95,
+                            heating_fuel="natural_gas", timezone="UTC", actor=ADMIN)
+    for call in (lambda s: create_premises(s, member_number="2001", address="2 Elm St", floor_area_m2=95,
+                                           heating_fuel="oil", timezone="x" * 100_000, actor=ADMIN),
+                 lambda s: update_premises(s, p.id, timezone="x" * 100_000, actor=ADMIN)):
+        with coop.begin() as s, pytest.raises(RefusedError) as info:
+            call(s)
+        text = _reasons(info)
+        assert "timezone: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... is not a time zone name" in text
+        assert len(text) < 500  # the name is shown, not copied
+    with coop.begin() as s:
+        assert s.get(type(p), p.id).timezone == "UTC"
+        assert len(s.scalars(select(type(p))).all()) == 1
+
+
 def test_update_premises_is_audited(coop):
     with coop.begin() as s:
         p = create_premises(s, member_number="2001", address="1 Elm St", floor_area_m2=95,

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from flask import request
 
 from energy_coop.errors import RefusedError, RowError
-from energy_coop.units import UnitError, parse_cents, parse_rate
+from energy_coop.units import DECIMAL_TEXT, UnitError, parse_cents, parse_rate
 
 #: The largest whole number the database stores (BIGINT); PostgreSQL refuses a larger one with an error.
 _LARGEST = 2**63 - 1
@@ -62,8 +62,14 @@ def date(raw: str) -> dt.date:
         raise ValueError(f"{raw!r} is not a date like 2024-05-01") from None
 
 
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
 def whole_number(raw: str) -> int:
+    """``123`` -> 123; ASCII digits only (int() would also read "١٢٣", "１２３" and "1_000")."""
     try:
+        if not _WHOLE_NUMBER.fullmatch(raw):
+            raise ValueError
         value = int(raw)
     except ValueError:
         raise ValueError(f"{raw!r} is not a whole number") from None
@@ -97,6 +103,8 @@ def cents(raw: str) -> int:
 def percent_bp(raw: str) -> int:
     """A percentage typed as ``30`` or ``12.5`` -> basis points (3000, 1250), exact to 0.01 %."""
     try:
+        if not DECIMAL_TEXT.fullmatch(raw):  # ASCII digits only: Decimal() would read "١٢"
+            raise InvalidOperation
         value = Decimal(raw) * 100
         if not value.is_finite() or value != value.to_integral_value():
             raise InvalidOperation

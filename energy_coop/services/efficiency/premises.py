@@ -39,11 +39,12 @@ def _check_premises(check: Check, values: dict[str, Any]) -> None:
     if "timezone" in values:
         tz = values["timezone"]
         try:
-            if not isinstance(tz, str) or not tz:
+            if not isinstance(tz, str) or not tz or len(tz) > 64:  # a long name makes ZoneInfo fail with OSError
                 raise ValueError
             ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            check.add("timezone", f"{tz!r} is not a time zone name like America/New_York")
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            shown = f"{tz[:40]!r}..." if isinstance(tz, str) and len(tz) > 40 else repr(tz)
+            check.add("timezone", f"{shown} is not a time zone name like America/New_York")
 
 
 def _meter_for_premises(session: Session, check: Check, code: Any, member: Member | None) -> Meter | None:
