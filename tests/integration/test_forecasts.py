@@ -92,10 +92,10 @@ def test_member_outlook_for_next_month(coop, sessions):
     assert outlook["period"] == "2024-06"
     [sun] = outlook["assets"]
     assert (sun["asset_code"], sun["shares"], sun["total_shares"]) == ("SUN1", 3, 10)
-    assert float(sun["kwh_low"]) <= float(sun["kwh"]) <= float(sun["kwh_high"])
+    assert sun["wh_low"] <= sun["wh"] <= sun["wh_high"] and isinstance(sun["wh"], int)
     assert sun["cents"] == outlook["cents"] > 0 and isinstance(sun["cents"], int)
     # 1001 holds 3 of 10 shares: a tenth of the asset's month at 0.10/kWh is about a third of this
-    assert sun["cents"] == pytest.approx(float(sun["kwh"]) * 10, rel=0.01)
+    assert sun["cents"] == pytest.approx(sun["wh"] / 1000 * 10, rel=0.01)
 
 
 def test_refresh_covers_every_solar_asset(coop, sessions):

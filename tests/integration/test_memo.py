@@ -82,7 +82,7 @@ def test_an_asset_edit_changes_the_remembered_outlook(coop, sessions, tmp_path):
         load_register(s, "assets", bigger, actor="test")
     with sessions.begin() as s:
         after = forecasts.member_outlook(s, "1001", today=TODAY)
-    assert float(after["kwh"]) == pytest.approx(2 * float(before["kwh"]), rel=0.02)
+    assert after["wh"] == pytest.approx(2 * before["wh"], rel=0.02)
 
 
 def test_the_data_version_names_the_database_and_moves_with_each_change(coop, sessions, tmp_path):

@@ -277,7 +277,7 @@ def member_outlook(session: Session, member_number: str, *, today: dt.date,
     """A member's expected credits for next month: energy and value per held asset, with a low/high band.
 
     Energies are integer ``wh``, ``wh_low``, ``wh_high`` [Wh] (the member's part of the asset's, rounded half
-    to even; ``kwh``, ``kwh_low``, ``kwh_high`` are the same in kWh, as numbers); values are integer ``cents*``
+    to even); values are integer ``cents*``
     (None for an asset without rates). The totals carry the same keys.
 
     Shares are those held on the first day of next month according to the register today; energy is the
@@ -314,7 +314,6 @@ def outlook_from_register(session: Session, member_number: str, register: list, 
             wkey = key.replace("kwh", "wh")
             energy = round_half_even(month[key] * shares, asset.total_shares)  # [Wh] this member's part
             item[wkey] = energy
-            item[key] = energy / 1000  # [kWh] the same, as a number
             totals[wkey] += energy
             ckey = key.replace("kwh", "cents")
             value = month[ckey]  # [Wh x micro-currency/kWh] of the whole asset, or None without rates
@@ -325,5 +324,4 @@ def outlook_from_register(session: Session, member_number: str, register: list, 
                 item[ckey] = cents
                 totals[ckey] += cents
         items.append(item)
-    return {"member_number": member_number, "period": period, "assets": items, **totals,
-            **{key: totals[key.replace("kwh", "wh")] / 1000 for key in ("kwh", "kwh_low", "kwh_high")}}
+    return {"member_number": member_number, "period": period, "assets": items, **totals}
