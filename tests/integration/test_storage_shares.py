@@ -112,3 +112,26 @@ def ledger_net_solar(s) -> int:
     return int(s.scalar(select(func.sum(LedgerEntry.wh)).join(Member, LedgerEntry.member_id == Member.id)
                         .join(Asset, LedgerEntry.asset_id == Asset.id)
                         .where(Member.member_number == "1001", Asset.asset_code == "SUN1")))
+
+
+def test_battery_command_prints_the_split_as_json_and_refuses_what_is_not_there(sessions, tmp_path, cli):
+    import json
+
+    seed(sessions, tmp_path / "reg")
+    result = cli("battery", "2024-02", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    [bat] = doc["assets"]
+    assert (doc["period"], bat["asset_code"], bat["discharged_wh"], bat["net_wh"]) == ("2024-02", "BAT1", 130_500, -14_500)
+    assert bat["charged_wh"] == sum(h["charged_wh"] for h in bat["holders"]) == 145_000
+    assert bat["holders"][0] == {"holder": "1001", "charged_wh": 36_250, "discharged_wh": 32_625, "net_wh": -3_625,
+                                 "cents": 761}
+    assert bat["holders"][-1]["holder"] == COOP and bat["holders"][-1]["cents"] is None
+    mine = json.loads(cli("battery", "2024-02", "--member", "1001", "--json").stdout)
+    assert [h["holder"] for h in mine["assets"][0]["holders"]] == ["1001"]
+    text = cli("battery", "2024-02", "--member", "1001")
+    assert "1001: charged 36.250 kWh, discharged 32.625 kWh, value 7.61" in text.stdout
+    not_posted = cli("battery", "2024-01")
+    assert not_posted.exit_code == 4 and "2024-01 is not posted" in not_posted.stderr
+    assert cli("battery", "2024-02", "--member", "9999").exit_code == 4
+    assert cli("battery", "2024-13").exit_code == 2

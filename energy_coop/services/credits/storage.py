@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.allocation import COOP
 from energy_coop.calc.credits.storage import StorageSplit, discharged_by_day, split_storage
-from energy_coop.errors import RefusedError
+from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.models import Asset, LedgerEntry, Member
 from energy_coop.period import Period
 from energy_coop.services import memo
@@ -36,7 +36,7 @@ from energy_coop.services.credits import allocation
 from energy_coop.services.registers.queries import get_member
 from energy_coop.vocabulary import CREDIT_ENTRY_KINDS
 
-__all__ = ["StorageMonth", "StorageShare", "storage_month", "storage_shares", "storage_history"]
+__all__ = ["StorageMonth", "StorageShare", "storage_document", "storage_history", "storage_month", "storage_shares"]
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,30 @@ def storage_history(session: Session, member_number: str, periods: list[str], *,
             if share is not None:
                 out.append(share)
     return out
+
+
+def storage_document(session: Session, period: str | Period, *, member_number: str | None = None
+                     ) -> dict[str, Any]:
+    """The ``energy-coop battery PERIOD --json`` document: every storage asset's posted month with its totals
+    and holders (``COOP`` included; only ``member_number`` when given), integer Wh and cents:
+    ``{"period", "assets": [{"asset_code", "asset_name", "charged_wh", "discharged_wh", "net_wh",
+    "holders": [{"holder", "charged_wh", "discharged_wh", "net_wh", "cents"}]}]}`` (the co-op's ``cents``
+    is ``null``: it has no ledger account). :class:`RefusedError` for a bad month, :class:`NotFoundError` for
+    an unknown member or a month that is not posted."""
+    try:
+        month = str(Period.parse(period))
+    except (TypeError, ValueError) as exc:
+        raise RefusedError(str(exc)) from None
+    if member_number is not None:
+        get_member(session, member_number)
+    if allocation.current_run(session, month) is None:
+        raise NotFoundError(f"{month} is not posted; a battery's month has figures only once it is")
+    assets = []
+    for code, m in sorted(storage_month(session, month).items()):
+        s = m.split
+        holders = [{"holder": h.holder, "charged_wh": h.charged_wh, "discharged_wh": h.discharged_wh,
+                    "net_wh": h.net_wh, "cents": None if h.holder == COOP else m.cents.get(h.holder, 0)}
+                   for h in s.holders if member_number is None or h.holder == member_number]
+        assets.append({"asset_code": code, "asset_name": m.asset_name, "charged_wh": s.charged_wh,
+                       "discharged_wh": s.discharged_wh, "net_wh": s.net_wh, "holders": holders})
+    return {"period": month, "assets": assets}
