@@ -152,6 +152,46 @@ def bar_chart(ident: str, title: str, desc: str, labels: list[str], values: list
     return chart
 
 
+def paired_bar_chart(ident: str, title: str, desc: str, labels: list[str], first: list[float],
+                     second: list[float], *, unit: str, first_label: str, second_label: str) -> Chart:
+    """Two bars side by side per label (``first`` left, ``second`` right; both non-negative), each bar's
+    ``<title>`` naming its series, and a legend: a battery's energy charged and discharged per month."""
+    chart = Chart(ident, title, desc, unit)
+    if not labels or len(first) != len(labels) or len(second) != len(labels):
+        chart.empty = True
+        return chart
+    high = max([0.0, *first, *second])
+    if high <= 0:
+        high = 1.0
+    step = nice_step(high)
+    high = math.ceil(high / step) * step
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y_of(v: float) -> float:
+        return round(TOP + (high - v) / high * plot_h, 2)
+
+    chart.baseline = y_of(0.0)
+    tick = 0.0
+    while tick <= high + step / 2:
+        chart.yticks.append({"y": y_of(tick), "label": _fmt(tick)})
+        tick += step
+    slot = plot_w / len(labels)
+    bar_w = max(2.0, min(slot * 0.36, 30.0))
+    for i, label in enumerate(labels):
+        x = LEFT + i * slot
+        chart.xlabels.append({"x": round(x + slot / 2, 2), "label": label})
+        middle = x + slot / 2
+        for offset, value, name, cls in ((-bar_w - 1, first[i], first_label, "bar first"),
+                                         (1, second[i], second_label, "bar second")):
+            top = y_of(max(value, 0.0))
+            chart.bars.append({"x": round(middle + offset, 2), "y": top, "w": round(bar_w, 2),
+                               "h": round(max(chart.baseline - top, 0.5), 2), "label": label,
+                               "text": f"{label}: {name} {_fmt(value)} {unit}", "cls": cls})
+    suffix = f" ({unit})" if unit else ""
+    chart.legend = [("key-first", first_label + suffix), ("key-second", second_label + suffix)]
+    return chart
+
+
 # ------------------------------------------------------------------------------------ efficiency programme
 # Geometry only (dicts of numbers and texts): the efficiency templates draw these themselves.
 

@@ -39,6 +39,7 @@ for _command in (
     operations.demo,
     operations.serve_command,
     credits.allocate,
+    credits.battery,
     credits.ledger_group,
     credits.export_group,
     metering.import_command,

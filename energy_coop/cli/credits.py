@@ -66,6 +66,36 @@ def allocate(app: AppContext, period: Period, do_post: bool, repost: bool, allow
 # ----------------------------------------------------------------------------------------------------- ledger
 
 
+@click.command("battery")
+@click.argument("period", type=PERIOD)
+@click.option("--member", "member_number", default=None, help="Only this member's share.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def battery(app: AppContext, period: Period, member_number: str | None, as_json: bool) -> None:
+    """A posted month of each battery (storage asset) as energy charged and discharged per holder.
+
+    For every holder discharged - charged is the net energy in the ledger, and the holders' figures sum to the
+    battery's; the value is the ledger's credit for shifting the energy."""
+    from energy_coop.services.credits import storage  # lazy: the models; keeps --help fast
+
+    with app.snapshot() as session:
+        doc = storage.storage_document(session, period, member_number=member_number)
+    if as_json:
+        emit_json(doc)
+        return
+    if not doc["assets"]:
+        click.echo(f"{doc['period']}: no battery")
+    for a in doc["assets"]:
+        click.echo(f"{a['asset_code']} {a['asset_name']}, {doc['period']}: charged {a['charged_wh'] / 1000:,.3f} kWh, "
+                   f"discharged {a['discharged_wh'] / 1000:,.3f} kWh")
+        for h in a["holders"]:
+            value = "" if h["cents"] is None else f", value {format_money(h['cents'])}"
+            click.echo(f"  {h['holder']}: charged {h['charged_wh'] / 1000:,.3f} kWh, discharged "
+                       f"{h['discharged_wh'] / 1000:,.3f} kWh{value}")
+
+
 @click.group("ledger")
 def ledger_group() -> None:
     """The credit ledger."""

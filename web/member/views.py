@@ -17,7 +17,7 @@ from energy_coop.services.credits import statements
 from energy_coop.services.screens import member as screens
 from energy_coop.vocabulary import ROLES
 
-from web.charts import bar_chart
+from web.charts import bar_chart, paired_bar_chart
 from web.helpers import download, run
 from web.security import member_access, roles_required
 from web.member import bp
@@ -51,6 +51,15 @@ def _production_chart(asset_code: str, name: str, days: tuple[tuple[dt.date, int
                      bar_label="metered (kWh)", line_label="forecast (kWh)", label_every=3)
 
 
+def storage_chart(code: str, name: str, shares: list) -> object:
+    """A member's share of a battery: energy charged and discharged per production month, two bars each."""
+    return paired_bar_chart(f"storage-{code}", f"{name}: your share, charged and discharged",
+                            f"Energy your share of {name} took in (charged) and gave back (discharged) each month, "
+                            "in kWh.", [period_label(s.period) for s in shares],
+                            [wh_to_kwh(s.charged_wh) for s in shares], [wh_to_kwh(s.discharged_wh) for s in shares],
+                            unit="kWh", first_label="charged", second_label="discharged")
+
+
 @bp.get("/me")
 @roles_required(*ALL_ROLES)
 def me():
@@ -65,9 +74,10 @@ def dashboard(member_number: str):
     member_access(member_number)
     board = run(screens.member_dashboard, member_number, today=dt.date.today(),
                 threshold=current_app.config["ENERGY_COOP"].performance_threshold)
-    charts = {h.asset_code: production_chart(h) for h in board.holdings}
+    charts = {h.asset_code: production_chart(h) for h in board.holdings if h.kind != "storage"}
+    battery_charts = {code: storage_chart(code, name, shares) for code, name, shares in board.storage_assets}
     return render_template("member/dashboard.html", board=board, credits_chart=credits_chart(board.months),
-                           production_charts=charts)
+                           production_charts=charts, storage_charts=battery_charts)
 
 
 @bp.get("/members/<path:member_number>/statements")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import numpy as np
 from sqlalchemy import func, select
@@ -94,8 +94,12 @@ def _digest(allocation: PeriodAllocation) -> str:
 
 
 def compute(session: Session, period: str, *, today: dt.date | None = None,
-            progress: Callable[[int], None] | None = None) -> AllocationOutcome:
+            progress: Callable[[int], None] | None = None,
+            only: Collection[str] | None = None) -> AllocationOutcome:
     """The draft allocation of ``period`` ('YYYY-MM'); changes nothing.
+
+    ``only``: compute just these asset codes (a reader that needs one asset's month, e.g. the battery's split in
+    :mod:`.storage`); never for posting, which needs every asset.
 
     Refused (:class:`RefusedError`): a period that does not parse, a month in the future, an interval with
     no credit rate in force (naming the asset and the time).
@@ -103,7 +107,10 @@ def compute(session: Session, period: str, *, today: dt.date | None = None,
     today = today or dt.date.today()
     _refuse_period(period, today)
     period = period.strip()
-    assets = session.scalars(select(Asset).order_by(Asset.asset_code)).all()
+    wanted = select(Asset).order_by(Asset.asset_code)
+    if only is not None:
+        wanted = wanted.where(Asset.asset_code.in_(sorted(only)))
+    assets = session.scalars(wanted).all()
     timelines = holdings_timelines(share_register(session))
     rate_rows = [
         (int(r.valid_from.timestamp()), r.rate_micros, None if r.scope == "*" else r.scope)

@@ -19,7 +19,8 @@ from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.models import Member, Premises
 from energy_coop.period import Period
 from energy_coop.services import memo
-from energy_coop.services.credits import queries as credits_queries, statements
+from energy_coop.services.credits import queries as credits_queries, statements, storage as storage_service
+from energy_coop.services.credits.storage import StorageShare
 from energy_coop.services.efficiency.measures import list_measures
 from energy_coop.services.efficiency.premises import list_audits
 from energy_coop.services.forecasting import forecasts
@@ -55,11 +56,46 @@ class MemberDashboard:
     efficiency: dict[str, Any] | None
     outlook: dict[str, Any] | None = None  # forecasts.member_outlook: next month's expected credits [Wh, cents]
     performance: list[dict[str, Any]] = field(default_factory=list)  # last month, held solar assets [Wh]
+    #: the member's share of each battery, per production month (the last STORAGE_MONTHS with its credits),
+    #: oldest first: charged and discharged [Wh] instead of a negative net, and the value of shifting [cents]
+    storage: list[StorageShare] = field(default_factory=list)
+    #: the newest month's statement (opening balance, credits by asset, every other entry, closing balance), so
+    #: the page reconciles: opening + entries = closing = ``balance_cents``; None before any entry
+    statement: statements.Statement | None = None
+    #: the statement month's battery shares by asset code (the statement's credit lines for those assets)
+    statement_storage: dict[str, StorageShare] = field(default_factory=dict)
+    storage_codes: list[str] = field(default_factory=list)  # the member's storage assets (batteries)
 
     @property
     def latest_month(self) -> dict[str, Any] | None:
-        """The newest month with credits (``period``, ``wh``, ``cents``), None before any was posted."""
+        """The newest month with credits (``period``, ``wh``, ``cents``, ``produced_wh``), None before any."""
         return self.months[-1] if self.months else None
+
+    @property
+    def storage_assets(self) -> list[tuple[str, str, list[StorageShare]]]:
+        """``storage`` grouped by asset: ``(asset_code, asset_name, shares oldest first)``."""
+        grouped: dict[str, list[StorageShare]] = {}
+        for share in self.storage:
+            grouped.setdefault(share.asset_code, []).append(share)
+        return [(code, rows[-1].asset_name, rows) for code, rows in sorted(grouped.items())]
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether the statement shown closes at the balance shown (energy and money)."""
+        st = self.statement
+        return st is not None and (st.closing_cents, st.closing_wh) == (self.balance_cents, self.balance_wh)
+
+
+#: how many of the newest months with battery credits the dashboard charts
+STORAGE_MONTHS = 6
+
+
+def _produced(months: list[dict[str, Any]], storage_codes: set[str]) -> list[dict[str, Any]]:
+    """Credits by month with ``produced_wh`` [Wh]: the energy of the month's generating assets only (a
+    battery's net energy is not production; the dashboard shows it as charged and discharged)."""
+    return [m | {"produced_wh": sum(a["wh"] for a in m["assets"] if a["asset_code"] not in storage_codes),
+                 "storage_codes": [a["asset_code"] for a in m["assets"] if a["asset_code"] in storage_codes]}
+            for m in months]
 
 
 def performance_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -106,10 +142,26 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
     except RefusedError:  # e.g. an asset whose parameters the forecast model refuses
         outlook = None
     last_month = str(Period.of(today).previous())
+    storage_codes = {a.asset_code for a in assets if a.kind == "storage"}
+    months = _produced(credits["months"][-13:], storage_codes)
+    storage_periods = [m["period"] for m in months if m["storage_codes"]][-STORAGE_MONTHS:]
+    periods = credits_queries.periods_from_sums(sums)
+    statement = None
+    if periods:
+        try:
+            statement = statements.statement(session, member_number, periods[0])
+        except (RefusedError, NotFoundError):  # a month without a statement: the page says so
+            statement = None
+    statement_storage: dict[str, StorageShare] = {}
+    if statement is not None and storage_codes & {c.asset_code for c in statement.credits}:
+        statement_storage = {s.asset_code: s for s in storage_service.storage_history(
+            session, member_number, [statement.period], version=version)}
     return MemberDashboard(
         member=member_info(member), balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
-        months=credits["months"][-13:], holdings=holdings,
-        periods=credits_queries.periods_from_sums(sums),
+        months=months, holdings=holdings,
+        periods=periods,
+        storage=storage_service.storage_history(session, member_number, storage_periods, version=version),
+        statement=statement, statement_storage=statement_storage, storage_codes=sorted(storage_codes),
         efficiency=_efficiency(session, member.id) if has_premises else {"audits": [], "measures": []},
         outlook=outlook if outlook and outlook["assets"] else None,
         performance=performance_rows([
