@@ -247,8 +247,9 @@ def test_ledger_entries_carry_hashes_that_verify(as_role, role):
         (3, "allocation", "1002", "SUN1", 103_200, 1_032),
         (4, "allocation", "1003", "SUN1", 36_000, 360),
     ]
-    assert set(entries[0]) == {"seq", "kind", "member_number", "period", "asset_code", "wh", "cents", "run_id",
-                               "reverses_seq", "memo", "created_at", "prev_hash", "hash"}
+    assert set(entries[0]) == {"seq", "kind", "member_number", "period", "booked", "asset_code", "wh", "cents",
+                               "run_id", "reverses_seq", "memo", "created_at", "prev_hash", "hash"}
+    assert {e["booked"] for e in entries} == {"2024-02"}
     import datetime as dt
 
     prev = GENESIS
@@ -256,7 +257,7 @@ def test_ledger_entries_carry_hashes_that_verify(as_role, role):
         assert e["prev_hash"] == prev
         content = entry_content(e["seq"], e["kind"], e["member_number"], e["period"], e["asset_code"], e["wh"],
                                 e["cents"], e["run_id"], e["reverses_seq"], e["memo"],
-                                dt.datetime.fromisoformat(e["created_at"]))
+                                dt.datetime.fromisoformat(e["created_at"]), e["booked"])
         assert entry_hash(prev, content) == e["hash"]
         prev = e["hash"]
 

@@ -151,6 +151,8 @@ def test_ledger_export_lets_an_auditor_verify_the_chain_offline(posted, tmp_path
         content = "|".join(r[c].replace("\\", "\\\\").replace("|", "\\|") if c == "memo" else r[c] for c in (
             "seq", "kind", "member_number", "period", "asset_code", "wh", "cents", "run_id", "reverses_seq", "memo",
             "created_at"))
+        if r["booked"] != (r["period"] or r["created_at"][:7]):  # booked elsewhere than its own month (SPEC 13)
+            content += "|booked=" + r["booked"]
         assert r["prev_hash"] == prev
         assert hashlib.sha256((prev + "\n" + content).encode()).hexdigest() == r["hash"]
         prev = r["hash"]

@@ -337,10 +337,15 @@ class AllocationSchema(Schema):
 
 
 class LedgerEntrySchema(Schema):
+    """One ledger entry with the fields its hash covers. ``period`` is the month it is for; ``booked`` the month
+    whose statement shows it (SPEC 13), hashed as ``|booked=YYYY-MM`` after ``created_at`` only when it differs
+    from ``period`` (or, without a period, from the UTC month of ``created_at``)."""
+
     seq = fields.Integer(required=True)
     kind = fields.String(required=True)
     member_number = fields.String(required=True)
-    period = fields.String(required=True, allow_none=True)
+    period = fields.String(required=True, allow_none=True, metadata={"description": "the month it is for"})
+    booked = fields.String(required=True, metadata={"description": "the month whose statement shows it"})
     asset_code = fields.String(required=True, allow_none=True)
     wh = fields.Integer(required=True)
     cents = fields.Integer(required=True)
@@ -364,7 +369,8 @@ class ManualEntryBody(Strict):
                      metadata={"description": "signed energy [Wh]; adjustments only"})
     memo = fields.String(required=True, validate=validate.Length(1, 200), metadata={
         "description": "why, one line (shown on the statement); may not start with = + - @"})
-    period = Period(metadata={"description": "the statement month it shows on (default: this month)"})
+    period = Period(metadata={"description": "the month it is for (default: this month); it shows on that "
+                                             "month's statement unless those are issued already (see booked)"})
 
 
 class ManualEntrySchema(Schema):
@@ -375,6 +381,9 @@ class ManualEntrySchema(Schema):
     wh = fields.Integer(required=True)
     cents = fields.Integer(required=True)
     memo = fields.String(required=True)
+    booked = fields.String(required=True, metadata={
+        "description": "the month whose statement shows it: period, or the next month to be issued when "
+                       "period's statements are issued already"})
     balance_wh = fields.Integer(required=True, metadata={"description": "the member's balance after [Wh]"})
     balance_cents = fields.Integer(required=True, metadata={"description": "the member's balance after [cents]"})
 

@@ -34,6 +34,9 @@ LEDGER_COLUMNS = list(CHAIN_COLUMNS)  # the ledger CSV's header: the chain's fie
 def write_ledger_csv(session: Session, fh: IO[str], period: str | None = None) -> int:
     """Every ledger entry (or one period's) with its chain fields, in ``seq`` order; returns the count.
 
+    ``period`` is the month an entry is for, ``booked`` the month whose statement shows it; the hash covers
+    ``booked`` only when it differs from the period (see :mod:`energy_coop.calc.credits.chain`).
+
     The memo is written as stored (not formula-escaped) so that the hashes can be re-computed from the file;
     no memo can start a formula, since :func:`ledger.check_memo` refuses those when the entry is made.
     """
@@ -43,7 +46,7 @@ def write_ledger_csv(session: Session, fh: IO[str], period: str | None = None) -
     w.writerow(LEDGER_COLUMNS)
     n = 0
     for e in iter_chain(session, period=period):
-        w.writerow([e.seq, e.kind, e.member_number, e.period or "", e.asset_code or "", e.wh, e.cents,
+        w.writerow([e.seq, e.kind, e.member_number, e.period or "", e.booked, e.asset_code or "", e.wh, e.cents,
                     e.run_id if e.run_id is not None else "", e.reverses_seq if e.reverses_seq is not None else "",
                     e.memo or "", format_time(e.created_at), e.prev_hash, e.hash])
         n += 1
