@@ -203,6 +203,19 @@ class StatementCreditSchema(AssetCreditSchema):
     asset_name = fields.String(required=True)
 
 
+class EarlierMonthSchema(Schema):
+    """Credits booked in this month for an earlier month, per (month, asset): a late posting or a repost."""
+
+    period = fields.String(required=True, metadata={"description": "the month they are for (YYYY-MM)"})
+    asset_code = fields.String(required=True)
+    asset_name = fields.String(required=True)
+    label = fields.String(required=True, metadata={
+        "description": '"credits for YYYY-MM" (allocations only) or "correction of YYYY-MM" (a repost)'})
+    correction = fields.Boolean(required=True, metadata={"description": "reversals are among them (a repost)"})
+    wh = fields.Integer(required=True, metadata={"description": "[Wh], net of reversals"})
+    cents = fields.Integer(required=True, metadata={"description": "[cents], net of reversals"})
+
+
 class OtherEntrySchema(Schema):
     seq = fields.Integer(required=True)
     kind = fields.String(required=True)
@@ -210,15 +223,25 @@ class OtherEntrySchema(Schema):
     memo = fields.String(required=True)
     wh = fields.Integer(required=True)
     cents = fields.Integer(required=True)
+    period = fields.String(required=True, allow_none=True, metadata={
+        "description": "the month it is for, when that is not the statement's month (else null)"})
 
 
 class StatementSchema(Schema):
+    """A statement by booked month (SPEC 13): closing = opening + credits + earlier months + other entries."""
+
     member_number = fields.String(required=True)
     name = fields.String(required=True)
-    period = fields.String(required=True)
-    opening_balance = fields.Nested(AmountSchema, required=True)
-    credits = fields.List(fields.Nested(StatementCreditSchema), required=True)
+    period = fields.String(required=True, metadata={"description": "the statement's month (entries booked in it)"})
+    number = fields.String(required=True, allow_none=True, metadata={"description": "e.g. 2026-11-1001"})
+    issued_at = fields.String(required=True, allow_none=True, metadata={"description": "ISO 8601 UTC"})
+    opening_balance = fields.Nested(AmountSchema, required=True, metadata={
+        "description": "every entry booked before the month: the previous statement's closing balance"})
+    credits = fields.List(fields.Nested(StatementCreditSchema), required=True, metadata={
+        "description": "the month's own credits by asset"})
     credits_total = fields.Nested(AmountSchema, required=True)
+    earlier_months = fields.List(fields.Nested(EarlierMonthSchema), required=True)
+    earlier_total = fields.Nested(AmountSchema, required=True)
     other_entries = fields.List(fields.Nested(OtherEntrySchema), required=True)
     closing_balance = fields.Nested(AmountSchema, required=True)
     stale = fields.Boolean(required=True, metadata={"description": "readings were revised after posting"})

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,7 +110,7 @@ def prepare_issue(session: Session, period: str, *, now: dt.datetime) -> IssuePl
     if run.stale_since is not None:
         raise RefusedError(f"{period} cannot be issued: meter readings changed after it was posted "
                            f"({run.stale_reason or 'readings revised'}); repost the month first")
-    booked = set(session.scalars(select(distinct(LedgerEntry.booked)).where(LedgerEntry.booked < period)))
+    booked = set(session.scalars(select(LedgerEntry.booked).where(LedgerEntry.booked < period).distinct()))
     blocker = issue_blocker(period, issued, booked | {period})
     if blocker is not None:
         raise RefusedError(f"{period} cannot be issued: {blocker}")
