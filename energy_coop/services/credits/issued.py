@@ -104,16 +104,16 @@ def prepare_issue(session: Session, period: str, *, now: dt.datetime) -> IssuePl
         raise RefusedError(f"{period} cannot be issued: the month is not over yet",
                            [RowError(where, "period", f"{period} ends at {end:%Y-%m-%d %H:%M} UTC"
                                                       + (f" for {code}" if code else ""))])
+    booked = set(session.scalars(select(LedgerEntry.booked).where(LedgerEntry.booked < period).distinct()))
+    blocker = issue_blocker(period, issued, booked | {period})
+    if blocker is not None:
+        raise RefusedError(f"{period} cannot be issued: {blocker}")
     run = allocation_service.current_run(session, period)
     if run is None:
         raise RefusedError(f"{period} cannot be issued: it has not been posted; post the month's credits first")
     if run.stale_since is not None:
         raise RefusedError(f"{period} cannot be issued: meter readings changed after it was posted "
                            f"({run.stale_reason or 'readings revised'}); repost the month first")
-    booked = set(session.scalars(select(LedgerEntry.booked).where(LedgerEntry.booked < period).distinct()))
-    blocker = issue_blocker(period, issued, booked | {period})
-    if blocker is not None:
-        raise RefusedError(f"{period} cannot be issued: {blocker}")
     numbers = list(session.scalars(
         select(Member.member_number).where(
             Member.id.in_(select(LedgerEntry.member_id).where(LedgerEntry.booked <= period).distinct()))
@@ -179,7 +179,7 @@ def statements_of_month(session: Session, period: str) -> list[tuple[str, Issued
         raise NotIssuedError(period)
     return list(session.execute(
         select(Member.member_number, IssuedStatement).join(Member, IssuedStatement.member_id == Member.id)
-        .where(IssuedStatement.period == period).order_by(Member.member_number)).tuples())
+        .where(IssuedStatement.period == period).order_by(Member.member_number)).all())
 
 
 def periods_for_member(session: Session, member_number: str) -> list[str]:
