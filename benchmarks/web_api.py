@@ -176,7 +176,7 @@ def build(url: str, members: int, max_assets: int, seed: int = 12) -> dict[str, 
                     code = f"A{asset_id:02d}"
                     digest = entry_hash(prev, entry_content(seq, "allocation", number, period, code, wh, cents,
                                                             run_id, None, None, created))
-                    rows.append((seq, "allocation", member_id, period, asset_id, wh, cents, run_id, None, None,
+                    rows.append((seq, "allocation", member_id, period, period, asset_id, wh, cents, run_id, None, None,
                                  _store_time(created, dialect), prev, digest))
                     prev = digest
                     run_wh += wh
@@ -186,8 +186,9 @@ def build(url: str, members: int, max_assets: int, seed: int = 12) -> dict[str, 
                        "superseded) VALUES (?, ?, 1, ?, 'benchmark', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  [(run_id, period, _store_time(created, dialect), False, "0" * 64, run_wh, run_cents, run_wh,
                    run_cents, len(rows), "{}", False)])
-            many(conn, "INSERT INTO ledger_entries (seq, kind, member_id, period, asset_id, wh, cents, run_id, "
-                       "reverses_seq, memo, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            many(conn, "INSERT INTO ledger_entries (seq, kind, member_id, period, booked, asset_id, wh, cents, "
+                       "run_id, reverses_seq, memo, created_at, prev_hash, hash) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  rows)
             entries += len(rows)
             total_wh += run_wh

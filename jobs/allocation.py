@@ -1,5 +1,6 @@
 """The ``monthly-allocation`` job: draft last month's allocation, and post it only when the co-op turned
-auto-posting on (``ENERGY_COOP_AUTO_POST``) and every asset's coverage is complete."""
+auto-posting on (``ENERGY_COOP_AUTO_POST``) and every asset's coverage is complete; a month it posts it also
+issues (its statements are frozen, SPEC 13), in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from energy_coop.calc.credits.allocation import format_coverage
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
+from energy_coop.documents import statements
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.services.credits import allocation
 from jobs.result import WorkResult
@@ -37,7 +39,9 @@ def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id:
     """Draft ``period`` (and maybe post it) in one transaction; the totals and coverage go into the counts.
 
     A month already posted is skipped (the job never reposts: that is a person's decision). A post that loses
-    to a simultaneous one (``ConflictError``) is skipped too: the month is posted exactly once either way.
+    to a simultaneous one (``ConflictError``) is skipped too: the month is posted exactly once either way. A
+    month it posts is issued at once (``documents.statements.issue_month``); should issuing be refused (an
+    earlier month with entries is not issued yet, say), nothing is posted either and the run fails saying why.
     """
     today = now.date()
     try:
@@ -59,9 +63,10 @@ def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id:
                                   f"({'; '.join(draft.incomplete)}); import the missing readings, or post with "
                                   f"`energy-coop allocate {period} --post --allow-gaps`")
             outcome = allocation.post(session, period, actor=actor, today=today)
-            return WorkResult("succeeded", _counts(outcome),
+            issued = statements.issue_month(session, period, actor=actor, now=now)
+            return WorkResult("succeeded", {**_counts(outcome), "statements_issued": issued.statements},
                               f"drafted and posted {period} as allocation run {outcome.run_id}: {_totals(outcome)}; "
-                              f"coverage {coverage}")
+                              f"coverage {coverage}; {issued.statements} statements issued")
     except ConflictError as exc:
         return WorkResult("skipped", {"posted": True}, f"not posted here: {exc.message}")
     except RefusedError as exc:

@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("energy_coop", "web", "jobs", "migrations")
-CONTRACTS = 4
+CONTRACTS = 5
 
 
 def lint(root: Path) -> subprocess.CompletedProcess[str]:
@@ -68,9 +68,15 @@ def add_import(root: Path, module: str, line: str) -> None:
         # a service formatting money for a page instead of returning cents
         ("energy_coop.services.credits.statements", "from energy_coop import formatting  # noqa",
          "page formatting", "energy_coop.services.credits.statements -> energy_coop.formatting"),
+        # a service rendering a statement PDF itself (documents sit above the services)
+        ("energy_coop.services.credits.issued", "from energy_coop.documents import statements  # noqa",
+         "Layers", "energy_coop.services.credits.issued -> energy_coop.documents.statements"),
+        # the statement renderer reaching for the web
+        ("energy_coop.documents.statements", "import flask  # noqa",
+         "Documents render files for people", "energy_coop.documents.statements -> flask"),
     ],
     ids=["calc-imports-models", "service-imports-flask", "model-imports-service", "service-imports-jobs",
-         "service-imports-formatting"],
+         "service-imports-formatting", "service-imports-documents", "documents-import-flask"],
 )
 def test_a_wrong_import_is_caught(copy_of_the_house: Path, module: str, line: str, contract: str, named: str):
     assert lint(copy_of_the_house).returncode == 0, "the copy must start clean"

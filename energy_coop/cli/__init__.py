@@ -4,8 +4,8 @@ Each command opens one transaction, calls one service, and prints. A refusal pri
 on stderr (or, with ``--json``, the JSON document with its ``errors``) and exits non-zero; the transaction
 is rolled back so nothing is half-written.
 
-The commands live by area (``registers``, ``accounts``, ``credits``, ``metering``, ``forecasting``,
-``operations``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
+The commands live by area (``registers``, ``accounts``, ``credits``, ``statements``, ``metering``,
+``forecasting``, ``operations``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
 commands that call them: importing them pulls in pandas, pvlib and the models, and ``energy-coop --help``
 should not wait for that.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import click
 
-from energy_coop.cli import accounts, credits, forecasting, metering, operations, registers
+from energy_coop.cli import accounts, credits, forecasting, metering, operations, registers, statements
 from energy_coop.cli.context import AppContext
 from energy_coop.cli.operations import JOB_NAMES
 
@@ -42,6 +42,7 @@ for _command in (
     credits.battery,
     credits.ledger_group,
     credits.export_group,
+    statements.statements_group,
     metering.import_command,
     forecasting.forecast_command,
     forecasting.performance_command,

@@ -137,7 +137,8 @@ MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member
                    "is negative); an adjustment may be either.")
 @click.option("--memo", required=True, help="Why (shown on the member's statement), e.g. 'cheque 17'.")
 @click.option("--period", metavar="YYYY-MM", type=PERIOD,
-              help="The statement month it shows on (default: this month).")
+              help="The month it is for (default: this month); it shows on that month's statement, or on the "
+                   "next one to be issued when that month's are issued already.")
 @click.option("--kwh", metavar="KWH", default="0", show_default=True,
               help="Energy for an adjustment, signed, up to 3 decimals.")
 @db_option
@@ -160,11 +161,14 @@ def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, m
         raise
     if as_json:
         emit_json({"seq": entry.seq, "kind": entry.kind, "member_number": entry.member_number,
-                   "period": entry.period, "wh": entry.wh, "cents": entry.cents, "memo": entry.memo,
+                   "period": entry.period, "booked": entry.booked, "wh": entry.wh, "cents": entry.cents,
+                   "memo": entry.memo,
                    "balance_wh": entry.balance_wh, "balance_cents": entry.balance_cents})
     else:
+        moved = "" if entry.booked == entry.period else \
+            f", on the {entry.booked} statement: {entry.period}'s are issued"
         click.echo(f"ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} "
-                   f"for member {entry.member_number} ({entry.period}); balance now "
+                   f"for member {entry.member_number} ({entry.period}{moved}); balance now "
                    f"{format_money(entry.balance_cents)}")
 
 
@@ -185,11 +189,15 @@ def export_group() -> None:
 @pass_app
 @refusals()
 def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, as_json: bool) -> None:
-    """One statement per member for a month, as PDF (members) or CSV (auditors)."""
-    from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
+    """An issued month's statements, one per member, as PDF (members) or CSV (auditors): the stored bytes."""
+    from energy_coop.services.credits import exports, issued  # lazy: pandas/pvlib; keeps --help fast
 
-    with app.snapshot() as session:
-        paths = exports.export_statements(session, str(period), fmt, Path(out_dir))
+    try:
+        with app.snapshot() as session:
+            paths = exports.export_statements(session, str(period), fmt, Path(out_dir))
+    except issued.NotIssuedError as exc:
+        exc.message += f"; issue them with `energy-coop statements issue {exc.period}`"
+        raise
     if as_json:
         emit_json({"period": str(period), "format": fmt, "files": [str(p) for p in paths]})
     else:

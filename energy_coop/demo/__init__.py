@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from energy_coop.db import get_sessionmaker
+from energy_coop.documents.statements import issue_month
 from energy_coop.demo.efficiency import seed_efficiency
 from energy_coop.demo.seed import (
     DemoLogins,
@@ -21,6 +22,8 @@ from energy_coop.demo.seed import (
     seed_registers,
     write_reading_files,
 )
+from energy_coop.models import utcnow
+from energy_coop.services.credits import issued
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering.imports import import_file
 
@@ -36,7 +39,7 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
 
     Registers and logins; 13 complete months and this month so far of 15-minute readings, imported as files
     (one transaction per file); each complete month posted (one transaction per month); a few manual ledger
-    entries in the last of them; forecasts for the last 30 and next 7 days; the efficiency programme's demo
+    entries in the last of them; each posted month's statements issued (one transaction per month); forecasts for the last 30 and next 7 days; the efficiency programme's demo
     records. The files are written under ``folder``. ``progress`` is told the name of each step as it starts.
     """
     say = progress or (lambda _msg: None)
@@ -55,6 +58,11 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
             post_month(session, month, actor=actor, today=today)
     with sessions.begin() as session:
         seed_manual_entries(session, str(months[-1]), actor=actor, today=today)
+    say("statements")
+    for month in months:  # in order, as months are issued
+        with sessions.begin() as session:
+            if issued.issued_month(session, str(month)) is None:
+                issue_month(session, str(month), actor=actor, now=utcnow())
     say("forecasts")
     with sessions.begin() as session:
         forecasts.refresh_forecasts(session, today=today - dt.timedelta(days=FORECAST_HISTORY_DAYS),

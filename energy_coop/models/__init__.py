@@ -13,6 +13,7 @@ from energy_coop.models.members import MEMBER_TYPES, ROLES, ApiToken, Member, Si
 from energy_coop.models.rates import CreditRate
 from energy_coop.models.readings import ImportBatch, Reading, ReadingRevision
 from energy_coop.models.shares import SHARE_KINDS, ShareTransaction
+from energy_coop.models.statements import IssuedMonth, IssuedStatement
 
 __all__ = [
     "ENTRY_KINDS",
@@ -43,6 +44,8 @@ __all__ = [
     "CreditRate",
     "Forecast",
     "ImportBatch",
+    "IssuedMonth",
+    "IssuedStatement",
     "JOB_OUTCOMES",
     "JobRun",
     "Member",

@@ -76,9 +76,10 @@ class LedgerEntry(Base):
     __table_args__ = (
         CheckConstraint(one_of("kind", ENTRY_KINDS), name="kind"),
         CheckConstraint("(kind = 'reversal') = (reverses_seq IS NOT NULL)", name="reversal_links_entry"),
-        # A member's credits and statements read only this index: their entries side by side in one place
-        # instead of one table page per month (migration 0007).
-        Index("ix_ledger_entries_member_credits", "member_id", "period", "asset_id", "kind", "wh", "cents"),
+        # A member's credits and statements (by booked month) read only this index: their entries side by side
+        # in one place instead of one table page per month (migrations 0007, 0013).
+        Index("ix_ledger_entries_member_credits", "member_id", "booked", "period", "asset_id", "kind", "wh",
+              "cents"),
         # The admins' list of manual entries, newest first, without reading the allocation entries (migration
         # 0009); partial, so posting a month's allocation pays nothing for it.
         Index("ix_ledger_entries_manual", "seq", sqlite_where=text(MANUAL_WHERE),
@@ -88,7 +89,10 @@ class LedgerEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    period: Mapped[Optional[str]] = mapped_column(String(7), index=True)
+    period: Mapped[Optional[str]] = mapped_column(String(7), index=True)  # the month it is for (YYYY-MM)
+    # the month whose statement shows it (YYYY-MM, SPEC 13; calc.credits.booking): its period while that
+    # month's statements are not issued, otherwise the month after the latest issued month
+    booked: Mapped[str] = mapped_column(String(7), index=True)
     asset_id: Mapped[Optional[int]] = mapped_column(ForeignKey("assets.id"))
     wh: Mapped[int] = mapped_column(BigInteger, default=0)
     cents: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,7 +1,7 @@
 """A seeded co-op served by the app, and a signed-in client per role.
 
 The co-op is ``tests.helpers.small_coop`` with February 2024 metered (SUN1: 1 kWh every hour; BAT1: charging
-2 kWh in night hours, discharging 1.5 kWh otherwise) and posted, plus four users with API tokens:
+2 kWh in night hours, discharging 1.5 kWh otherwise), posted and issued, plus four users with API tokens:
 an admin, an auditor, and members 1001 and 1002.
 """
 
@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 
 from energy_coop.config import Config
+from energy_coop.documents.statements import issue_month
 from energy_coop.services.credits import allocation
 from energy_coop.services.accounts import users
 from tests.helpers import add_readings, hourly, small_coop, utc
@@ -36,6 +37,7 @@ def seed(sessions, folder) -> dict[str, str]:
         add_readings(s, "PM-BAT1", [(t, t + 3600, -2_000_000 if (t // 3600) % 24 < 6 else 1_500_000)
                                     for t in range(*FEB, 3600)])
         allocation.post(s, "2024-02", actor="test", today=TODAY)
+        issue_month(s, "2024-02", actor="test")  # posted and issued, as the scheduler does
         for key, (email, role, number) in USERS.items():
             users.add_user(s, email, role, "correct horse battery", member_number=number, actor="test")
             tokens[key] = users.new_token(s, email, actor="test")

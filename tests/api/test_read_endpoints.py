@@ -6,7 +6,10 @@ February 2024 is posted (see conftest): 1001 holds 3 of SUN1's 10 shares all mon
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from sqlalchemy import select
 
 from energy_coop.calc.credits.chain import GENESIS, entry_content, entry_hash
 from energy_coop.models import Asset, Forecast, utcnow
@@ -100,37 +103,49 @@ def test_a_member_that_does_not_exist_is_404_for_admins_too(as_role):
 
 
 STATEMENT_1001 = {
-    "member_number": "1001", "name": "Ada Lovelace", "period": "2024-02",
+    "member_number": "1001", "name": "Ada Lovelace", "period": "2024-02", "number": "2024-02-1001",
     "opening_balance": {"wh": 0, "cents": 0},
     "credits": [{"asset_code": "SUN1", "asset_name": "School roof", "wh": 208_800, "cents": 2_088}],
     "credits_total": {"wh": 208_800, "cents": 2_088},
+    "earlier_months": [], "earlier_total": {"wh": 0, "cents": 0},
     "other_entries": [],
     "closing_balance": {"wh": 208_800, "cents": 2_088},
     "stale": False,
 }
 
 
-def test_statement_as_json_csv_and_pdf(as_role):
+def test_statement_as_json_csv_and_pdf(as_role, sessions):
+    import hashlib
+
+    from energy_coop.models import IssuedStatement
+
     api = as_role("member")
-    assert ok(api.get("/members/1001/statements/2024-02")) == STATEMENT_1001
-    assert ok(api.get("/members/1001/statements/2024-02.json")) == STATEMENT_1001
+    body = ok(api.get("/members/1001/statements/2024-02"))
+    issued_at = body.pop("issued_at")
+    assert body == STATEMENT_1001 and issued_at.startswith(str(dt.date.today().year))
+    assert ok(api.get("/members/1001/statements/2024-02.json")) == {**STATEMENT_1001, "issued_at": issued_at}
     csv = api.get("/members/1001/statements/2024-02.csv")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert csv.headers["Content-Disposition"] == 'attachment; filename="statement-1001-2024-02.csv"'
     assert csv.get_data(as_text=True).splitlines() == [
-        "member_number,period,line,asset_code,kind,kwh,amount,wh,cents",
-        "1001,2024-02,opening_balance,,,0.000,0.00,0,0",
-        "1001,2024-02,credit,SUN1,allocation,208.800,20.88,208800,2088",
-        "1001,2024-02,closing_balance,,,208.800,20.88,208800,2088",
+        "member_number,period,line,asset_code,kind,kwh,amount,wh,cents,for_period,memo",
+        "1001,2024-02,opening_balance,,,0.000,0.00,0,0,,",
+        "1001,2024-02,credit,SUN1,allocation,208.800,20.88,208800,2088,,",
+        "1001,2024-02,closing_balance,,,208.800,20.88,208800,2088,,",
     ]
     pdf = api.get("/members/1001/statements/2024-02.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
+    with sessions.begin() as s:  # exactly the bytes stored when the month was issued
+        row = s.scalar(select(IssuedStatement).where(IssuedStatement.number == "2024-02-1001"))
+        assert hashlib.sha256(pdf.data).hexdigest() == row.pdf_sha256
+        assert hashlib.sha256(csv.data).hexdigest() == row.csv_sha256
 
 
-def test_a_month_after_the_posted_one_carries_the_balance(as_role):
-    body = ok(as_role("auditor").get("/members/1001/statements/2024-03.json"))
-    assert body == {**STATEMENT_1001, "period": "2024-03", "opening_balance": {"wh": 208_800, "cents": 2_088},
-                    "credits": [], "credits_total": {"wh": 0, "cents": 0}}
+def test_a_month_not_issued_has_no_statement_404_saying_why(as_role):
+    for path in ("/members/1001/statements/2024-03.json", "/members/1001/statements/2024-03.pdf",
+                 "/members/1001/statements/2024-03.csv"):
+        body = ok(as_role("auditor").get(path), 404)
+        assert body["message"].startswith("the statements of 2024-03 are not issued yet"), path
 
 
 @pytest.mark.parametrize("path, field", [
@@ -247,8 +262,9 @@ def test_ledger_entries_carry_hashes_that_verify(as_role, role):
         (3, "allocation", "1002", "SUN1", 103_200, 1_032),
         (4, "allocation", "1003", "SUN1", 36_000, 360),
     ]
-    assert set(entries[0]) == {"seq", "kind", "member_number", "period", "asset_code", "wh", "cents", "run_id",
-                               "reverses_seq", "memo", "created_at", "prev_hash", "hash"}
+    assert set(entries[0]) == {"seq", "kind", "member_number", "period", "booked", "asset_code", "wh", "cents",
+                               "run_id", "reverses_seq", "memo", "created_at", "prev_hash", "hash"}
+    assert {e["booked"] for e in entries} == {"2024-02"}
     import datetime as dt
 
     prev = GENESIS
@@ -256,7 +272,7 @@ def test_ledger_entries_carry_hashes_that_verify(as_role, role):
         assert e["prev_hash"] == prev
         content = entry_content(e["seq"], e["kind"], e["member_number"], e["period"], e["asset_code"], e["wh"],
                                 e["cents"], e["run_id"], e["reverses_seq"], e["memo"],
-                                dt.datetime.fromisoformat(e["created_at"]))
+                                dt.datetime.fromisoformat(e["created_at"]), e["booked"])
         assert entry_hash(prev, content) == e["hash"]
         prev = e["hash"]
 

@@ -18,6 +18,7 @@ from energy_coop.models import (
 )
 from energy_coop.services.credits import ledger
 from energy_coop.services.accounts.users import check_password
+from energy_coop.services.credits import issued
 
 
 def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessions):
@@ -44,6 +45,11 @@ def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessi
                                                   ("bill_application", "1004")]
         assert manual[0][2] == 250 and all(c < 0 and c % 100 == 0 for _, _, c in manual[1:])
         entries = s.scalar(select(func.count()).select_from(LedgerEntry))
+        # every posted month is issued, the manual entries on the last month's statements
+        assert [m["period"] for m in issued.issued_months(s)] == periods[::-1]
+        assert {b for (b,) in s.execute(select(LedgerEntry.booked).distinct())} == set(periods)
+        last = issued.get_statement(s, "1002", periods[-1]).document
+        assert [o["kind"] for o in last["other_entries"]] == ["payout"]
         admin = s.scalar(select(User).where(User.email == "admin@demo.energy-coop.org"))
         assert admin.role == "admin" and check_password(admin, "demo-admin-password")
     again = cli("demo", "--no-serve")

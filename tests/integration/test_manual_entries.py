@@ -136,8 +136,8 @@ def test_the_command_records_a_payout_and_prints_the_new_balance(coop, cli):
                  "--period", "2024-03", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc == {"seq": 2, "kind": "payout", "member_number": "1001", "period": "2024-03", "wh": 0,
-                   "cents": -1250, "memo": "cheque 18", "balance_wh": 12_345, "balance_cents": 3750}
+    assert doc == {"seq": 2, "kind": "payout", "member_number": "1001", "period": "2024-03", "booked": "2024-03",
+                   "wh": 0, "cents": -1250, "memo": "cheque 18", "balance_wh": 12_345, "balance_cents": 3750}
     result = cli("ledger", "record", "adjustment", "--member", "1002", "--amount", "3.21", "--kwh", "-0.5",
                  "--memo", "meter correction", "--period", "2024-03")
     assert result.exit_code == 0 and "balance now 3.21" in result.stdout

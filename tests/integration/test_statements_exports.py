@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from energy_coop.models import LedgerEntry, Member
+from energy_coop.documents.statements import statement_pdf
 from energy_coop.services.credits import ledger, queries as credits_queries, statements
 from tests.helpers import add_readings, hourly, small_coop, utc
 
@@ -62,7 +63,7 @@ def test_statement_csv_and_pdf(posted):
     rows = list(csv.DictReader(statements.statement_csv(st).splitlines()))
     assert rows[0]["line"] == "opening_balance" and int(rows[-1]["cents"]) == st.closing_cents
     assert sum(int(r["cents"]) for r in rows[1:-1]) == st.closing_cents - st.opening_cents
-    pdf = statements.statement_pdf(st)
+    pdf = statement_pdf(st)
     assert pdf.startswith(b"%PDF-") and len(pdf) > 1000
 
 
@@ -151,12 +152,15 @@ def test_ledger_export_lets_an_auditor_verify_the_chain_offline(posted, tmp_path
         content = "|".join(r[c].replace("\\", "\\\\").replace("|", "\\|") if c == "memo" else r[c] for c in (
             "seq", "kind", "member_number", "period", "asset_code", "wh", "cents", "run_id", "reverses_seq", "memo",
             "created_at"))
+        if r["booked"] != (r["period"] or r["created_at"][:7]):  # booked elsewhere than its own month (SPEC 13)
+            content += "|booked=" + r["booked"]
         assert r["prev_hash"] == prev
         assert hashlib.sha256((prev + "\n" + content).encode()).hexdigest() == r["hash"]
         prev = r["hash"]
 
 
 def test_export_statements_writes_one_file_per_member(posted, tmp_path, cli):
+    assert cli("statements", "issue", "2024-02").exit_code == 0  # only issued months have statements
     for fmt in ("csv", "pdf"):
         result = cli("export", "statements", "--period", "2024-02", "--format", fmt, "--out", str(tmp_path / fmt))
         assert result.exit_code == 0, result.stderr

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from energy_coop.db import dispose_all
 from energy_coop.models import AllocationRun, JobRun
+from energy_coop.services.credits import issued
 from jobs import periods as job_periods
 from jobs import runs as job_runs
 from jobs import runner
@@ -58,6 +59,10 @@ def test_auto_posting_posts_a_complete_month_once(coop, config, job_rows):
     result = runner.run_job(config, "monthly-allocation", now=at(2024, 3, 3, 4, 40))
     assert result.outcome == "succeeded" and "posted 2024-02 as allocation run" in result.message
     assert result.counts["posted"] is True and result.counts["allocation_run_id"]
+    # posted and issued in the same job: the month's statements exist and are frozen
+    assert result.message.endswith("3 statements issued") and result.counts["statements_issued"] == 3
+    with coop.begin() as s:
+        assert [m["period"] for m in issued.issued_months(s)] == ["2024-02"]
     manual = runner.run_job(config, "monthly-allocation", period="2024-02", trigger="manual", started_by="cli:ada",
                             force_retry=True, now=at(2024, 3, 4))
     assert not manual.ran and "already ran" in manual.message
@@ -82,7 +87,7 @@ def test_a_month_posted_by_hand_is_skipped(coop, config, cli):
 
 def test_a_failing_job_is_recorded_and_logged_and_the_next_run_still_happens(coop, config, monkeypatch, caplog,
                                                                               job_rows):
-    from energy_coop.services.credits import allocation
+    from energy_coop.services.credits import issued, allocation
 
     real = allocation.compute
     calls = []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from energy_coop.config import Config
+from energy_coop.documents.statements import issue_month
 from energy_coop.services.credits import allocation
 from energy_coop.services.efficiency.incentives import award_incentive
 from tests.efficiency.conftest import make_measure, make_programme
@@ -48,7 +49,7 @@ class Seeded:
 
 
 def seed_coop(sessions, folder: Path) -> Seeded:
-    """``small_coop`` + a month of hourly readings on both assets, posted; a user of every role."""
+    """``small_coop`` + a month of hourly readings on both assets, posted and issued; a user of every role."""
     ids = {}
     with sessions.begin() as s:
         small_coop(s, folder)
@@ -56,8 +57,9 @@ def seed_coop(sessions, folder: Path) -> Seeded:
         add_readings(s, "PM-BAT1", hourly(*FEB, mwh=500_000), name="bat")
         for key, (email, role, number) in USERS.items():
             ids[key] = add_user(s, email, role, PASSWORD, member_number=number, actor="test").id
-    with sessions.begin() as s:
+    with sessions.begin() as s:  # posted and issued, as the scheduler does
         outcome = allocation.post(s, "2024-02", actor="test")
+        issue_month(s, "2024-02", actor="test")
     with sessions.begin() as s:  # member A's building, audit, an installed measure and its incentive
         measure = make_measure(s, "1001", status="installed")
         make_programme(s)

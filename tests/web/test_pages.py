@@ -69,7 +69,7 @@ def test_month_13_is_refused_in_every_url_before_any_statement_is_read(signed_in
     def must_not_run(*args, **kwargs):
         raise AssertionError("a statement was read for a month that does not exist")
 
-    monkeypatch.setattr(member_screens, "member_statement", must_not_run)
+    monkeypatch.setattr(member_screens, "member_statement_file", must_not_run)
     c = signed_in("member_a")
     for url in ("/members/1001/statements/2024-13.pdf", "/members/1001/statements/2024-13.csv",
                 "/members/1001/statements/2024-00.csv", "/members/1001/statements/%EF%BC%92024-02.csv"):

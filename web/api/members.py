@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from energy_coop.services.screens import api as api_queries
 from energy_coop.services.credits.queries import member_credits
-from energy_coop.services.credits.statements import statement, statement_csv, statement_pdf
+from energy_coop.services.credits.issued import get_statement
 from energy_coop.vocabulary import ROLES
 
 from web.api.auth import check_member_access, reads, roles
@@ -110,11 +110,14 @@ def credits(member_number: str, from_: str | None = None, to: str | None = None)
 @roles(*EVERYONE)
 @blp.response(200, StatementSchema)
 def statement_json(member_number: str, period: str):
-    """The statement of one month (SPEC 6): opening balance, credits by asset, other entries, closing balance."""
+    """The issued statement of one month (SPEC 6, 13): opening balance, the month's credits by asset, credits
+    and corrections for earlier months booked in it, other entries, closing balance; amounts in integer Wh and
+    cents. It is the document the stored PDF and CSV were rendered from when the month was issued, so its
+    figures are the CSV's. A month not issued: 404 saying so (only issued months have statements)."""
     check_member_access(member_number)
     _valid_period(period)
     with reads().begin() as s:
-        return statement(s, member_number, period).as_dict()
+        return get_statement(s, member_number, period).document
 
 
 @blp.route("/members/<member_number>/statements/<period>.csv")
@@ -123,12 +126,13 @@ def statement_json(member_number: str, period: str):
 @roles(*EVERYONE)
 @blp.response(200, {"type": "string"}, content_type="text/csv")
 def statement_as_csv(member_number: str, period: str):
-    """The statement as CSV (for auditors): one line per figure, exact kWh and money."""
+    """The issued statement as CSV (for auditors): one line per figure, exact kWh and money; exactly the bytes
+    stored when the month was issued. A month not issued: 404."""
     check_member_access(member_number)
     _valid_period(period)
     with reads().begin() as s:
-        text = statement_csv(statement(s, member_number, period))
-    return Response(text, mimetype="text/csv", headers=_attachment(member_number, period, "csv"))
+        data = get_statement(s, member_number, period).csv
+    return Response(data, mimetype="text/csv", headers=_attachment(member_number, period, "csv"))
 
 
 @blp.route("/members/<member_number>/statements/<period>.pdf")
@@ -137,9 +141,10 @@ def statement_as_csv(member_number: str, period: str):
 @roles(*EVERYONE)
 @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/pdf")
 def statement_as_pdf(member_number: str, period: str):
-    """The statement as a one-page PDF (for members)."""
+    """The issued statement as PDF (for members): exactly the bytes stored when the month was issued. A month not
+    issued: 404."""
     check_member_access(member_number)
     _valid_period(period)
     with reads().begin() as s:
-        data = statement_pdf(statement(s, member_number, period))
+        data = get_statement(s, member_number, period).pdf
     return Response(data, mimetype="application/pdf", headers=_attachment(member_number, period, "pdf"))

@@ -203,6 +203,19 @@ class StatementCreditSchema(AssetCreditSchema):
     asset_name = fields.String(required=True)
 
 
+class EarlierMonthSchema(Schema):
+    """Credits booked in this month for an earlier month, per (month, asset): a late posting or a repost."""
+
+    period = fields.String(required=True, metadata={"description": "the month they are for (YYYY-MM)"})
+    asset_code = fields.String(required=True)
+    asset_name = fields.String(required=True)
+    label = fields.String(required=True, metadata={
+        "description": '"credits for YYYY-MM" (allocations only) or "correction of YYYY-MM" (a repost)'})
+    correction = fields.Boolean(required=True, metadata={"description": "reversals are among them (a repost)"})
+    wh = fields.Integer(required=True, metadata={"description": "[Wh], net of reversals"})
+    cents = fields.Integer(required=True, metadata={"description": "[cents], net of reversals"})
+
+
 class OtherEntrySchema(Schema):
     seq = fields.Integer(required=True)
     kind = fields.String(required=True)
@@ -210,15 +223,25 @@ class OtherEntrySchema(Schema):
     memo = fields.String(required=True)
     wh = fields.Integer(required=True)
     cents = fields.Integer(required=True)
+    period = fields.String(required=True, allow_none=True, metadata={
+        "description": "the month it is for, when that is not the statement's month (else null)"})
 
 
 class StatementSchema(Schema):
+    """A statement by booked month (SPEC 13): closing = opening + credits + earlier months + other entries."""
+
     member_number = fields.String(required=True)
     name = fields.String(required=True)
-    period = fields.String(required=True)
-    opening_balance = fields.Nested(AmountSchema, required=True)
-    credits = fields.List(fields.Nested(StatementCreditSchema), required=True)
+    period = fields.String(required=True, metadata={"description": "the statement's month (entries booked in it)"})
+    number = fields.String(required=True, allow_none=True, metadata={"description": "e.g. 2026-11-1001"})
+    issued_at = fields.String(required=True, allow_none=True, metadata={"description": "ISO 8601 UTC"})
+    opening_balance = fields.Nested(AmountSchema, required=True, metadata={
+        "description": "every entry booked before the month: the previous statement's closing balance"})
+    credits = fields.List(fields.Nested(StatementCreditSchema), required=True, metadata={
+        "description": "the month's own credits by asset"})
     credits_total = fields.Nested(AmountSchema, required=True)
+    earlier_months = fields.List(fields.Nested(EarlierMonthSchema), required=True)
+    earlier_total = fields.Nested(AmountSchema, required=True)
     other_entries = fields.List(fields.Nested(OtherEntrySchema), required=True)
     closing_balance = fields.Nested(AmountSchema, required=True)
     stale = fields.Boolean(required=True, metadata={"description": "readings were revised after posting"})
@@ -337,10 +360,15 @@ class AllocationSchema(Schema):
 
 
 class LedgerEntrySchema(Schema):
+    """One ledger entry with the fields its hash covers. ``period`` is the month it is for; ``booked`` the month
+    whose statement shows it (SPEC 13), hashed as ``|booked=YYYY-MM`` after ``created_at`` only when it differs
+    from ``period`` (or, without a period, from the UTC month of ``created_at``)."""
+
     seq = fields.Integer(required=True)
     kind = fields.String(required=True)
     member_number = fields.String(required=True)
-    period = fields.String(required=True, allow_none=True)
+    period = fields.String(required=True, allow_none=True, metadata={"description": "the month it is for"})
+    booked = fields.String(required=True, metadata={"description": "the month whose statement shows it"})
     asset_code = fields.String(required=True, allow_none=True)
     wh = fields.Integer(required=True)
     cents = fields.Integer(required=True)
@@ -364,7 +392,8 @@ class ManualEntryBody(Strict):
                      metadata={"description": "signed energy [Wh]; adjustments only"})
     memo = fields.String(required=True, validate=validate.Length(1, 200), metadata={
         "description": "why, one line (shown on the statement); may not start with = + - @"})
-    period = Period(metadata={"description": "the statement month it shows on (default: this month)"})
+    period = Period(metadata={"description": "the month it is for (default: this month); it shows on that "
+                                             "month's statement unless those are issued already (see booked)"})
 
 
 class ManualEntrySchema(Schema):
@@ -375,6 +404,9 @@ class ManualEntrySchema(Schema):
     wh = fields.Integer(required=True)
     cents = fields.Integer(required=True)
     memo = fields.String(required=True)
+    booked = fields.String(required=True, metadata={
+        "description": "the month whose statement shows it: period, or the next month to be issued when "
+                       "period's statements are issued already"})
     balance_wh = fields.Integer(required=True, metadata={"description": "the member's balance after [Wh]"})
     balance_cents = fields.Integer(required=True, metadata={"description": "the member's balance after [cents]"})
 

@@ -13,7 +13,6 @@ from flask_login import current_user
 from energy_coop.errors import RefusedError
 from energy_coop.formatting import cents_to_units, day_label, period_label, wh_to_kwh
 from energy_coop.period import Period
-from energy_coop.services.credits import statements
 from energy_coop.services.screens import member as screens
 from energy_coop.vocabulary import ROLES
 
@@ -96,12 +95,13 @@ def statement_download(member_number: str, period: str, fmt: str):
         abort(404)
     month = Period.parse(period)
     try:
-        st = run(screens.member_statement, member_number, month)
+        found = run(screens.member_statement_file, member_number, month, fmt)
     except RefusedError:
         abort(404)
+    if found.data is None:  # the month is not issued: say so (only issued months have statements)
+        return render_template("errors/error.html", code=404, title="No statement for this month",
+                               text=found.reason[:1].upper() + found.reason[1:] + "."), 404
     period = str(month)
     safe_number = re.sub(r"[^A-Za-z0-9._-]", "_", member_number)
     name = f"statement_{period}_{safe_number}.{fmt}"
-    if fmt == "csv":
-        return download(statements.statement_csv(st).encode("utf-8"), name, "text/csv; charset=utf-8")
-    return download(statements.statement_pdf(st), name, "application/pdf")
+    return download(found.data, name, screens.STATEMENT_FORMATS[fmt])

@@ -9,6 +9,15 @@ For every entry, in ``seq`` order::
 with integers in decimal, absent values as the empty string, ``created_at`` as ISO 8601 UTC with microseconds
 (``2024-04-03T02:00:00.000000+00:00``), ``|`` and ``\\`` in the memo escaped with a backslash, and the first entry's
 ``prev_hash`` sixty-four zeros. Changing, removing or reordering any entry changes every later hash.
+
+The booked month (SPEC 13, ledger column ``booked``: the month whose statement shows the entry) is covered too,
+in a way that keeps every hash made before it existed valid. An entry's *default* booked month is its
+``period``, or, for an entry without a period, the UTC month (``YYYY-MM``) of its ``created_at``. When
+``booked`` equals that default nothing is added; otherwise ``"|booked=" + booked`` is appended to ``content``::
+
+    content = "...|2026-12-03T04:40:00.000000+00:00|booked=2027-01"   # a 2026-12 entry shown on 2027-01's statement
+
+So moving an entry to another statement month (or back to its own) changes its hash like any other edit.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ class ChainEntry:
     kind: str
     member_number: str
     period: str | None
+    booked: str
     asset_code: str | None
     wh: int
     cents: int
@@ -50,15 +60,29 @@ def _text(value: object) -> str:
     return str(value).replace("\\", "\\\\").replace("|", "\\|")
 
 
+def default_booked(period: str | None, created_at: dt.datetime | str) -> str:
+    """The booked month an entry had before booked months existed: its ``period``, else the UTC month of
+    ``created_at`` (given as a datetime or as :func:`format_time`'s text)."""
+    if period:
+        return period
+    when = created_at if isinstance(created_at, str) else format_time(created_at)
+    return when[:7]
+
+
 def entry_content(seq: int, kind: str, member_number: str, period: str | None, asset_code: str | None, wh: int,
                   cents: int, run_id: int | None, reverses_seq: int | None, memo: str | None,
-                  created_at: dt.datetime | str) -> str:
-    """The text that is hashed; ``created_at`` may be given already formatted by :func:`format_time`."""
+                  created_at: dt.datetime | str, booked: str | None = None) -> str:
+    """The text that is hashed; ``created_at`` may be given already formatted by :func:`format_time`.
+    ``booked`` (``None``: the default, see the module's text) adds ``|booked=YYYY-MM`` when it is not the
+    default."""
     when = created_at if isinstance(created_at, str) else format_time(created_at)
-    return "|".join([
+    content = "|".join([
         str(seq), kind, _text(member_number), _text(period), _text(asset_code), str(wh), str(cents),
         _text(run_id), _text(reverses_seq), _text(memo), when,
     ])
+    if booked is not None and booked != default_booked(period, when):
+        content += "|booked=" + _text(booked)
+    return content
 
 
 def entry_hash(prev_hash: str, content: str) -> str:
@@ -76,7 +100,7 @@ def verify_chain(entries: Iterable[ChainEntry], start_hash: str = GENESIS, start
         if e.prev_hash != prev_hash:
             problems.append(f"entry {e.seq}: its previous-hash does not match entry {prev_seq}'s hash")
         content = entry_content(e.seq, e.kind, e.member_number, e.period, e.asset_code, e.wh, e.cents, e.run_id,
-                                e.reverses_seq, e.memo, e.created_at)
+                                e.reverses_seq, e.memo, e.created_at, e.booked)
         expected = entry_hash(e.prev_hash, content)
         if expected != e.hash:
             problems.append(f"entry {e.seq}: its content does not match its hash (altered after posting)")

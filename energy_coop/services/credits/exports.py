@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.allocation import COOP
@@ -21,10 +20,10 @@ from energy_coop.calc.credits.chain import format_time
 from energy_coop.calc.credits.holdings import holding_segments
 from energy_coop.calc.credits.rates import iso_utc
 from energy_coop.errors import RefusedError
-from energy_coop.models import LedgerEntry, Member
 from energy_coop.services.credits import allocation as allocation_service
 from energy_coop.services.credits.ledger import CHAIN_COLUMNS, iter_chain
-from energy_coop.services.credits.statements import check_period, statement, statement_csv, statement_pdf
+from energy_coop.services.credits import issued
+from energy_coop.services.credits.statements import check_period
 from energy_coop.services.metering.imports import file_sha256
 from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
 
@@ -33,6 +32,9 @@ LEDGER_COLUMNS = list(CHAIN_COLUMNS)  # the ledger CSV's header: the chain's fie
 
 def write_ledger_csv(session: Session, fh: IO[str], period: str | None = None) -> int:
     """Every ledger entry (or one period's) with its chain fields, in ``seq`` order; returns the count.
+
+    ``period`` is the month an entry is for, ``booked`` the month whose statement shows it; the hash covers
+    ``booked`` only when it differs from the period (see :mod:`energy_coop.calc.credits.chain`).
 
     The memo is written as stored (not formula-escaped) so that the hashes can be re-computed from the file;
     no memo can start a formula, since :func:`ledger.check_memo` refuses those when the entry is made.
@@ -43,30 +45,30 @@ def write_ledger_csv(session: Session, fh: IO[str], period: str | None = None) -
     w.writerow(LEDGER_COLUMNS)
     n = 0
     for e in iter_chain(session, period=period):
-        w.writerow([e.seq, e.kind, e.member_number, e.period or "", e.asset_code or "", e.wh, e.cents,
+        w.writerow([e.seq, e.kind, e.member_number, e.period or "", e.booked, e.asset_code or "", e.wh, e.cents,
                     e.run_id if e.run_id is not None else "", e.reverses_seq if e.reverses_seq is not None else "",
                     e.memo or "", format_time(e.created_at), e.prev_hash, e.hash])
         n += 1
     return n
 
 
+def statement_file_name(period: str, member_number: str, fmt: str) -> str:
+    return f"statement_{period}_{_file_safe(member_number)}.{fmt}"
+
+
 def export_statements(session: Session, period: str, fmt: str, out_dir: Path) -> list[Path]:
-    """One statement file per member with ledger entries in or before ``period``."""
+    """The issued statements of ``period``, one file per member, exactly as stored when the month was issued
+    (so two exports are byte for byte the same). :class:`issued.NotIssuedError` (exit 4) for a month not
+    issued."""
     period = check_period(period)
     if fmt not in ("pdf", "csv"):
         raise RefusedError(f"format {fmt!r} is not pdf or csv")
+    stored = issued.statements_of_month(session, period)
     out_dir.mkdir(parents=True, exist_ok=True)
-    numbers = [n for (n,) in session.execute(
-        select(Member.member_number).join(LedgerEntry, LedgerEntry.member_id == Member.id)
-        .where(LedgerEntry.period <= period).group_by(Member.member_number).order_by(Member.member_number))]
     paths = []
-    for number in numbers:
-        st = statement(session, number, period)
-        path = out_dir / f"statement_{period}_{_file_safe(number)}.{fmt}"
-        if fmt == "csv":
-            path.write_text(statement_csv(st), encoding="utf-8")
-        else:
-            path.write_bytes(statement_pdf(st))
+    for number, row in stored:
+        path = out_dir / statement_file_name(period, number, fmt)
+        path.write_bytes(row.pdf if fmt == "pdf" else row.csv)
         paths.append(path)
     return paths
 
@@ -87,7 +89,12 @@ Re-computing SPEC section 5 from these files alone:
 - rates.csv: the rate rows used (valid_from UTC, rate per kWh, scope = asset code or * for every asset).
 - daily_totals.csv: per asset and local day, sum of kwh [mWh] and of kwh x rate [mWh x 1e-6 currency/kWh].
 - allocation.json: the posted allocation document; ledger.csv: the month's ledger entries with their hashes
-  (verify the whole chain with `export ledger`); statements/: one CSV statement per member.
+  (verify the whole chain with `export ledger`; `period` is the month an entry is for, `booked` the month
+  whose statement shows it, hashed as "|booked=YYYY-MM" after created_at only when it differs from period).
+- statements/: the month's issued statements, PDF and CSV per member, exactly as stored when the month was
+  issued; manifest.json lists each with the SHA-256 stored at issue beside the file's own. A statement shows
+  what was booked in the month: a late posting or a repost of an issued month is on the next statement issued.
+  If the month is not issued yet, manifest.json says so and statements/ is absent.
 Exact energy of holder m: sum over readings r of kwh_r x h(m, day(r)) / total_shares; value the same with
 kwh_r x rate_r. Asset totals are rounded half to even (Wh, cents), then split by largest remainder, ties to
 the key that sorts first, COOP after every member number.
@@ -172,8 +179,20 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
     with path.open("w", newline="", encoding="utf-8") as lf:
         write_ledger_csv(session, lf, period)
     files.append(path)
-    for p in export_statements(session, period, "csv", out_dir / "statements"):
-        files.append(p)
+    issued_row = issued.issued_month(session, period)
+    statement_files: list[dict[str, Any]] = []
+    if issued_row is not None:
+        folder = out_dir / "statements"
+        folder.mkdir(exist_ok=True)
+        for number, row in issued.statements_of_month(session, period):
+            entry: dict[str, Any] = {"member_number": number, "number": row.number}
+            for fmt, data, stored_sha in (("pdf", row.pdf, row.pdf_sha256), ("csv", row.csv, row.csv_sha256)):
+                path = folder / statement_file_name(period, number, fmt)
+                path.write_bytes(data)
+                files.append(path)
+                entry[fmt] = str(path.relative_to(out_dir))
+                entry[f"{fmt}_sha256_stored"] = stored_sha
+            statement_files.append(entry)
     path = out_dir / "README.txt"
     path.write_text(AUDIT_README.format(period=period), encoding="utf-8")
     files.append(path)
@@ -188,6 +207,11 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
         "note": ("the readings, register or rates changed after this month was posted: the inputs here re-compute "
                  "the current draft, not the posted run; repost the month first") if stale else "",
         "files": {str(p.relative_to(out_dir)): file_sha256(p) for p in files},
+        "statements": ({"issued": True, "issued_at": issued_row.issued_at.isoformat(),
+                        "issued_by": issued_row.issued_by, "count": issued_row.statements,
+                        "files": statement_files} if issued_row is not None else
+                       {"issued": False, "issued_at": None, "issued_by": None, "count": 0, "files": [],
+                        "note": f"the statements of {period} are not issued yet, so none are in this bundle"}),
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     return manifest

@@ -10,9 +10,10 @@ from typing import Any, Iterator
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from energy_coop.calc.credits.booking import booked_month
 from energy_coop.calc.credits.chain import GENESIS, ChainEntry, entry_content, entry_hash, format_time, verify_chain
 from energy_coop.errors import RefusedError, RowError
-from energy_coop.models import AllocationRun, Asset, LedgerEntry, LedgerHead, Member, utcnow
+from energy_coop.models import AllocationRun, Asset, IssuedMonth, LedgerEntry, LedgerHead, Member, utcnow
 from energy_coop.period import Period
 from energy_coop.units import UnitError, format_money, kwh_to_wh, parse_cents
 from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
@@ -46,12 +47,24 @@ def lock_head(session: Session) -> LedgerHead:
     return head
 
 
+def issued_periods(session: Session) -> set[str]:
+    """The months whose statements are issued (SPEC 13), as 'YYYY-MM'."""
+    return set(session.scalars(select(IssuedMonth.period)))
+
+
 def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None = None) -> list[int]:
-    """Append ``entries`` to the chain in order; return their ``seq`` numbers. One bulk INSERT."""
+    """Append ``entries`` to the chain in order; return their ``seq`` numbers. One bulk INSERT.
+
+    Each entry is booked (``booked``, the month whose statement shows it) by
+    :func:`energy_coop.calc.credits.booking.booked_month` from its ``period``, the issued months (read once,
+    under the head's lock, so an issue running at the same time cannot miss it) and the UTC month of ``now``.
+    """
     if not entries:
         return []
     head = lock_head(session)
     created = (now or utcnow()).astimezone(dt.timezone.utc)
+    issued = issued_periods(session)
+    current = created.strftime("%Y-%m")
     prev = head.last_hash
     seq = head.last_seq
     rows: list[tuple[Any, ...]] = []
@@ -64,18 +77,19 @@ def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None
         if type(e.wh) is not int or type(e.cents) is not int:  # noqa: E721 - never a float in the ledger
             raise TypeError(f"ledger amounts must be integers, got {e.wh!r} Wh and {e.cents!r} cents")
         seq += 1
+        booked = booked_month(e.period, issued, current)
         content = entry_content(seq, e.kind, e.member_number, e.period, e.asset_code, e.wh, e.cents, e.run_id,
-                                e.reverses_seq, e.memo, created_text)
+                                e.reverses_seq, e.memo, created_text, booked)
         digest = entry_hash(prev, content)
-        rows.append((seq, e.kind, e.member_id, e.period, e.asset_id, e.wh, e.cents, e.run_id, e.reverses_seq,
-                     e.memo, stored_time, prev, digest))
+        rows.append((seq, e.kind, e.member_id, e.period, booked, e.asset_id, e.wh, e.cents, e.run_id,
+                     e.reverses_seq, e.memo, stored_time, prev, digest))
         prev = digest
         total_wh += e.wh
         total_cents += e.cents
     # One bulk write (COPY on PostgreSQL, a plain executemany on SQLite): at 200,000 entries the ORM's per-row
     # bookkeeping would cost more than the insert itself.
     conn = session.connection()
-    columns = ("seq, kind, member_id, period, asset_id, wh, cents, run_id, reverses_seq, memo, created_at, "
+    columns = ("seq, kind, member_id, period, booked, asset_id, wh, cents, run_id, reverses_seq, memo, created_at, "
                "prev_hash, hash")
     if conn.dialect.name == "postgresql":
         with conn.connection.driver_connection.cursor() as cur:
@@ -83,7 +97,7 @@ def append(session: Session, entries: list[NewEntry], *, now: dt.datetime | None
                 for row in rows:
                     copy.write_row(row)
     else:
-        conn.exec_driver_sql(f"INSERT INTO ledger_entries ({columns}) VALUES ({', '.join(['?'] * 13)})", rows)
+        conn.exec_driver_sql(f"INSERT INTO ledger_entries ({columns}) VALUES ({', '.join(['?'] * 14)})", rows)
     session.execute(
         update(LedgerHead).where(LedgerHead.id == 1).values(
             last_seq=seq, last_hash=prev, entries=LedgerHead.entries + len(rows),
@@ -113,6 +127,7 @@ class ManualEntry:
     memo: str
     balance_wh: int
     balance_cents: int
+    booked: str = ""  # the statement month it shows on: ``period``, or the open month when that one is issued
 
 
 def parse_amounts(amount: str, kwh: str | None = None) -> tuple[int, int]:
@@ -157,7 +172,9 @@ def record_manual_entry(session: Session, *, kind: str, member_number: str, cent
     Amounts are signed as the ledger's are, credits positive: ``cents`` [cents] and ``wh`` [Wh]. An
     adjustment may go either way; a payout or a bill application takes money off the balance, so its ``cents``
     is negative, its ``wh`` zero, and it may not take the member's money balance below zero. ``period``
-    ('YYYY-MM', not after the current month) is the statement month it shows on; default: this UTC month.
+    ('YYYY-MM', not after the current month) is the month it is for; default: this UTC month. It shows on that
+    month's statement, or, when that month's statements are issued already, on the next month's to be issued
+    (``booked``, SPEC 13).
 
     Every problem found is named in one :class:`RefusedError` (fields ``kind``, ``member_number``, ``cents``,
     ``wh``, ``memo``, ``period``); then nothing is written.
@@ -221,8 +238,9 @@ def record_manual_entry(session: Session, *, kind: str, member_number: str, cent
     audit.record(session, actor=actor, action="ledger_entry", entity="ledger", key=str(seq),
                  after={"kind": kind, "member_number": member.member_number, "period": period, "wh": wh,
                         "cents": cents, "memo": memo})
+    booked = session.scalar(select(LedgerEntry.booked).where(LedgerEntry.seq == seq)) or period
     return ManualEntry(seq, kind, member.member_number, period, wh, cents, memo, balance_wh + wh,
-                       balance_cents + cents)
+                       balance_cents + cents, booked)
 
 
 def chain_query(*, period: str | None = None, after_seq: int = 0, newest_first: bool = False) -> Select:
@@ -231,7 +249,8 @@ def chain_query(*, period: str | None = None, after_seq: int = 0, newest_first: 
     optionally one ``period``'s only and only after ``after_seq``. The one query of the chain: the verification,
     the ledger export, the API and the auditors' page all read entries through it."""
     stmt = (
-        select(LedgerEntry.seq, LedgerEntry.kind, Member.member_number, LedgerEntry.period, Asset.asset_code,
+        select(LedgerEntry.seq, LedgerEntry.kind, Member.member_number, LedgerEntry.period, LedgerEntry.booked,
+               Asset.asset_code,
                LedgerEntry.wh, LedgerEntry.cents, LedgerEntry.run_id, LedgerEntry.reverses_seq, LedgerEntry.memo,
                LedgerEntry.created_at, LedgerEntry.prev_hash, LedgerEntry.hash)
         .join(Member, LedgerEntry.member_id == Member.id)
@@ -246,8 +265,8 @@ def chain_query(*, period: str | None = None, after_seq: int = 0, newest_first: 
 
 
 #: The names of :func:`chain_query`'s columns.
-CHAIN_COLUMNS = ("seq", "kind", "member_number", "period", "asset_code", "wh", "cents", "run_id", "reverses_seq",
-                 "memo", "created_at", "prev_hash", "hash")
+CHAIN_COLUMNS = ("seq", "kind", "member_number", "period", "booked", "asset_code", "wh", "cents", "run_id",
+                 "reverses_seq", "memo", "created_at", "prev_hash", "hash")
 
 
 def iter_chain(session: Session, *, period: str | None = None, batch: int = 20_000) -> Iterator[ChainEntry]:

@@ -139,6 +139,11 @@ def credits_from_sums(member_number: str, sums: list[tuple[str | None, str | Non
             "balance_cents": sum(s[4] for s in sums), "months": list(months.values())}
 
 
+def latest_booked(session: Session, member_id: int) -> str | None:
+    """The newest month (booked, 'YYYY-MM') any of the member's ledger entries is booked in; None: no entries."""
+    return session.scalar(select(func.max(LedgerEntry.booked)).where(LedgerEntry.member_id == member_id))
+
+
 def periods_from_sums(sums: list[tuple[str | None, str | None, str, int, int]]) -> list[str]:
     """:func:`periods_with_entries` from :func:`ledger_sums`."""
     return sorted({period for period, *_ in sums if period is not None}, reverse=True)

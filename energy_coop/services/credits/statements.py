@@ -1,10 +1,23 @@
-"""Statements (SPEC section 6).
+"""Statements (SPEC sections 6 and 13), by booked month.
 
-A statement for (member, month) shows the opening balance, the month's credits by asset (kWh and value), the
-month's other entries and the closing balance. Every figure is a sum of ledger entries, so a statement's totals
-equal the ledger's by construction. A member's credit history (credits by month, balance) is in
-:mod:`energy_coop.services.credits.queries`; the files written from statements and the ledger for auditors are in
-:mod:`energy_coop.services.credits.exports`. Nothing here writes to the database.
+A statement for (member, month M) is the sum of the ledger entries *booked* in M (``ledger_entries.booked``,
+see :mod:`energy_coop.calc.credits.booking`), so an issued statement never changes: a late posting or a repost of
+an issued month is booked in the open month and shows there, labelled with the month it is for.
+
+- opening balance: every entry booked before M;
+- ``credits``: allocation and reversal entries booked in M and for M, summed per asset;
+- ``earlier``: allocation and reversal entries booked in M for another month, summed per (month, asset):
+  "credits for 2025-10" when they are only allocations, "correction of 2026-03" when reversals are among them
+  (a repost);
+- ``other``: every other entry booked in M (adjustments, payouts, bill applications), one line each with its
+  kind, date, whole memo, Wh, cents and the month it is for when that is not M;
+- closing balance: opening plus everything booked in M.
+
+Every figure is a sum of ledger entries, so a statement's totals equal the ledger's by construction. Only
+issued months have statements for members (:mod:`energy_coop.services.credits.issued` stores their files);
+:func:`statement` computes one from the ledger as it stands, which issuing renders and stores. The CSV is
+written here (machine numbers); the PDF for members is rendered in :mod:`energy_coop.documents.statements`.
+Nothing here writes to the database.
 """
 
 from __future__ import annotations
@@ -12,9 +25,9 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from energy_coop.errors import RefusedError
@@ -25,6 +38,7 @@ from energy_coop.services.registers.queries import get_member
 from energy_coop.units import format_cents, wh_to_kwh_decimal
 
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CREDIT_KINDS = ("allocation", "reversal")
 
 
 def safe_cell(value: Any) -> str:
@@ -49,6 +63,8 @@ def check_period(period: str | Period) -> str:
 
 @dataclass
 class AssetCredit:
+    """The month's own credits from one asset: allocations (less any reversal) for M booked in M."""
+
     asset_code: str
     asset_name: str
     wh: int  # [Wh]
@@ -56,18 +72,42 @@ class AssetCredit:
 
 
 @dataclass
+class EarlierCredit:
+    """Credits booked in this month for an earlier month, from one asset: a late posting or a repost."""
+
+    period: str  # the month they are for, 'YYYY-MM'
+    asset_code: str
+    asset_name: str
+    wh: int  # [Wh], net of reversals
+    cents: int  # [cents], net of reversals
+    correction: bool  # True when reversals are among them (a repost of that month)
+
+    @property
+    def label(self) -> str:
+        """``credits for 2025-10`` or ``correction of 2026-03``."""
+        return f"correction of {self.period}" if self.correction else f"credits for {self.period}"
+
+
+@dataclass
 class OtherEntry:
+    """One entry that is not a credit (adjustment, payout, bill application), as booked in this month."""
+
     seq: int
     kind: str
-    date: str
-    memo: str
-    wh: int
-    cents: int
+    date: str  # the UTC day it was made, 'YYYY-MM-DD'
+    memo: str  # whole, never shortened
+    wh: int  # [Wh]
+    cents: int  # [cents]
+    period: str | None = None  # the month it is for, when that is not the statement's month
 
 
 @dataclass
 class Statement:
-    """One member's month. Balances and amounts are integer Wh and cents."""
+    """One member's month by booked month. Balances and amounts are integer Wh and cents.
+
+    ``number`` and ``issued_at`` (ISO 8601 UTC) are set when the month is issued; ``stale`` says the month's
+    posted run no longer matches its readings (a repost is due).
+    """
 
     member_number: str
     member_name: str
@@ -75,10 +115,13 @@ class Statement:
     opening_wh: int
     opening_cents: int
     credits: list[AssetCredit] = field(default_factory=list)
+    earlier: list[EarlierCredit] = field(default_factory=list)
     other: list[OtherEntry] = field(default_factory=list)
     closing_wh: int = 0
     closing_cents: int = 0
     stale: bool = False
+    number: str | None = None
+    issued_at: str | None = None
 
     @property
     def credits_wh(self) -> int:
@@ -88,114 +131,98 @@ class Statement:
     def credits_cents(self) -> int:
         return sum(c.cents for c in self.credits)
 
+    @property
+    def earlier_wh(self) -> int:
+        return sum(c.wh for c in self.earlier)
+
+    @property
+    def earlier_cents(self) -> int:
+        return sum(c.cents for c in self.earlier)
+
     def as_dict(self) -> dict[str, Any]:
+        """The JSON statement: every amount in integer Wh and cents."""
         return {
             "member_number": self.member_number,
             "name": self.member_name,
             "period": self.period,
+            "number": self.number,
+            "issued_at": self.issued_at,
             "opening_balance": {"wh": self.opening_wh, "cents": self.opening_cents},
             "credits": [{"asset_code": c.asset_code, "asset_name": c.asset_name, "wh": c.wh, "cents": c.cents}
                         for c in self.credits],
             "credits_total": {"wh": self.credits_wh, "cents": self.credits_cents},
+            "earlier_months": [{"period": c.period, "asset_code": c.asset_code, "asset_name": c.asset_name,
+                                "label": c.label, "correction": c.correction, "wh": c.wh, "cents": c.cents}
+                               for c in self.earlier],
+            "earlier_total": {"wh": self.earlier_wh, "cents": self.earlier_cents},
             "other_entries": [{"seq": o.seq, "kind": o.kind, "date": o.date, "memo": o.memo, "wh": o.wh,
-                               "cents": o.cents} for o in self.other],
+                               "cents": o.cents, "period": o.period} for o in self.other],
             "closing_balance": {"wh": self.closing_wh, "cents": self.closing_cents},
             "stale": self.stale,
         }
 
 
 def statement(session: Session, member_number: str, period: str) -> Statement:
-    """The statement of ``member_number`` for ``period`` ('YYYY-MM'), from the ledger alone."""
+    """The statement of ``member_number`` for ``period`` ('YYYY-MM'), from the ledger's booked months alone."""
     period = check_period(period)
     member = get_member(session, member_number)
+    mine = LedgerEntry.member_id == member.id
     opening_wh, opening_cents = session.execute(
         select(func.coalesce(func.sum(LedgerEntry.wh), 0), func.coalesce(func.sum(LedgerEntry.cents), 0))
-        .where(LedgerEntry.member_id == member.id, LedgerEntry.period < period)
+        .where(mine, LedgerEntry.booked < period)
     ).one()
     st = Statement(member.member_number, member.name, period, int(opening_wh), int(opening_cents))
-    credits = session.execute(
-        select(Asset.asset_code, Asset.name, func.sum(LedgerEntry.wh), func.sum(LedgerEntry.cents))
+    credit_rows = session.execute(
+        select(LedgerEntry.period, Asset.asset_code, Asset.name, func.sum(LedgerEntry.wh), func.sum(LedgerEntry.cents),
+               func.sum(case((LedgerEntry.kind == "reversal", 1), else_=0)))
         .join(Asset, LedgerEntry.asset_id == Asset.id)
-        .where(LedgerEntry.member_id == member.id, LedgerEntry.period == period,
-               LedgerEntry.kind.in_(("allocation", "reversal")))
-        .group_by(Asset.asset_code, Asset.name).order_by(Asset.asset_code)
+        .where(mine, LedgerEntry.booked == period, LedgerEntry.kind.in_(CREDIT_KINDS))
+        .group_by(LedgerEntry.period, Asset.asset_code, Asset.name).order_by(LedgerEntry.period, Asset.asset_code)
     ).all()
-    st.credits = [AssetCredit(code, name, int(wh), int(cents)) for code, name, wh, cents in credits]
+    for for_period, code, name, wh, cents, reversals in credit_rows:
+        if for_period == period:
+            st.credits.append(AssetCredit(code, name, int(wh), int(cents)))
+        else:
+            st.earlier.append(EarlierCredit(for_period or "", code, name, int(wh), int(cents), bool(reversals)))
     others = session.execute(
         select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.created_at, LedgerEntry.memo, LedgerEntry.wh,
-               LedgerEntry.cents)
-        .where(LedgerEntry.member_id == member.id, LedgerEntry.period == period,
-               LedgerEntry.kind.not_in(("allocation", "reversal")))
+               LedgerEntry.cents, LedgerEntry.period)
+        .where(mine, LedgerEntry.booked == period, LedgerEntry.kind.not_in(CREDIT_KINDS))
         .order_by(LedgerEntry.seq)
     ).all()
-    st.other = [OtherEntry(seq, kind, created.date().isoformat(), memo or "", wh, cents)
-                for seq, kind, created, memo, wh, cents in others]
-    st.closing_wh = st.opening_wh + st.credits_wh + sum(o.wh for o in st.other)
-    st.closing_cents = st.opening_cents + st.credits_cents + sum(o.cents for o in st.other)
+    st.other = [OtherEntry(seq, kind, created.date().isoformat(), memo or "", wh, cents,
+                           for_period if for_period != period else None)
+                for seq, kind, created, memo, wh, cents, for_period in others]
+    st.closing_wh = st.opening_wh + st.credits_wh + st.earlier_wh + sum(o.wh for o in st.other)
+    st.closing_cents = st.opening_cents + st.credits_cents + st.earlier_cents + sum(o.cents for o in st.other)
     run = allocation_service.current_run(session, period)
     st.stale = bool(run and run.stale_since)
     return st
+
+
+#: The statement CSV's columns: ``period`` is the statement's (booked) month, ``for_period`` the month a line is
+#: for when that differs.
+CSV_COLUMNS = ["member_number", "period", "line", "asset_code", "kind", "kwh", "amount", "wh", "cents",
+               "for_period", "memo"]
 
 
 def statement_csv(st: Statement) -> str:
     """The statement as CSV (for auditors): one line per figure, amounts exact (kWh to 3 places, money to 2)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["member_number", "period", "line", "asset_code", "kind", "kwh", "amount", "wh", "cents"])
+    w.writerow(CSV_COLUMNS)
     base = [safe_cell(st.member_number), st.period]
-    w.writerow(base + ["opening_balance", "", "", wh_to_kwh_decimal(st.opening_wh), format_cents(st.opening_cents),
-                       st.opening_wh, st.opening_cents])
+
+    def amounts(wh: int, cents: int) -> list[Any]:
+        return [wh_to_kwh_decimal(wh), format_cents(cents), wh, cents]
+
+    w.writerow(base + ["opening_balance", "", ""] + amounts(st.opening_wh, st.opening_cents) + ["", ""])
     for c in st.credits:
-        w.writerow(base + ["credit", safe_cell(c.asset_code), "allocation", wh_to_kwh_decimal(c.wh),
-                           format_cents(c.cents), c.wh, c.cents])
+        w.writerow(base + ["credit", safe_cell(c.asset_code), "allocation"] + amounts(c.wh, c.cents) + ["", ""])
+    for e in st.earlier:
+        w.writerow(base + ["earlier_month", safe_cell(e.asset_code), "correction" if e.correction else "allocation"]
+                   + amounts(e.wh, e.cents) + [e.period, ""])
     for o in st.other:
-        w.writerow(base + ["entry", "", o.kind, wh_to_kwh_decimal(o.wh), format_cents(o.cents), o.wh, o.cents])
-    w.writerow(base + ["closing_balance", "", "", wh_to_kwh_decimal(st.closing_wh), format_cents(st.closing_cents),
-                       st.closing_wh, st.closing_cents])
+        w.writerow(base + ["entry", "", o.kind] + amounts(o.wh, o.cents) + [o.period or "", safe_cell(o.memo)])
+    w.writerow(base + ["closing_balance", "", ""] + amounts(st.closing_wh, st.closing_cents) + ["", ""])
     return out.getvalue()
-
-
-def statement_pdf(st: Statement, *, coop_name: str = "energy-coop") -> bytes:
-    """The statement as a one-page PDF for the member (fpdf2, core fonts; non-Latin-1 text is transliterated)."""
-    from fpdf import FPDF
-
-    def t(text: str) -> str:
-        return text.encode("latin-1", "replace").decode("latin-1")
-
-    pdf = FPDF(format="A4")
-    pdf.set_title(t(f"Statement {st.period} - member {st.member_number}"))
-    pdf.set_author(t(coop_name))
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, t(f"{coop_name} - credit statement"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
-    pdf.cell(0, 7, t(f"Member {st.member_number}: {st.member_name}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 7, t(f"Month: {st.period}"), new_x="LMARGIN", new_y="NEXT")
-    if st.stale:
-        pdf.set_text_color(160, 0, 0)
-        pdf.cell(0, 7, "Meter readings changed after this month was posted; a corrected statement will follow.",
-                 new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(0, 0, 0)
-    pdf.ln(4)
-    widths = (90, 45, 45)
-
-    def row(cells: Iterable[str], bold: bool = False) -> None:
-        pdf.set_font("Helvetica", "B" if bold else "", 11)
-        for width, (i, cell) in zip(widths, enumerate(cells)):
-            pdf.cell(width, 8, t(cell), border=1, align="L" if i == 0 else "R")
-        pdf.ln(8)
-
-    row(["", "Energy (kWh)", "Value"], bold=True)
-    row(["Opening balance", f"{wh_to_kwh_decimal(st.opening_wh)}", format_cents(st.opening_cents)])
-    for c in st.credits:
-        row([f"Credits: {c.asset_name} ({c.asset_code})", f"{wh_to_kwh_decimal(c.wh)}", format_cents(c.cents)])
-    for o in st.other:
-        row([f"{o.kind.replace('_', ' ').capitalize()} {o.date} {o.memo}"[:60], f"{wh_to_kwh_decimal(o.wh)}",
-             format_cents(o.cents)])
-    row(["Closing balance", f"{wh_to_kwh_decimal(st.closing_wh)}", format_cents(st.closing_cents)], bold=True)
-    pdf.ln(6)
-    pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(0, 5, t("Credits are your share of each asset's metered production, split day by day by the "
-                           "shares you held, valued at the co-op's credit rates. Amounts are exact to the Wh and "
-                           "the cent and equal the co-op's ledger."))
-    return bytes(pdf.output())

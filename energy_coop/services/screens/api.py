@@ -237,7 +237,7 @@ def ledger_page(session: Session, *, period: str | None = None, after_seq: int =
     stmt = chain_query(period=period, after_seq=after_seq).limit(limit + 1)
     rows = session.execute(stmt).all()
     entries = [
-        {"seq": r.seq, "kind": r.kind, "member_number": r.member_number, "period": r.period,
+        {"seq": r.seq, "kind": r.kind, "member_number": r.member_number, "period": r.period, "booked": r.booked,
          "asset_code": r.asset_code, "wh": int(r.wh), "cents": int(r.cents), "run_id": r.run_id,
          "reverses_seq": r.reverses_seq, "memo": r.memo, "created_at": format_time(r.created_at),
          "prev_hash": r.prev_hash, "hash": r.hash}

@@ -19,7 +19,7 @@ from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.models import Member, Premises
 from energy_coop.period import Period
 from energy_coop.services import memo
-from energy_coop.services.credits import queries as credits_queries, statements, storage as storage_service
+from energy_coop.services.credits import issued, queries as credits_queries, statements, storage as storage_service
 from energy_coop.services.credits.storage import StorageShare
 from energy_coop.services.efficiency.measures import list_measures
 from energy_coop.services.efficiency.premises import list_audits
@@ -52,7 +52,7 @@ class MemberDashboard:
     balance_cents: int  # [cents]
     months: list[dict[str, Any]]  # {"period", "wh", "cents", "assets"}: the last 13 months with credits, oldest first
     holdings: list[HeldAsset]
-    periods: list[str]  # months with ledger entries, newest first (statements)
+    periods: list[str]  # issued months with a statement for the member, newest first
     efficiency: dict[str, Any] | None
     outlook: dict[str, Any] | None = None  # forecasts.member_outlook: next month's expected credits [Wh, cents]
     performance: list[dict[str, Any]] = field(default_factory=list)  # last month, held solar assets [Wh]
@@ -145,11 +145,12 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
     storage_codes = {a.asset_code for a in assets if a.kind == "storage"}
     months = _produced(credits["months"][-13:], storage_codes)
     storage_periods = [m["period"] for m in months if m["storage_codes"]][-STORAGE_MONTHS:]
-    periods = credits_queries.periods_from_sums(sums)
+    # the month the member's newest entries are booked in: its statement (issued or not) ends at the balance
+    newest_booked = credits_queries.latest_booked(session, member.id)
     statement = None
-    if periods:
+    if newest_booked:
         try:
-            statement = statements.statement(session, member_number, periods[0])
+            statement = statements.statement(session, member_number, newest_booked)
         except (RefusedError, NotFoundError):  # a month without a statement: the page says so
             statement = None
     statement_storage: dict[str, StorageShare] = {}
@@ -159,7 +160,7 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
     return MemberDashboard(
         member=member_info(member), balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
         months=months, holdings=holdings,
-        periods=periods,
+        periods=issued.periods_for_member(session, member_number),
         storage=storage_service.storage_history(session, member_number, storage_periods, version=version),
         statement=statement, statement_storage=statement_storage, storage_codes=sorted(storage_codes),
         efficiency=_efficiency(session, member.id) if has_premises else {"audits": [], "measures": []},
@@ -181,11 +182,31 @@ def _efficiency(session: Session, member_id: int) -> dict[str, Any]:
 
 
 def member_statements(session: Session, member_number: str) -> dict[str, Any]:
-    """The statements list: the member's details and the months with ledger entries, newest first."""
+    """The statements list: the member's details and the issued months with a statement for them, newest first
+    (only issued months have statements, SPEC 13)."""
     member = get_member(session, member_number)
-    return {"member": member_info(member), "periods": credits_queries.periods_with_entries(session, member_number)}
+    return {"member": member_info(member), "periods": issued.periods_for_member(session, member_number)}
 
 
-def member_statement(session: Session, member_number: str, period: Period) -> statements.Statement:
-    """One month's statement of the member (its downloads, PDF and CSV, are written from it)."""
-    return statements.statement(session, member_number, str(period))
+#: A statement's formats: what each download is, as stored when its month was issued.
+STATEMENT_FORMATS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class StatementFile:
+    """A statement download: the stored bytes, or (``data`` None) why there is no statement for that month."""
+
+    data: bytes | None
+    reason: str | None = None
+
+
+def member_statement_file(session: Session, member_number: str, period: Period, fmt: str = "pdf") -> StatementFile:
+    """One issued month's statement of the member: the bytes of its ``fmt`` ('pdf' or 'csv') file as stored
+    when the month was issued, or the reason there is none (the month is not issued, or they had no entries
+    then). An unknown member raises :class:`NotFoundError`."""
+    get_member(session, member_number)
+    try:
+        row = issued.get_statement(session, member_number, str(period))
+    except NotFoundError as exc:
+        return StatementFile(None, exc.message)
+    return StatementFile(row.pdf if fmt == "pdf" else row.csv)
