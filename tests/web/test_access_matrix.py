@@ -85,6 +85,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.ledger_entries", "GET"): Expect(fixed("/admin/ledger-entries"), STAFF_PAGE),
     ("admin.ledger_entry_add", "POST"): Expect(fixed("/admin/ledger-entries"), ADMIN_WRITE),
     ("admin.users_view", "GET"): Expect(fixed("/admin/users"), STAFF_PAGE),
+    ("admin.settings_view", "GET"): Expect(fixed("/admin/settings"), STAFF_PAGE),
+    ("admin.settings_save", "POST"): Expect(fixed("/admin/settings"), ADMIN_WRITE),
     ("admin.user_add", "POST"): Expect(fixed("/admin/users"), ADMIN_WRITE),
     ("admin.user_role", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/role", ADMIN_WRITE),
     ("admin.user_active", "POST"): Expect(lambda s: f"/admin/users/{s.user_ids['member_b']}/active", ADMIN_WRITE),
