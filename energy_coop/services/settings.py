@@ -223,6 +223,9 @@ def set_settings(session: Session, changes: dict[str, Any], actor: str) -> CoopS
     """Check and store several settings at once (the admin page's form, the API's PATCH); the combination is
     checked too (a factor needs its source). Every key whose value changes is audited (``update setting KEY``,
     before/after). :class:`RefusedError` naming each bad key as its ``field``; nothing is written then."""
+    if not changes:
+        raise RefusedError("no setting was changed", [RowError("", "", "name at least one setting to change: "
+                                                                     + ", ".join(KEYS))])
     errors: list[RowError] = []
     unknown = [k for k in changes if k not in DEFAULTS]
     for key in unknown:

@@ -121,6 +121,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_members.statement_as_pdf", "GET"): Expect(lambda s: f"/api/v1/members/{A}/statements/{s.period}.pdf",
                                                     API_MEMBER_A_DATA),
     ("api_assets.list_assets", "GET"): Expect(fixed("/api/v1/assets"), API_SIGNED_IN),
+    ("api_settings.settings", "GET"): Expect(fixed("/api/v1/settings"), API_SIGNED_IN),
+    ("api_settings.settings_patch", "PATCH"): Expect(fixed("/api/v1/settings"), API_ADMIN_WRITE),
     ("api_assets.production", "GET"): Expect(fixed("/api/v1/assets/SUN1/production"), API_SIGNED_IN),
     ("api_assets.forecast", "GET"): Expect(fixed("/api/v1/assets/SUN1/forecast"), API_SIGNED_IN),
     ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
