@@ -55,7 +55,7 @@ def settings_set(app: AppContext, key: str, value: str, as_json: bool) -> None:
       coop_name, address, contact_email, contact_phone,
       currency (ISO 4217, e.g. USD, EUR), locale (e.g. en_US, de_DE, es_ES),
       timezone (IANA, e.g. America/New_York),
-      emission_factor_kg_per_kwh (kg CO2e per kWh, e.g. 0.367; needs emission_factor_source first)
+      emission_factor_kg_per_kwh (kg CO2 per kWh, e.g. 0.367; needs emission_factor_source first)
     """
     from energy_coop.services.settings import set_setting  # lazy: the models; keeps --help fast
 

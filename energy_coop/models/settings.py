@@ -16,7 +16,7 @@ from energy_coop.models.base import Base, UTCDateTime, utcnow
 
 class CoopSetting(Base):
     """One setting as text: ``key`` (``coop_name``, ``currency``, ...), its ``value``, who set it and when.
-    Exact decimals (the emission factor [kg CO2e/kWh]) are stored as their decimal text."""
+    Exact decimals (the emission factor [kg CO2/kWh]) are stored as their decimal text."""
 
     __tablename__ = "coop_settings"
 

@@ -11,7 +11,7 @@ Keys and what they hold:
 * ``currency``: an ISO 4217 code with two decimal places (the ledger keeps hundredths, cents), default USD;
 * ``locale``: a CLDR locale such as ``en_US`` or ``de_DE``, default en_US;
 * ``timezone``: the IANA zone instants are shown in, default UTC;
-* ``emission_factor_kg_per_kwh``: the grid's average emissions [kg CO2e per kWh], an exact decimal >= 0 kept as
+* ``emission_factor_kg_per_kwh``: the grid's average emissions [kg CO2 per kWh], an exact decimal >= 0 kept as
   text (empty: not set), with ``emission_factor_source`` (required while a factor is set).
 """
 
@@ -58,14 +58,14 @@ DESCRIPTIONS: dict[str, str] = {
     "currency": "ISO 4217 code of the co-op's money, e.g. USD, EUR, GBP",
     "locale": "how numbers, dates and months are written, e.g. en_US, de_DE, es_ES",
     "timezone": "the time zone times are shown in, e.g. America/New_York",
-    "emission_factor_kg_per_kwh": "the grid's average emissions in kg CO2e per kWh, e.g. 0.367 (empty: none)",
+    "emission_factor_kg_per_kwh": "the grid's average emissions in kg CO2 per kWh, e.g. 0.367 (empty: none)",
     "emission_factor_source": "where the emission factor comes from, e.g. US EPA eGRID2022, US average",
 }
 
 MAX_LENGTH: dict[str, int] = {"coop_name": 100, "address": 300, "contact_email": 254, "contact_phone": 40,
                               "emission_factor_source": 200}
 MAX_ADDRESS_LINES = 6
-MAX_FACTOR = Decimal(10)  # kg CO2e/kWh: even the dirtiest grid is near 1.2; ten is a typing mistake
+MAX_FACTOR = Decimal(10)  # kg CO2/kWh: even the dirtiest grid is near 1.2; ten is a typing mistake
 FACTOR_PLACES = 6
 FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet runs a cell starting with one of these as a formula
 PHONE_RE = re.compile(r"^[0-9 +()./-]+$")
@@ -74,7 +74,7 @@ LOCALE_TEXT = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$")
 
 @dataclass(frozen=True)
 class CoopSettings:
-    """The co-op's settings as values: text, and the emission factor [kg CO2e/kWh] as a Decimal (None: not set)."""
+    """The co-op's settings as values: text, and the emission factor [kg CO2/kWh] as a Decimal (None: not set)."""
 
     coop_name: str = DEFAULTS["coop_name"]
     address: str = ""
@@ -202,7 +202,7 @@ def _clean(key: str, raw: Any) -> tuple[str, str]:
     if key == "emission_factor_kg_per_kwh":
         if not value:
             return "", ""
-        wrong = f"{shown(value)} is not a number of kg CO2e per kWh; write it with the digits 0-9 and a dot, e.g. 0.367"
+        wrong = f"{shown(value)} is not a number of kg CO2 per kWh; write it with the digits 0-9 and a dot, e.g. 0.367"
         if len(value) > 40 or not DECIMAL_TEXT.fullmatch(value) or "e" in value.lower():
             return value, wrong
         try:
@@ -210,9 +210,9 @@ def _clean(key: str, raw: Any) -> tuple[str, str]:
         except InvalidOperation:
             return value, wrong
         if factor < 0:
-            return value, f"{shown(value)} is negative; an emission factor is 0 or more kg CO2e per kWh"
+            return value, f"{shown(value)} is negative; an emission factor is 0 or more kg CO2 per kWh"
         if factor > MAX_FACTOR:
-            return value, f"{shown(value)} kg CO2e per kWh is far more than any grid emits; at most {MAX_FACTOR}"
+            return value, f"{shown(value)} kg CO2 per kWh is far more than any grid emits; at most {MAX_FACTOR}"
         if factor.as_tuple().exponent < -FACTOR_PLACES:  # type: ignore[operator]
             return value, f"{shown(value)} has more than {FACTOR_PLACES} decimal places"
         return str(factor), ""

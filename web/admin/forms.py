@@ -144,7 +144,7 @@ class SettingsForm(FlaskForm):
                          validators=[required("a locale"), Length(max=20)])
     timezone = StringField("Time zone (e.g. America/New_York)", validators=[required("the time zone"),
                                                                              Length(max=64)])
-    emission_factor_kg_per_kwh = StringField("Grid emission factor, kg CO₂e per kWh (empty: none)",
+    emission_factor_kg_per_kwh = StringField("Grid emission factor, kg CO₂ per kWh (empty: none)",
                                              validators=[Optional(), Length(max=40)])
     emission_factor_source = StringField("Source of the emission factor", validators=[Optional(), Length(max=200)])
 

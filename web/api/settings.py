@@ -1,6 +1,6 @@
 """The co-op's settings (SPEC 13): ``GET /api/v1/settings`` for every signed-in role, ``PATCH`` for admins.
 
-Machine values only: text, and the emission factor [kg CO2e per kWh] as exact decimal text (null when not
+Machine values only: text, and the emission factor [kg CO2 per kWh] as exact decimal text (null when not
 set). A PATCH changes the keys it names in one transaction (``services.settings.set_settings``, audited); a
 refusal answers 422 naming each key and changes nothing.
 """
@@ -35,7 +35,7 @@ class SettingsSchema(Schema):
     locale = fields.String(required=True, metadata={"description": "CLDR locale, e.g. en_US (the default)"})
     timezone = fields.String(required=True, metadata={"description": "IANA time zone (default UTC)"})
     emission_factor_kg_per_kwh = fields.String(required=True, allow_none=True, metadata={
-        "description": "grid average [kg CO2e per kWh] as exact decimal text, e.g. \"0.367\"; null: not set"})
+        "description": "grid average [kg CO2 per kWh] as exact decimal text, e.g. \"0.367\"; null: not set"})
     emission_factor_source = fields.String(required=True, metadata={
         "description": DESCRIPTIONS["emission_factor_source"]})
 
