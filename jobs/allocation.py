@@ -12,7 +12,9 @@ from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.documents import statements
 from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.formatting import Formatter, formatter_for
 from energy_coop.services.credits import allocation
+from energy_coop.services.settings import get_settings
 from jobs.result import WorkResult
 
 
@@ -30,9 +32,9 @@ def _counts(outcome: allocation.AllocationOutcome) -> dict[str, Any]:
     }
 
 
-def _totals(outcome: allocation.AllocationOutcome) -> str:
+def _totals(outcome: allocation.AllocationOutcome, f: Formatter) -> str:
     a = outcome.allocation
-    return f"{a.total_wh / 1000:,.3f} kWh, {a.total_cents / 100:,.2f} in credits over {len(a.assets)} asset(s)"
+    return f"{f.energy_kwh(a.total_wh)} kWh, {f.money(a.total_cents)} in credits over {len(a.assets)} asset(s)"
 
 
 def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id: int, actor: str) -> WorkResult:
@@ -46,6 +48,7 @@ def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id:
     today = now.date()
     try:
         with get_sessionmaker(config.database_url).begin() as session:
+            f = formatter_for(get_settings(session))  # the job's messages in the co-op's locale and currency
             posted = allocation.current_run(session, period)
             if posted is not None:
                 return WorkResult("skipped", {"posted": True, "allocation_run_id": posted.id},
@@ -55,17 +58,17 @@ def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id:
             coverage = ", ".join(f"{code} {format_coverage(c)}" for code, c in sorted(draft.allocation.coverage.items()))
             if not config.auto_post:
                 return WorkResult("succeeded", _counts(draft),
-                                  f"drafted {period}: {_totals(draft)}; coverage {coverage or 'n/a'}. Not posted: "
+                                  f"drafted {period}: {_totals(draft, f)}; coverage {coverage or 'n/a'}. Not posted: "
                                   f"auto-posting is off (post it with `energy-coop allocate {period} --post`)")
             if draft.incomplete:
                 return WorkResult("succeeded", _counts(draft),
-                                  f"drafted {period}: {_totals(draft)}. Not posted: coverage is below 100 % "
+                                  f"drafted {period}: {_totals(draft, f)}. Not posted: coverage is below 100 % "
                                   f"({'; '.join(draft.incomplete)}); import the missing readings, or post with "
                                   f"`energy-coop allocate {period} --post --allow-gaps`")
             outcome = allocation.post(session, period, actor=actor, today=today)
             issued = statements.issue_month(session, period, actor=actor, now=now)
             return WorkResult("succeeded", {**_counts(outcome), "statements_issued": issued.statements},
-                              f"drafted and posted {period} as allocation run {outcome.run_id}: {_totals(outcome)}; "
+                              f"drafted and posted {period} as allocation run {outcome.run_id}: {_totals(outcome, f)}; "
                               f"coverage {coverage}; {issued.statements} statements issued")
     except ConflictError as exc:
         return WorkResult("skipped", {"posted": True}, f"not posted here: {exc.message}")

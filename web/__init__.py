@@ -24,8 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from energy_coop.config import Config, load_config
-from energy_coop import formatting
-from web import api
+from web import api, formatter
 from web.admin import bp as admin_bp
 from web.api.errors import error_response
 from web.audit import bp as audit_bp
@@ -76,7 +75,6 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         LOGIN_MEMORY_S=86400,  # [s] how long a failure counts towards its pair's delays
         LOGIN_LIMIT_PER_ADDRESS=20,
         LOGIN_LIMIT_WINDOW_S=900,
-        COOP_NAME="energy-coop",
     )
     app.config.update(overrides)
     proxies = int(getattr(config, "proxies", 0))
@@ -151,5 +149,6 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_filters(app: Flask) -> None:
-    """Every page formats through :mod:`energy_coop.formatting` (money, kWh, rates, dates, months)."""
-    app.jinja_env.filters.update(formatting.JINJA_FILTERS)
+    """Every page formats through the request's :class:`energy_coop.formatting.Formatter`, made from the co-op
+    settings (``web.formatter``): money, kWh, rates, percentages, dates, months."""
+    formatter.init_app(app)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from markupsafe import Markup, escape
 
-from energy_coop.units import format_cents
+from energy_coop import formatting
 
 WIDTH = 640
 HEIGHT = 260
@@ -231,8 +231,10 @@ def savings_chart(result: dict[str, Any]) -> dict[str, Any] | None:
             "top": PAD_T}
 
 
-def budget_chart(programmes: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Geometry of one horizontal bar per programme: paid, awarded-not-paid and left of the budget [cents]."""
+def budget_chart(programmes: list[dict[str, Any]], money: Callable[[int], str] = formatting.money
+                 ) -> dict[str, Any] | None:
+    """Geometry of one horizontal bar per programme: paid, awarded-not-paid and left of the budget [cents];
+    ``money`` writes the amounts of the bars' titles (the request's Formatter)."""
     if not programmes:
         return None
     row_h, label_w, bar_w = 30, 140, 460
@@ -245,7 +247,7 @@ def budget_chart(programmes: list[dict[str, Any]]) -> dict[str, Any] | None:
                      "paid_w": round(paid_w, 1), "awarded_x": round(label_w + paid_w, 1),
                      "awarded_w": round(awarded_w, 1), "left_x": round(label_w + paid_w + awarded_w, 1),
                      "left_w": round(bar_w - paid_w - awarded_w, 1),
-                     "title": f"{p['code']}: budget {format_cents(p['budget_cents'])}, awarded "
-                              f"{format_cents(p['awarded_cents'])} (paid {format_cents(p['paid_cents'])}), left "
-                              f"{format_cents(p['left_cents'])}"})
+                     "title": f"{p['code']}: budget {money(p['budget_cents'])}, awarded "
+                              f"{money(p['awarded_cents'])} (paid {money(p['paid_cents'])}), left "
+                              f"{money(p['left_cents'])}"})
     return {"w": label_w + bar_w + 10, "h": len(rows) * row_h + 8, "x": label_w, "rows": rows, "bar_h": 20}

@@ -14,7 +14,7 @@ import getpass
 import json
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 from sqlalchemy.orm import Session
@@ -23,6 +23,9 @@ from energy_coop.config import Config, load_config
 from energy_coop.db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
 from energy_coop.errors import RefusedError
 from energy_coop.period import Period
+
+if TYPE_CHECKING:
+    from energy_coop.formatting import Formatter
 
 #: A refused request (bad input, a rule of the co-op); :class:`RefusedError` and its kinds carry their own
 #: ``exit_code`` (2 refused, 3 conflict, 4 not found).
@@ -66,6 +69,15 @@ class AppContext:
         require_current_schema(self.config.database_url)
         with get_snapshot_sessionmaker(self.config.database_url).begin() as session:
             yield session
+
+    def formatter(self) -> "Formatter":
+        """The co-op's :class:`~energy_coop.formatting.Formatter` (its locale, currency and time zone), for a
+        command's human-readable lines; ``--json`` output never goes through it."""
+        from energy_coop.formatting import formatter_for
+        from energy_coop.services.settings import get_settings  # lazy: the models; keeps --help fast
+
+        with self.snapshot() as session:
+            return formatter_for(get_settings(session))
 
     @property
     def actor(self) -> str:

@@ -55,11 +55,12 @@ def allocate(app: AppContext, period: Period, do_post: bool, repost: bool, allow
     if as_json:
         emit_json(doc)
         return
+    f = app.formatter()
     click.echo(f"{doc['period']} ({doc['status']}{', run ' + str(doc['run_id']) if doc['run_id'] else ''}): "
-               f"{doc['total_wh'] / 1000:,.3f} kWh, {doc['total_cents'] / 100:,.2f} in credits")
+               f"{f.energy_kwh(doc['total_wh'])} kWh, {f.money(doc['total_cents'])} in credits")
     for a in doc["assets"]:
-        click.echo(f"  {a['asset_code']:<16} coverage {a['coverage']}  {a['wh'] / 1000:>14,.3f} kWh  "
-                   f"{a['cents'] / 100:>12,.2f}  {len(a['holders'])} holders")
+        click.echo(f"  {a['asset_code']:<16} coverage {a['coverage']}  {f.energy_kwh(a['wh']):>14} kWh  "
+                   f"{f.money(a['cents']):>12}  {len(a['holders'])} holders")
     click.echo(f"  {len(doc['members'])} members credited")
 
 
@@ -116,8 +117,9 @@ def ledger_verify(app: AppContext, as_json: bool) -> None:
         emit_json(report.as_dict())
     else:
         state = "intact" if report.ok else "BROKEN"
+        f = app.formatter()
         click.echo(f"ledger {state}: {report.entries} entries, {report.members} members, "
-                   f"{report.total_wh / 1000:,.3f} kWh, {report.total_cents / 100:,.2f} in balances")
+                   f"{f.energy_kwh(report.total_wh)} kWh, {f.money(report.total_cents)} in balances")
         for problem in report.problems:
             click.echo(f"  - {problem}", err=True)
     if not report.ok:

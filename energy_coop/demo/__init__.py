@@ -15,6 +15,7 @@ from energy_coop.db import get_sessionmaker
 from energy_coop.documents.statements import issue_month
 from energy_coop.demo.efficiency import seed_efficiency
 from energy_coop.demo.seed import (
+    DEMO_SETTINGS,
     DemoLogins,
     demo_months,
     post_month,
@@ -26,6 +27,7 @@ from energy_coop.models import utcnow
 from energy_coop.services.credits import issued
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering.imports import import_file
+from energy_coop.services.settings import set_settings
 
 __all__ = ["DemoLogins", "seed_demo"]
 
@@ -37,7 +39,8 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
               progress: Callable[[str], None] | None = None) -> DemoLogins:
     """Create (or complete) the demo co-op in the database at ``url``; return its logins.
 
-    Registers and logins; 13 complete months and this month so far of 15-minute readings, imported as files
+    Registers and logins; the co-op's settings (name, contact, USD, en_US, New York, an emission factor);
+    13 complete months and this month so far of 15-minute readings, imported as files
     (one transaction per file); each complete month posted (one transaction per month); a few manual ledger
     entries in the last of them; each posted month's statements issued (one transaction per month); forecasts for the last 30 and next 7 days; the efficiency programme's demo
     records. The files are written under ``folder``. ``progress`` is told the name of each step as it starts.
@@ -48,6 +51,9 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
     say("registers")
     with sessions.begin() as session:
         logins = seed_registers(session, folder, today=today, actor=actor)
+    say("co-op settings")
+    with sessions.begin() as session:
+        set_settings(session, DEMO_SETTINGS, actor=actor)  # unchanged values are left alone: idempotent
     say("meter readings")
     for path in write_reading_files(folder / "readings", months[0].first_day, today):
         with sessions.begin() as session:

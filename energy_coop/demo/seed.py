@@ -34,6 +34,21 @@ from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
 from energy_coop.vocabulary import MEMBER_TYPES
 
 DEMO_TIMEZONE = "America/New_York"
+#: The demo co-op's settings (``services.settings``): its name and contact (555 numbers are fictional), US
+#: dollars, US English, the assets' zone, and the US grid's average CO2 per kWh with its public source:
+#: 1,650 million t of CO2 from 4,230,672 million kWh of utility-scale generation in 2022 = 0.390 kg/kWh.
+DEMO_SETTINGS = {
+    "coop_name": "Glenwood Community Solar Co-op",
+    "address": "300 S Elm St\nGreensboro, NC 27401",
+    "contact_email": "hello@demo.energy-coop.org",
+    "contact_phone": "+1 336 555 0100",
+    "currency": "USD",
+    "locale": "en_US",
+    "timezone": DEMO_TIMEZONE,
+    "emission_factor_source": "US EIA, 2022 US utility-scale generation: 1,650 million t CO2 over 4,231 TWh "
+                              "(eia.gov FAQ 74)",
+    "emission_factor_kg_per_kwh": "0.390",
+}
 
 FIRST = ["Ada", "Bo", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena", "Mo", "Nia", "Omar",
          "Pia", "Quin", "Rosa", "Sam", "Tao", "Uma", "Vic", "Wren", "Xia", "Yusuf", "Zoe"]

@@ -12,6 +12,7 @@ from energy_coop.models.ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, 
 from energy_coop.models.members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User, WebSession
 from energy_coop.models.rates import CreditRate
 from energy_coop.models.readings import ImportBatch, Reading, ReadingRevision
+from energy_coop.models.settings import CoopSetting
 from energy_coop.models.shares import SHARE_KINDS, ShareTransaction
 from energy_coop.models.statements import IssuedMonth, IssuedStatement
 
@@ -41,6 +42,7 @@ __all__ = [
     "Asset",
     "AuditEntry",
     "Base",
+    "CoopSetting",
     "CreditRate",
     "Forecast",
     "ImportBatch",

@@ -47,6 +47,9 @@ SEMANTIC_RULES = {
     ("PATCH", "/api/v1/efficiency/measures/{measure_id}"),
     ("GET", "/api/v1/efficiency/premises/{premises_id}/savings"),
     ("GET", "/api/v1/efficiency/programmes/{code}/savings"),
+    # A setting's value must be a known currency, locale or time zone, an emission factor a decimal >= 0 with
+    # its source, a name no spreadsheet formula: text the schema admits may rightly be refused.
+    ("PATCH", "/api/v1/settings"),
 }
 
 

@@ -19,7 +19,7 @@ def test_member_signs_in_and_sees_balance_and_charts(live_coop, page, browser, a
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     live_coop.login(page, "member_a")
     expect(page).to_have_url(re.compile(r"/members/1001$"))
-    expect(page.locator("#balance")).to_have_text("20.88")
+    expect(page.locator("#balance")).to_have_text("$20.88")
     expect(page.get_by_role("heading", name="Credits by month")).to_be_visible()
     chart = page.locator("figure.chart svg").first
     expect(chart).to_be_visible()
@@ -34,7 +34,7 @@ def test_member_signs_in_and_sees_balance_and_charts(live_coop, page, browser, a
     try:
         small = phone.new_page()
         live_coop.login(small, "member_a")
-        expect(small.locator("#balance")).to_have_text("20.88")
+        expect(small.locator("#balance")).to_have_text("$20.88")
         assert small.evaluate(NO_HORIZONTAL_SCROLL), "the member dashboard scrolls sideways on a phone"
         small.screenshot(path=str(artifacts / "member-dashboard-phone.png"), full_page=True)
         small.set_viewport_size({"width": 375, "height": 812})
@@ -111,7 +111,7 @@ def test_admin_records_a_payout_and_the_pages_fit_a_phone(live_coop, browser, ar
         small.get_by_label("Amount").fill("-5.00")
         small.get_by_label("Memo").fill("cheque 17")
         small.get_by_role("button", name="Record the entry").click()
-        expect(small.get_by_text("payout of -5.00 for member 1001")).to_be_visible()
+        expect(small.get_by_text("payout of -$5.00 for member 1001")).to_be_visible()
         expect(small.get_by_role("cell", name="cheque 17")).to_be_visible()
         assert small.evaluate(NO_HORIZONTAL_SCROLL), "the payouts page scrolls sideways on a phone"
         small.screenshot(path=str(artifacts / "admin-payouts-phone.png"), full_page=True)

@@ -91,7 +91,7 @@ def test_admin_awards_pays_and_sees_refusals(pages):
                                            "awarded_on": "2024-06-01"})
     assert r.status_code == 302
     html = get("/efficiency/", ADMIN).get_data(as_text=True)
-    assert "awarded 2400.00 from HEAT-24" in html and "<form" in html
+    assert "awarded $2,400.00 from HEAT-24" in html and "<form" in html
     _no_inline_script_or_style(html)
     post("/efficiency/awards/1/payments", ADMIN, {"amount": "9999.00", "paid_on": "2024-07-01"})
     assert "at most 2400.00 can be paid" in get("/efficiency/", ADMIN).get_data(as_text=True)
@@ -101,7 +101,7 @@ def test_admin_awards_pays_and_sees_refusals(pages):
                                            "percent": "12.5", "eligible_member_types": ["household"],
                                            "opens_on": "2024-01-01", "closes_on": "2024-12-31"})
     html = get("/efficiency/", ADMIN).get_data(as_text=True)
-    assert "programme NEW created with a budget of 100.00" in html and "12.5 % of cost" in html
+    assert "programme NEW created with a budget of $100.00" in html and "12.5% of cost" in html
 
 
 # ------------------------------------------------------------------ premises, audits and measures through forms
@@ -174,7 +174,7 @@ def test_admin_registers_premises_records_an_audit_and_proposes_a_measure(pages,
     r = post(f"{page_url}/measures", ADMIN, {**MEASURE_FORM, "audit_id": str(audit_id)})
     assert r.headers["Location"].endswith(page_url)
     page = html.unescape(get(page_url, ADMIN).get_data(as_text=True))
-    assert "proposed: Attic insulation R-49, cost 2500.50, estimated 1,800 kWh/year" in page
+    assert "proposed: Attic insulation R-49, cost $2,500.50, estimated 1,800 kWh/year" in page
     with coop.begin() as s:
         m = s.scalars(select(Measure).where(Measure.premises_id == premises_id)).one()
         assert (m.audit_id, m.category, m.description, m.status, m.cost_cents, m.estimated_kwh_per_year,
@@ -371,7 +371,7 @@ def test_admin_corrects_a_building_and_a_measure_through_the_forms(pages, coop):
     page = _after(get, post(f"/efficiency/measures/{ids['ada']}/edit", ADMIN,
                             {**FIGURES, "cost": "8123.45", "estimated_kwh_per_year": "3250"}))
     assert "12 Elm Street, Greensboro" in page  # back on the premises page
-    assert f"measure {ids['ada']} corrected: Cold-climate heat pump, cost 8123.45, estimated 3,250 kWh/year" in page
+    assert f"measure {ids['ada']} corrected: Cold-climate heat pump, cost $8,123.45, estimated 3,250 kWh/year" in page
     premises, measure, updates = stored_corrections(coop, ids["ada"])
     assert premises == ("12 Elm Street, Greensboro", 135, 1962, "natural_gas", "America/New_York", "CM-2001")
     assert measure == ("heat_pump", "Cold-climate heat pump", "installed", 812_345, 3_250, 15)
@@ -439,7 +439,7 @@ def test_refused_corrections_name_the_field_and_change_nothing(pages, coop):
     assert (_counts(coop), stored_corrections(coop, ids["ada"]), stored_corrections(coop, ids["bo"])) == before
     # the awarded measure's cost sent back unchanged is no change: its other figures can still be corrected
     page = _after(get, post(ada_measure, ADMIN, {**FIGURES, "description": "Ducted heat pump"}))
-    assert f"measure {ids['ada']} corrected: Ducted heat pump, cost 8000.00" in page
+    assert f"measure {ids['ada']} corrected: Ducted heat pump, cost $8,000.00" in page
     assert stored_corrections(coop, ids["ada"])[2][-1][3:] == ({"description": "Cold-climate heat pump"},
                                                      {"description": "Ducted heat pump"})
 

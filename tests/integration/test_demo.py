@@ -16,7 +16,11 @@ from energy_coop.models import (
     ShareTransaction,
     User,
 )
+from decimal import Decimal
+
+from energy_coop.models import AuditEntry
 from energy_coop.services.credits import ledger
+from energy_coop.services.settings import get_settings
 from energy_coop.services.accounts.users import check_password
 from energy_coop.services.credits import issued
 
@@ -52,8 +56,15 @@ def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessi
         assert [o["kind"] for o in last["other_entries"]] == ["payout"]
         admin = s.scalar(select(User).where(User.email == "admin@demo.energy-coop.org"))
         assert admin.role == "admin" and check_password(admin, "demo-admin-password")
+        coop = get_settings(s)
+        assert (coop.coop_name, coop.currency, coop.locale, coop.timezone) == (
+            "Glenwood Community Solar Co-op", "USD", "en_US", "America/New_York")
+        assert coop.emission_factor_kg_per_kwh == Decimal("0.390") and "US EIA, 2022" in coop.emission_factor_source
+        settings_audited = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "setting"))
     again = cli("demo", "--no-serve")
     assert again.exit_code == 0, again.stderr
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == entries
         assert s.scalar(select(func.count()).select_from(AllocationRun)) == 13
+        assert s.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.entity == "setting")) == settings_audited

@@ -158,7 +158,7 @@ def test_a_payout_through_the_form_and_its_refusals(signed_in, seeded, sessions)
     resp = c.post("/admin/ledger-entries", data=form, follow_redirects=True)
     assert resp.status_code == 200
     page = text(resp)
-    assert before > 0 and "payout of -0.05 for member 1001 in 2024-02. Their balance is now " in page
+    assert before > 0 and "payout of -$0.05 for member 1001 in 2024-02. Their balance is now $" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; cheque 17" in page and "<script>alert(1)" not in page
     with sessions.begin() as s:
         assert s.scalar(select(func.sum(LedgerEntry.cents)).join(Member).where(Member.member_number == "1001")) == before - 5

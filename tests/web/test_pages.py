@@ -32,10 +32,11 @@ def test_member_dashboard_shows_balance_chart_holdings_and_no_forecast_yet(signe
     page = text(c.get("/members/1001"))
     # 1001 holds 3/10 of SUN1, valued at 0.10/kWh: Feb 2024, 696 kWh -> 208.800 kWh, 20.88;
     # Mar 2024, 744 kWh -> 223.200 kWh, 22.32. The balance is both months, the latest credit March alone.
-    assert 'id="balance">43.20<' in page and "432.000 kWh credited in all" in page
-    assert 'id="latest-credit">22.32<' in page and "for 2024-03: 223.200 kWh" in page
-    assert re.search(r"2024-03</th><td class=\"num\">223.200</td><td class=\"num\">22.32<", page)
-    assert re.search(r"2024-02</th><td class=\"num\">208.800</td><td class=\"num\">20.88<", page)
+    # Written by the default settings: en_US, USD.
+    assert 'id="balance">$43.20<' in page and "432.000 kWh credited in all" in page
+    assert 'id="latest-credit">$22.32<' in page and "for March 2024: 223.200 kWh" in page
+    assert re.search(r"March 2024</th><td class=\"num\">223.200</td><td class=\"num\">\$22.32<", page)
+    assert re.search(r"February 2024</th><td class=\"num\">208.800</td><td class=\"num\">\$20.88<", page)
     assert "<svg" in page and "<title id=\"credits-chart-title\">Credits by month</title>" in page
     assert "School roof" in page and "No forecast yet" in page
     # the efficiency records seeded for member A: the audit and the installed heat pump
@@ -92,7 +93,7 @@ def test_admin_pages_render(signed_in, seeded):
         resp = c.get(url)
         assert resp.status_code == 200, (url, resp.status_code, text(resp)[:500])
     cov = text(c.get("/admin/coverage?period=2024-02"))
-    assert "100.00 %" in cov
+    assert "100.00%" in cov
     alloc = text(c.get("/admin/allocation?period=2024-02"))
     assert f"run {seeded.run_id}" in alloc and "Repost 2024-02" in alloc
     assert "No scheduler runs recorded." in text(c.get("/admin/jobs"))

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from web.admin import people, views  # noqa: F401
+from web.admin import people, settings, views  # noqa: F401

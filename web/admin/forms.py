@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from energy_coop.vocabulary import ROLES
 
@@ -128,3 +128,25 @@ class LedgerEntryForm(FlaskForm):
                       validators=[Optional(), Length(max=20), NO_EXPONENT])
     period = StringField("Statement month (YYYY-MM; empty: this month)", validators=[Optional(), Length(max=7)])
     memo = StringField("Memo (shown on the statement)", validators=[required("a memo saying why"), Length(max=200)])
+
+
+class SettingsForm(FlaskForm):
+    """The co-op's settings (``services.settings``): text fields, judged by the settings service, which names
+    each field it refuses. The lengths here only stop absurd input before it reaches the service."""
+
+    coop_name = StringField("Co-op name", validators=[required("the co-op's name"), Length(max=100)])
+    address = TextAreaField("Postal address (one line per row)", validators=[Optional(), Length(max=300)])
+    contact_email = StringField("Contact email", validators=[Optional(), Length(max=254)])
+    contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
+    currency = StringField("Currency (ISO 4217 code, e.g. USD, EUR)", validators=[required("a currency code"),
+                                                                                   Length(max=10)])
+    locale = StringField("Locale: how numbers and dates are written (e.g. en_US, de_DE, es_ES)",
+                         validators=[required("a locale"), Length(max=20)])
+    timezone = StringField("Time zone (e.g. America/New_York)", validators=[required("the time zone"),
+                                                                             Length(max=64)])
+    emission_factor_kg_per_kwh = StringField("Grid emission factor, kg CO₂ per kWh (empty: none)",
+                                             validators=[Optional(), Length(max=40)])
+    emission_factor_source = StringField("Source of the emission factor", validators=[Optional(), Length(max=200)])
+
+    KEYS = ("coop_name", "address", "contact_email", "contact_phone", "currency", "locale", "timezone",
+            "emission_factor_kg_per_kwh", "emission_factor_source")

@@ -16,7 +16,6 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
-from energy_coop.formatting import money
 from energy_coop.period import Period
 from energy_coop.services.credits import allocation, ledger
 from energy_coop.services.metering import imports
@@ -24,6 +23,7 @@ from energy_coop.services.registers import loading as registers, tariff_template
 from energy_coop.services.screens import admin as screens
 from energy_coop.vocabulary import SHARE_KINDS, STAFF_ROLES
 
+from web.formatter import current_formatter
 from web.helpers import actor, attach_errors, csv_response, page_arg, run
 from web.security import roles_required
 from web.admin import bp
@@ -323,6 +323,7 @@ def ledger_entry_add():
     except RefusedError as exc:
         attach_errors(form, exc, {"cents": "amount", "wh": "kwh"})
         return _ledger_entries_page(form, 400)
+    money = current_formatter().money
     flash(f"Ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {money(entry.cents)} for member "
           f"{entry.member_number} in {entry.period}. Their balance is now {money(entry.balance_cents)}.",
           "success")

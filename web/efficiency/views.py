@@ -37,6 +37,7 @@ from energy_coop.vocabulary import (
 )
 
 from web.charts import budget_chart, savings_chart
+from web.formatter import current_formatter
 from web.efficiency import bp, forms
 from web.helpers import actor, run
 from web.security import roles_required
@@ -61,9 +62,9 @@ def _own_number() -> str | None:
     return number
 
 
-@bp.app_template_filter("money")
-def _money(cents: int | None) -> str:
-    return "" if cents is None else format_cents(cents)
+def _money(cents: int) -> str:
+    """An amount in a message on the page, by the co-op's locale and currency."""
+    return current_formatter().money(cents)
 
 
 @bp.app_template_filter("cents_typed")
@@ -87,7 +88,7 @@ def index():
         return render_template("efficiency/member.html", **page, charts=charts)
     page = run(pages.staff_overview, today=today)
     return render_template(
-        "efficiency/staff.html", **page, chart=budget_chart(page["programmes"]), exports=exports.EXPORTS,
+        "efficiency/staff.html", **page, chart=budget_chart(page["programmes"], money=current_formatter().money), exports=exports.EXPORTS,
         rules=INCENTIVE_RULES, member_types=MEMBER_TYPES, heating_fuels=HEATING_FUELS,
         default_timezone=DEFAULT_TIMEZONE, is_admin=current_user.role == "admin", today=today.isoformat())
 
@@ -169,7 +170,7 @@ def _premises_page(premises_id: int) -> str:
 @roles_required("admin")
 def create_programme():
     return _submit(incentives.create_programme, forms.programme_values,
-                   lambda p: f"programme {p.code} created with a budget of {format_cents(p.budget_cents)}")
+                   lambda p: f"programme {p.code} created with a budget of {_money(p.budget_cents)}")
 
 
 @bp.post("/premises")
@@ -204,8 +205,8 @@ def propose_measure(premises_id: int):
     """Propose a measure found by one of the building's audits: cost [cents, typed as 1234.50], estimated
     savings [whole kWh/year], useful life [years]."""
     return _submit(measures.propose_measure_on_premises, forms.measure_values,
-                   lambda m: f"measure {m.id} proposed: {m.description}, cost {format_cents(m.cost_cents)}, "
-                             f"estimated {m.estimated_kwh_per_year:,} kWh/year",
+                   lambda m: f"measure {m.id} proposed: {m.description}, cost {_money(m.cost_cents)}, "
+                             f"estimated {current_formatter().number(m.estimated_kwh_per_year)} kWh/year",
                    premises_id, back=_premises_page(premises_id))
 
 
@@ -244,15 +245,15 @@ def edit_measure(measure_id: int):
         return _refused(exc, back)
     if not changed:
         return _done(f"measure {measure_id}: nothing to change (every field was blank or as it was)", back)
-    return _done(f"measure {m.id} corrected: {m.description}, cost {format_cents(m.cost_cents)}, estimated "
-                 f"{m.estimated_kwh_per_year:,} kWh/year, useful life {m.useful_life_years} years", back)
+    return _done(f"measure {m.id} corrected: {m.description}, cost {_money(m.cost_cents)}, estimated "
+                 f"{current_formatter().number(m.estimated_kwh_per_year)} kWh/year, useful life {m.useful_life_years} years", back)
 
 
 @bp.post("/awards")
 @roles_required("admin")
 def award():
     return _submit(incentives.award_incentive, forms.award_values,
-                   lambda a: f"awarded {format_cents(a.amount_cents)} from {a.programme.code} for measure "
+                   lambda a: f"awarded {_money(a.amount_cents)} from {a.programme.code} for measure "
                              f"{a.measure_id}")
 
 
@@ -267,4 +268,4 @@ def measure_status(measure_id: int):
 @roles_required("admin")
 def payment(award_id: int):
     return _submit(incentives.record_payment, forms.payment_values,
-                   lambda p: f"paid {format_cents(p.amount_cents)} against award {award_id}", award_id=award_id)
+                   lambda p: f"paid {_money(p.amount_cents)} against award {award_id}", award_id=award_id)

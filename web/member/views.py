@@ -11,12 +11,13 @@ from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
 from energy_coop.errors import RefusedError
-from energy_coop.formatting import cents_to_units, day_label, period_label, wh_to_kwh
+from energy_coop.formatting import Formatter, cents_to_units, wh_to_kwh
 from energy_coop.period import Period
 from energy_coop.services.screens import member as screens
 from energy_coop.vocabulary import ROLES
 
 from web.charts import bar_chart, paired_bar_chart
+from web.formatter import current_formatter
 from web.helpers import download, run
 from web.security import member_access, roles_required
 from web.member import bp
@@ -26,7 +27,7 @@ STATEMENT_FORMATS = ("pdf", "csv")
 
 
 def credits_chart(months: list[dict]) -> object:
-    labels = [period_label(m["period"]) for m in months]
+    labels = [current_formatter().period_label(m["period"]) for m in months]
     return bar_chart("credits-chart", "Credits by month",
                      "Value of the credits posted to your account each month, in the co-op's currency.",
                      labels, [cents_to_units(m["cents"]) for m in months], unit="", bar_label="credit value",
@@ -37,12 +38,13 @@ def production_chart(held) -> object:
     """An asset's recent production beside its forecast: the same for every member holding it, so drawn once
     per distinct asset and figures (:func:`_production_chart`)."""
     return _production_chart(held.asset_code, held.name,
-                             tuple((d.day, d.metered_wh, d.forecast_wh) for d in held.days))
+                             tuple((d.day, d.metered_wh, d.forecast_wh) for d in held.days), current_formatter())
 
 
 @functools.lru_cache(maxsize=512)
-def _production_chart(asset_code: str, name: str, days: tuple[tuple[dt.date, int | None, int | None], ...]):
-    labels = [day_label(day) for day, _, _ in days]
+def _production_chart(asset_code: str, name: str, days: tuple[tuple[dt.date, int | None, int | None], ...],
+                      fmt: Formatter):
+    labels = [fmt.day_label(day) for day, _, _ in days]
     return bar_chart(f"production-{asset_code}", f"{name}: production, last {len(days)} days",
                      f"Energy {name} produced each day in kWh (bars) beside the stored forecast (line).",
                      labels, [wh_to_kwh(wh) for _, wh, _ in days], unit="kWh",

@@ -28,7 +28,7 @@ from energy_coop.calc.credits.rates import NoRateError, rates_for_asset
 from energy_coop.errors import NotFoundError, RefusedError, RowError
 from energy_coop.importers import weather as weather_files
 from energy_coop.models import Asset, CreditRate, Forecast, Member, Reading, utcnow
-from energy_coop.units import round_half_even
+from energy_coop.units import round_half_even, wh_to_kwh_decimal
 from energy_coop.weather_rules import WeatherError
 from energy_coop.services import audit, memo
 from energy_coop.services.registers.loading import share_register
@@ -157,13 +157,13 @@ def forecast(
     wh = _to_wh(frame["kwh"].to_numpy())
     points = []
     for i, t in enumerate(frame["start"]):
-        point: dict[str, Any] = {"start": t.isoformat(), "kwh": f"{wh[i] / 1000:.3f}"}
+        point: dict[str, Any] = {"start": t.isoformat(), "kwh": str(wh_to_kwh_decimal(int(wh[i])))}
         if "kwh_low" in frame:
             point["kwh_low"] = f"{round(float(frame['kwh_low'].iloc[i]), 3):.3f}"
             point["kwh_high"] = f"{round(float(frame['kwh_high'].iloc[i]), 3):.3f}"
         points.append(point)
     return {"asset_code": asset.asset_code, "source": source, "points": points,
-            "total_kwh": f"{sum(wh) / 1000:.3f}", "notes": notes}
+            "total_kwh": str(wh_to_kwh_decimal(int(sum(wh)))), "notes": notes}
 
 
 def refresh_forecasts(session: Session, *, today: dt.date, days: int = 7, actor: str = "scheduler") -> dict[str, Any]:
