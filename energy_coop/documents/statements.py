@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy.orm import Session
 
+from energy_coop.documents.pdf import Document, Row, Section, render
+from energy_coop.formatting import Formatter, formatter_for
 from energy_coop.services.credits import issued
 from energy_coop.services.credits.statements import Statement, statement, statement_csv
-from energy_coop.units import format_cents, wh_to_kwh_decimal
+from energy_coop.services.settings import CoopSettings, get_settings
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ def issue_month(session: Session, period: str, *, actor: str, now: dt.datetime |
     """
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     plan = issued.prepare_issue(session, period, now=now)
+    settings = get_settings(session)
+    fmt = formatter_for(settings)
     if on_plan:
         on_plan(len(plan.member_numbers))
     issued_at = now.isoformat(timespec="seconds")
@@ -55,7 +60,7 @@ def issue_month(session: Session, period: str, *, actor: str, now: dt.datetime |
         st = statement(session, number, plan.period)
         st.number = issued.statement_number(plan.period, number)
         st.issued_at = issued_at
-        files.append(issued.StatementFiles(number, st.number, st.as_dict(), statement_pdf(st, created=now),
+        files.append(issued.StatementFiles(number, st.number, st.as_dict(), statement_pdf(st, settings, fmt, created=now),
                                            statement_csv(st).encode("utf-8")))
         if progress:
             progress(1)
@@ -63,59 +68,102 @@ def issue_month(session: Session, period: str, *, actor: str, now: dt.datetime |
     return IssueResult(month.period, now, actor, month.statements, month.allocation_run_id)
 
 
-def statement_pdf(st: Statement, *, coop_name: str = "energy-coop", created: dt.datetime | None = None) -> bytes:
-    """The statement as a PDF for the member (fpdf2, core fonts; non-Latin-1 text is transliterated).
-    ``created`` [UTC] is the PDF's creation date (the issue time), so the file says when it was issued."""
-    from fpdf import FPDF
 
-    def t(text: str) -> str:
-        return text.encode("latin-1", "replace").decode("latin-1")
+ENTRY_LABELS = {"adjustment": "Adjustment", "payout": "Paid out to you", "bill_application": "Applied to your bill"}
 
-    pdf = FPDF(format="A4")
-    if created is not None:
-        pdf.set_creation_date(created)
-    pdf.set_title(t(f"Statement {st.period} - member {st.member_number}"))
-    pdf.set_author(t(coop_name))
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, t(f"{coop_name} - credit statement"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
-    pdf.cell(0, 7, t(f"Member {st.member_number}: {st.member_name}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 7, t(f"Month: {st.period}"), new_x="LMARGIN", new_y="NEXT")
-    if st.number:
-        pdf.cell(0, 7, t(f"Statement {st.number}, issued {(st.issued_at or '')[:10]}"), new_x="LMARGIN",
-                 new_y="NEXT")
-    if st.stale:
-        pdf.set_text_color(160, 0, 0)
-        pdf.cell(0, 7, "Meter readings changed after this month was posted; a corrected statement will follow.",
-                 new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(0, 0, 0)
-    pdf.ln(4)
-    widths = (90, 45, 45)
 
-    def row(cells: Iterable[str], bold: bool = False) -> None:
-        pdf.set_font("Helvetica", "B" if bold else "", 11)
-        for width, (i, cell) in zip(widths, enumerate(cells)):
-            pdf.cell(width, 8, t(cell), border=1, align="L" if i == 0 else "R")
-        pdf.ln(8)
+def _kwh(fmt: Formatter, wh: int) -> str:
+    return f"{fmt.energy_kwh(wh)} kWh"
 
-    row(["", "Energy (kWh)", "Value"], bold=True)
-    row(["Opening balance", f"{wh_to_kwh_decimal(st.opening_wh)}", format_cents(st.opening_cents)])
+
+def statement_document(st: Statement, settings: CoopSettings, fmt: Formatter | None = None) -> Document:
+    """The statement as people read it, on the page and in the PDF: every text formatted by ``fmt`` (the
+    co-op's locale and currency; default: from ``settings``).
+
+    Sections: the account (opening balance; this month's credits by asset, a battery as the energy it charged
+    and discharged with the value of shifting it in one sentence; credits for and corrections of earlier months,
+    each labelled with the month it is for; every other entry with its whole memo; closing balance), then the
+    year so far (credits, energy generated, CO2 avoided at the co-op's emission factor, its source printed).
+    """
+    fmt = fmt or formatter_for(settings)
+    month = fmt.period_label(st.period)
+    rows: list[Row] = [Row("Opening balance", _kwh(fmt, st.opening_wh), fmt.money(st.opening_cents), bold=True)]
+    storage = {b.asset_code: b for b in st.storage}
     for c in st.credits:
-        row([f"Credits: {c.asset_name} ({c.asset_code})", f"{wh_to_kwh_decimal(c.wh)}", format_cents(c.cents)])
+        battery = storage.get(c.asset_code) if c.asset_kind == "storage" else None
+        if battery is None:
+            rows.append(Row(f"Credits from {c.asset_name} ({c.asset_code})", _kwh(fmt, c.wh),
+                            fmt.money(c.cents)))
+            continue
+        rows.append(Row(f"{c.asset_name} ({c.asset_code}): energy moved to the hours it is worth more",
+                        _kwh(fmt, c.wh), fmt.money(c.cents)))
+        rows.append(Row(
+            f"Your share of the battery stored {_kwh(fmt, battery.charged_wh)} when energy was cheaper and gave "
+            f"back {_kwh(fmt, battery.discharged_wh)} when it was dearer; moving it earned you "
+            f"{fmt.money(c.cents)}. The {_kwh(fmt, abs(c.wh))} difference is energy a battery uses up in "
+            f"charging and discharging.", sentence=True))
     for e in st.earlier:
-        row([f"{e.label.capitalize()}: {e.asset_name} ({e.asset_code})", f"{wh_to_kwh_decimal(e.wh)}",
-             format_cents(e.cents)])
+        what = fmt.period_label(e.period)
+        text = (f"Correction of {what} for {e.asset_name} ({e.asset_code}): that month was counted again"
+                if e.correction else f"Credits for {what} from {e.asset_name} ({e.asset_code}), posted late")
+        rows.append(Row(text, _kwh(fmt, e.wh), fmt.money(e.cents)))
     for o in st.other:
-        label = f"{o.kind.replace('_', ' ').capitalize()} {o.date}" + (f" (for {o.period})" if o.period else "")
-        row([label, f"{wh_to_kwh_decimal(o.wh)}", format_cents(o.cents)])
-        if o.memo:  # the memo whole, wrapped under its line
-            pdf.set_font("Helvetica", "", 9)
-            pdf.multi_cell(sum(widths), 5, t(o.memo), border="LRB", new_x="LMARGIN", new_y="NEXT")
-    row(["Closing balance", f"{wh_to_kwh_decimal(st.closing_wh)}", format_cents(st.closing_cents)], bold=True)
-    pdf.ln(6)
-    pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(0, 5, t("Credits are your share of each asset's metered production, split day by day by the "
-                           "shares you held, valued at the co-op's credit rates. Amounts are exact to the Wh and "
-                           "the cent and equal the co-op's ledger."))
-    return bytes(pdf.output())
+        label = ENTRY_LABELS.get(o.kind, o.kind.replace("_", " ").capitalize())
+        when = fmt.date(_day(o.date))
+        text = f"{label}, {when}" + (f" (for {fmt.period_label(o.period)})" if o.period else "")
+        if o.memo:
+            text += f": {o.memo}"
+        rows.append(Row(text, _kwh(fmt, o.wh) if o.wh else "", fmt.money(o.cents)))
+    rows.append(Row("Closing balance", _kwh(fmt, st.closing_wh), fmt.money(st.closing_cents), bold=True))
+    sections = [Section(f"Your account in {month}", tuple(rows), ("", "Energy", "Amount"))]
+    notes: list[str] = []
+    if st.year is not None:
+        first = fmt.period_label(f"{st.year.year:04d}-01")
+        span = month if first == month else f"{first} to {month}"
+        year_rows = [Row(f"Credits, {span}", _kwh(fmt, st.year.wh), fmt.money(st.year.cents)),
+                     Row("Energy generated by your shares", _kwh(fmt, st.year.generated_wh), "")]
+        factor = settings.emission_factor_kg_per_kwh
+        if factor is not None:
+            kg = Decimal(st.year.generated_wh) / 1000 * factor
+            year_rows.append(Row("CO₂ avoided", f"{fmt.number(kg, 1)} kg", ""))
+            source = settings.emission_factor_source or "the co-op's settings"
+            notes.append(f"CO₂ avoided is the energy generated times {fmt.number(factor, 3)} kg of CO₂ per kWh, "
+                         f"the grid's average (source: {source}).")
+        sections.append(Section(f"The year so far ({st.year.year})", tuple(year_rows), ("", "Energy", "Amount")))
+    notes.append("Credits are your share of each asset's metered production, split day by day by the shares you "
+                 "held, valued at the co-op's credit rates. Amounts are exact to the Wh and the cent and equal the "
+                 "co-op's ledger. An issued statement never changes: anything found later shows on the next "
+                 "statement, labelled with the month it is for.")
+    contact = " · ".join(x for x in (settings.contact_email, settings.contact_phone) if x)
+    if contact:
+        notes.append(f"Questions about this statement: {contact}.")
+    facts = [("Statement no.", st.number or "not issued (draft)")]
+    if st.issued_at:
+        facts.append(("Issued", fmt.date(dt.datetime.fromisoformat(st.issued_at))))
+    facts += [("Month", month), ("Member", f"{st.member_number} · {st.member_name}")]
+    if st.stale:
+        sections[0] = Section(sections[0].title, (Row(
+            "Meter readings changed after this month was posted; the corrected figures will show on a later "
+            "statement, labelled as a correction of this month.", sentence=True),) + sections[0].rows,
+            sections[0].columns)
+    letterhead = (settings.coop_name, *settings.address_lines, *([contact] if contact else []))
+    return Document(
+        title=f"Credit statement for {month}", author=settings.coop_name, letterhead=letterhead,
+        facts=tuple(facts), sections=tuple(sections), notes=tuple(notes),
+        footer=f"{settings.coop_name} · statement {st.number or st.period}",
+        created=dt.datetime.fromisoformat(st.issued_at) if st.issued_at else None)
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def statement_pdf(st: Statement, settings: CoopSettings | None = None, fmt: Formatter | None = None, *,
+                  created: dt.datetime | None = None) -> bytes:
+    """The statement as a PDF for the member (A4, numbered pages, memos whole; :mod:`energy_coop.documents.pdf`).
+    ``created`` [UTC] is the PDF's creation date (the issue instant)."""
+    settings = settings or CoopSettings()
+    doc = statement_document(st, settings, fmt)
+    if created is not None:
+        doc = Document(**{**doc.__dict__, "created": created})
+    return render(doc)

@@ -49,11 +49,11 @@ def test_battery_is_charged_and_discharged_and_the_month_reconciles(battery_clie
     assert "charged 36.250 kWh, discharged 32.625 kWh" in month
     battery = section(html, "battery-BAT1-h")
     text = re.sub(r"<[^>]+>", "", battery)
-    assert ("In 2024-02 your share of the Depot battery charged 36.2 kWh when energy was cheaper and "
-            "discharged 32.6 kWh when it was dearer; moving that energy earned you 7.61.") in " ".join(text.split())
+    assert ("In February 2024 your share of the Depot battery charged 36.2 kWh when energy was cheaper and "
+            "discharged 32.6 kWh when it was dearer; moving that energy earned you $7.61.") in " ".join(text.split())
     assert 'class="bar first"' in battery and 'class="bar second"' in battery  # two bars a month
-    assert "2024-02: charged 36.2 kWh" in battery and "2024-02: discharged 32.6 kWh" in battery
-    assert "<td class=\"num\">36.250</td><td class=\"num\">32.625</td><td class=\"num\">7.61</td>" in battery
+    assert "February 2024: charged 36.2 kWh" in battery and "February 2024: discharged 32.6 kWh" in battery
+    assert "<td class=\"num\">36.250</td><td class=\"num\">32.625</td><td class=\"num\">$7.61</td>" in battery
     # never negative production: no negative kWh anywhere, no daily net chart of the battery
     assert "-3.625" not in html and "−3.625" not in html and "bar negative" not in html
     assert 'id="prod-BAT1-h"' not in html and 'id="prod-SUN1-h"' in html

@@ -12,12 +12,13 @@ from flask_login import current_user
 
 from energy_coop.errors import RefusedError
 from energy_coop.formatting import Formatter, cents_to_units, wh_to_kwh
+from energy_coop.documents.statements import statement_document
 from energy_coop.period import Period
 from energy_coop.services.screens import member as screens
 from energy_coop.vocabulary import ROLES
 
 from web.charts import bar_chart, paired_bar_chart
-from web.formatter import current_formatter
+from web.formatter import coop_settings, current_formatter
 from web.helpers import download, run
 from web.security import member_access, roles_required
 from web.member import bp
@@ -56,7 +57,7 @@ def storage_chart(code: str, name: str, shares: list) -> object:
     """A member's share of a battery: energy charged and discharged per production month, two bars each."""
     return paired_bar_chart(f"storage-{code}", f"{name}: your share, charged and discharged",
                             f"Energy your share of {name} took in (charged) and gave back (discharged) each month, "
-                            "in kWh.", [period_label(s.period) for s in shares],
+                            "in kWh.", [current_formatter().period_label(s.period) for s in shares],
                             [wh_to_kwh(s.charged_wh) for s in shares], [wh_to_kwh(s.discharged_wh) for s in shares],
                             unit="kWh", first_label="charged", second_label="discharged")
 
@@ -87,6 +88,23 @@ def statements_list(member_number: str):
     member_access(member_number)
     screen = run(screens.member_statements, member_number)
     return render_template("member/statements.html", member=screen["member"], periods=screen["periods"])
+
+
+@bp.get("/members/<path:member_number>/statements/<period>")
+@roles_required(*ALL_ROLES)
+def statement_page(member_number: str, period: str):
+    """An issued statement on screen: the same lines as its PDF, in the co-op's locale and currency."""
+    member_access(member_number)
+    if period != period.strip() or not Period.is_valid(period):
+        abort(404)
+    month = Period.parse(period)
+    found = run(screens.member_issued_statement, member_number, month)
+    if found.statement is None:
+        return render_template("errors/error.html", code=404, title="No statement for this month",
+                               text=found.reason[:1].upper() + found.reason[1:] + "."), 404
+    document = statement_document(found.statement, coop_settings(), current_formatter())
+    return render_template("member/statement.html", document=document, st=found.statement,
+                           pdf_sha256=found.pdf_sha256)
 
 
 @bp.get("/members/<path:member_number>/statements/<period>.<fmt>")

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from energy_coop.errors import RefusedError
 from energy_coop.models import Asset, LedgerEntry
 from energy_coop.period import Period
-from energy_coop.services.credits import allocation as allocation_service
+from energy_coop.services.credits import allocation as allocation_service, storage as storage_service
 from energy_coop.services.registers.queries import get_member
 from energy_coop.units import format_cents, wh_to_kwh_decimal
 
@@ -69,6 +69,28 @@ class AssetCredit:
     asset_name: str
     wh: int  # [Wh]
     cents: int  # [cents]
+    asset_kind: str = "solar"  # "solar" or "storage" (vocabulary.ASSET_KINDS)
+
+
+@dataclass
+class StorageLine:
+    """A battery's month for the member: their share of the energy it charged and discharged [Wh]
+    (``discharged_wh - charged_wh`` is the credit line's net Wh; :mod:`energy_coop.services.credits.storage`)."""
+
+    asset_code: str
+    charged_wh: int  # [Wh]
+    discharged_wh: int  # [Wh]
+
+
+@dataclass
+class YearToDate:
+    """The credits booked from January to the statement's month of its year: energy [Wh] and value [cents];
+    ``generated_wh`` counts generating assets only (a battery moves energy, it makes none)."""
+
+    year: int
+    wh: int = 0  # [Wh]
+    cents: int = 0  # [cents]
+    generated_wh: int = 0  # [Wh]
 
 
 @dataclass
@@ -81,6 +103,7 @@ class EarlierCredit:
     wh: int  # [Wh], net of reversals
     cents: int  # [cents], net of reversals
     correction: bool  # True when reversals are among them (a repost of that month)
+    asset_kind: str = "solar"
 
     @property
     def label(self) -> str:
@@ -122,6 +145,8 @@ class Statement:
     stale: bool = False
     number: str | None = None
     issued_at: str | None = None
+    storage: list[StorageLine] = field(default_factory=list)  # the month's batteries, charged and discharged
+    year: YearToDate | None = None
 
     @property
     def credits_wh(self) -> int:
@@ -148,18 +173,44 @@ class Statement:
             "number": self.number,
             "issued_at": self.issued_at,
             "opening_balance": {"wh": self.opening_wh, "cents": self.opening_cents},
-            "credits": [{"asset_code": c.asset_code, "asset_name": c.asset_name, "wh": c.wh, "cents": c.cents}
-                        for c in self.credits],
+            "credits": [{"asset_code": c.asset_code, "asset_name": c.asset_name, "asset_kind": c.asset_kind,
+                         "wh": c.wh, "cents": c.cents} for c in self.credits],
             "credits_total": {"wh": self.credits_wh, "cents": self.credits_cents},
             "earlier_months": [{"period": c.period, "asset_code": c.asset_code, "asset_name": c.asset_name,
-                                "label": c.label, "correction": c.correction, "wh": c.wh, "cents": c.cents}
-                               for c in self.earlier],
+                                "asset_kind": c.asset_kind, "label": c.label, "correction": c.correction,
+                                "wh": c.wh, "cents": c.cents} for c in self.earlier],
             "earlier_total": {"wh": self.earlier_wh, "cents": self.earlier_cents},
             "other_entries": [{"seq": o.seq, "kind": o.kind, "date": o.date, "memo": o.memo, "wh": o.wh,
                                "cents": o.cents, "period": o.period} for o in self.other],
             "closing_balance": {"wh": self.closing_wh, "cents": self.closing_cents},
+            "storage": [{"asset_code": b.asset_code, "charged_wh": b.charged_wh, "discharged_wh": b.discharged_wh}
+                        for b in self.storage],
+            "year_to_date": None if self.year is None else {
+                "year": self.year.year, "wh": self.year.wh, "cents": self.year.cents,
+                "generated_wh": self.year.generated_wh},
             "stale": self.stale,
         }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> "Statement":
+        """The statement a stored :meth:`as_dict` document describes (an issued statement's page reads it)."""
+        year = doc.get("year_to_date")
+        return cls(
+            member_number=doc["member_number"], member_name=doc["name"], period=doc["period"],
+            opening_wh=doc["opening_balance"]["wh"], opening_cents=doc["opening_balance"]["cents"],
+            credits=[AssetCredit(c["asset_code"], c["asset_name"], c["wh"], c["cents"],
+                                 c.get("asset_kind", "solar")) for c in doc["credits"]],
+            earlier=[EarlierCredit(c["period"], c["asset_code"], c["asset_name"], c["wh"], c["cents"],
+                                   c["correction"], c.get("asset_kind", "solar"))
+                     for c in doc.get("earlier_months", [])],
+            other=[OtherEntry(o["seq"], o["kind"], o["date"], o["memo"], o["wh"], o["cents"], o.get("period"))
+                   for o in doc["other_entries"]],
+            closing_wh=doc["closing_balance"]["wh"], closing_cents=doc["closing_balance"]["cents"],
+            stale=doc.get("stale", False), number=doc.get("number"), issued_at=doc.get("issued_at"),
+            storage=[StorageLine(b["asset_code"], b["charged_wh"], b["discharged_wh"])
+                     for b in doc.get("storage", [])],
+            year=None if not year else YearToDate(year["year"], year["wh"], year["cents"], year["generated_wh"]),
+        )
 
 
 def statement(session: Session, member_number: str, period: str) -> Statement:
@@ -173,17 +224,19 @@ def statement(session: Session, member_number: str, period: str) -> Statement:
     ).one()
     st = Statement(member.member_number, member.name, period, int(opening_wh), int(opening_cents))
     credit_rows = session.execute(
-        select(LedgerEntry.period, Asset.asset_code, Asset.name, func.sum(LedgerEntry.wh), func.sum(LedgerEntry.cents),
-               func.sum(case((LedgerEntry.kind == "reversal", 1), else_=0)))
+        select(LedgerEntry.period, Asset.asset_code, Asset.name, Asset.kind, func.sum(LedgerEntry.wh),
+               func.sum(LedgerEntry.cents), func.sum(case((LedgerEntry.kind == "reversal", 1), else_=0)))
         .join(Asset, LedgerEntry.asset_id == Asset.id)
         .where(mine, LedgerEntry.booked == period, LedgerEntry.kind.in_(CREDIT_KINDS))
-        .group_by(LedgerEntry.period, Asset.asset_code, Asset.name).order_by(LedgerEntry.period, Asset.asset_code)
+        .group_by(LedgerEntry.period, Asset.asset_code, Asset.name, Asset.kind)
+        .order_by(LedgerEntry.period, Asset.asset_code)
     ).all()
-    for for_period, code, name, wh, cents, reversals in credit_rows:
+    for for_period, code, name, kind, wh, cents, reversals in credit_rows:
         if for_period == period:
-            st.credits.append(AssetCredit(code, name, int(wh), int(cents)))
+            st.credits.append(AssetCredit(code, name, int(wh), int(cents), kind))
         else:
-            st.earlier.append(EarlierCredit(for_period or "", code, name, int(wh), int(cents), bool(reversals)))
+            st.earlier.append(EarlierCredit(for_period or "", code, name, int(wh), int(cents), bool(reversals),
+                                            kind))
     others = session.execute(
         select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.created_at, LedgerEntry.memo, LedgerEntry.wh,
                LedgerEntry.cents, LedgerEntry.period)
@@ -197,7 +250,24 @@ def statement(session: Session, member_number: str, period: str) -> Statement:
     st.closing_cents = st.opening_cents + st.credits_cents + st.earlier_cents + sum(o.cents for o in st.other)
     run = allocation_service.current_run(session, period)
     st.stale = bool(run and run.stale_since)
+    st.year = _year_to_date(session, member.id, period)
+    if any(c.asset_kind == "storage" for c in st.credits):
+        st.storage = [StorageLine(b.asset_code, b.charged_wh, b.discharged_wh)
+                      for b in storage_service.storage_shares(session, member.member_number, period)]
     return st
+
+
+def _year_to_date(session: Session, member_id: int, period: str) -> YearToDate:
+    """The credits (allocations and reversals) booked from January of ``period``'s year through ``period``."""
+    year = Period.parse(period).year
+    wh, cents, generated = session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.wh), 0), func.coalesce(func.sum(LedgerEntry.cents), 0),
+               func.coalesce(func.sum(case((Asset.kind != "storage", LedgerEntry.wh), else_=0)), 0))
+        .join(Asset, LedgerEntry.asset_id == Asset.id)
+        .where(LedgerEntry.member_id == member_id, LedgerEntry.kind.in_(CREDIT_KINDS),
+               LedgerEntry.booked >= f"{year:04d}-01", LedgerEntry.booked <= period)
+    ).one()
+    return YearToDate(year, int(wh), int(cents), int(generated))
 
 
 #: The statement CSV's columns: ``period`` is the statement's (booked) month, ``for_period`` the month a line is

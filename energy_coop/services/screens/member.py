@@ -188,6 +188,27 @@ def member_statements(session: Session, member_number: str) -> dict[str, Any]:
     return {"member": member_info(member), "periods": issued.periods_for_member(session, member_number)}
 
 
+@dataclass(frozen=True)
+class IssuedStatementScreen:
+    """An issued statement to show on a page: as it was issued (``statement``, from the stored document), or
+    (``statement`` None) why there is none."""
+
+    statement: statements.Statement | None
+    reason: str = ""
+    pdf_sha256: str = ""
+
+
+def member_issued_statement(session: Session, member_number: str, period: Period) -> IssuedStatementScreen:
+    """One issued month's statement of the member as it was issued (the figures its stored files were rendered
+    from), or the reason there is none. An unknown member raises :class:`NotFoundError`."""
+    get_member(session, member_number)
+    try:
+        row = issued.get_statement(session, member_number, str(period))
+    except NotFoundError as exc:
+        return IssuedStatementScreen(None, exc.message)
+    return IssuedStatementScreen(statements.Statement.from_dict(row.document), pdf_sha256=row.pdf_sha256)
+
+
 #: A statement's formats: what each download is, as stored when its month was issued.
 STATEMENT_FORMATS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
