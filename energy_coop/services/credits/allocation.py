@@ -247,6 +247,12 @@ def current_run(session: Session, period: str) -> AllocationRun | None:
     )
 
 
+def already_posted(period: str, previous: AllocationRun) -> ConflictError:
+    """The refusal of posting ``period`` again without reposting it (``option="repost"``)."""
+    return ConflictError(f"{period} is already posted (run {previous.id}, {previous.posted_at:%Y-%m-%d %H:%M} UTC "
+                         f"by {previous.posted_by})", option="repost")
+
+
 def post(session: Session, period: str, *, actor: str, repost: bool = False, allow_gaps: bool = False,
          now: dt.datetime | None = None, today: dt.date | None = None,
          expected_inputs_sha256: str | None = None,
@@ -268,9 +274,7 @@ def post(session: Session, period: str, *, actor: str, repost: bool = False, all
     outcome = compute(session, period, now=now, today=today, progress=progress)
     previous = current_run(session, period)
     if previous is not None and not repost:
-        raise ConflictError(
-            f"{period} is already posted (run {previous.id}, {previous.posted_at:%Y-%m-%d %H:%M} UTC by "
-            f"{previous.posted_by})", option="repost")
+        raise already_posted(period, previous)
     if expected_inputs_sha256 is not None and expected_inputs_sha256 != outcome.inputs_sha256:
         raise RefusedError(f"the draft of {period} changed since you looked; check it again",
                            subject="draft changed")
