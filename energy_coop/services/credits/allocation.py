@@ -368,7 +368,7 @@ def mark_stale(session: Session, meter_id: int, starts: list[int], reason: str) 
 
 
 def stale_periods(session: Session) -> list[AllocationRun]:
-    """Current runs whose readings were revised after posting (``allocate --repost`` fixes them)."""
+    """Current runs whose readings were revised after posting (a repost fixes them)."""
     latest = (select(AllocationRun.period, func.max(AllocationRun.generation).label("g"))
               .group_by(AllocationRun.period).subquery())
     return list(session.scalars(

@@ -94,7 +94,7 @@ class FileReport:
         text = (f"{self.file}: {self.accepted} accepted, {self.unchanged} unchanged, {self.revised} revised, "
                 f"{self.rejected} rejected")
         if self.stale_periods:
-            text += f"; posted month(s) now stale: {', '.join(self.stale_periods)} (allocate --repost)"
+            text += f"; posted month(s) now stale: {', '.join(self.stale_periods)} (repost them to use the revised readings)"
         return text
 
 
@@ -118,7 +118,8 @@ def _chunks(path: Path, fmt: str, *, meter: str | None, timezone: str | None, re
             ) -> Iterator[pd.DataFrame]:
     if fmt == "csv":
         if meter is not None:
-            report.note("--meter applies to Green Button files; a CSV names its meter on every row")
+            report.note("a meter code given for the import applies to Green Button files; a CSV names its meter on "
+                        "every row")
         yield from iter_csv_chunks(path, timezone=timezone, report=report)
     else:
         chunk = parse_greenbutton(path, meter=meter, report=report)
