@@ -12,13 +12,12 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-
-from zoneinfo import ZoneInfo
 
 from energy_coop.period import local_midnight_utc, parse_period
 from energy_coop.calc.credits.allocation import (
