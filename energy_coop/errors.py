@@ -37,15 +37,23 @@ class RowError:
 
 
 class RefusedError(Exception):
-    """An input refused whole. ``errors`` names every problem found; nothing was written."""
+    """An input refused whole. ``errors`` names every problem found; nothing was written.
+
+    ``message`` is worded for every entry point alike: it never names a command-line option, a form's field or
+    a JSON key. When a choice of the request would let it through (posting despite gaps, reposting), ``option``
+    names it by the service's keyword (``"allow_gaps"``, ``"repost"``) and each entry point adds the hint in its
+    own words (the CLI its ``--allow-gaps``, the API its ``"allow_gaps": true``, a page its checkbox).
+    """
 
     exit_code = 2
 
-    def __init__(self, message: str, errors: list[RowError] | None = None, *, subject: str | None = None):
+    def __init__(self, message: str, errors: list[RowError] | None = None, *, subject: str | None = None,
+                 option: str | None = None):
         super().__init__(message)
         self.message = message
         self.errors = list(errors or [])
         self.subject = subject
+        self.option = option
 
     def __str__(self) -> str:
         lines = [self.message]

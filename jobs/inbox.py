@@ -138,7 +138,7 @@ def _import_one(factory, inbox: Path, claimed: Path, name: str, actor: str, run_
     """Import one claimed file in its own transaction and move it where its result says."""
     try:
         with factory.begin() as session:
-            report = import_file(session, claimed, actor=actor, display_name=name)
+            report = import_file(session, claimed, actor=actor, display_name=name, now=now)
     except ImportRefused as exc:
         if not claimed.exists():
             counts["vanished"] += 1

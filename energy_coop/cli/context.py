@@ -128,6 +128,14 @@ def emit_json(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, sort_keys=False, default=str))
 
 
+#: A refusal's ``option`` (the service's keyword that would let it through) in the command line's words: the
+#: services word their refusals for every entry point, and the command adds the flag that applies here.
+OPTION_HINTS = {
+    "allow_gaps": "use --allow-gaps to post anyway",
+    "repost": "use --repost to replace it with reversal entries and new ones",
+}
+
+
 def refusals(as_json_doc: Callable[..., Any] | None = None) -> Callable:
     """Turn a :class:`RefusedError` into a message (or JSON document) and its exit status.
 
@@ -141,6 +149,9 @@ def refusals(as_json_doc: Callable[..., Any] | None = None) -> Callable:
             try:
                 return f(*args, **kwargs)
             except RefusedError as exc:
+                hint = OPTION_HINTS.get(exc.option or "")
+                if hint and hint not in exc.message:
+                    exc.message = f"{exc.message}; {hint}"
                 if kwargs.get("as_json") and as_json_doc is not None:
                     emit_json(as_json_doc(exc, **kwargs))
                 elif kwargs.get("as_json"):

@@ -47,6 +47,8 @@ def allocate(app: AppContext, period: Period, do_post: bool, repost: bool, allow
         doc = outcome.document
     for message in outcome.messages:
         click.echo(message, err=True)
+    if outcome.note:
+        click.echo(outcome.note, err=True)
     if outcome.status == "draft" and posted_run is not None:
         click.echo(f"{month} is posted as run {posted_run}; this draft re-computes it from today's data "
                    f"(--repost would post it)", err=True)
@@ -56,7 +58,8 @@ def allocate(app: AppContext, period: Period, do_post: bool, repost: bool, allow
         emit_json(doc)
         return
     f = app.formatter()
-    click.echo(f"{doc['period']} ({doc['status']}{', run ' + str(doc['run_id']) if doc['run_id'] else ''}): "
+    state = doc["status"] + ("" if outcome.month_over else ", month not over")
+    click.echo(f"{doc['period']} ({state}{', run ' + str(doc['run_id']) if doc['run_id'] else ''}): "
                f"{f.energy_kwh(doc['total_wh'])} kWh, {f.money(doc['total_cents'])} in credits")
     for a in doc["assets"]:
         click.echo(f"  {a['asset_code']:<16} coverage {a['coverage']}  {f.energy_kwh(a['wh']):>14} kWh  "

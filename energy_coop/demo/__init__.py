@@ -18,6 +18,7 @@ from energy_coop.demo.seed import (
     DEMO_SETTINGS,
     DemoLogins,
     demo_months,
+    demo_now,
     post_month,
     seed_manual_entries,
     seed_registers,
@@ -48,6 +49,7 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
     say = progress or (lambda _msg: None)
     sessions = get_sessionmaker(url)
     months = demo_months(today)
+    now = demo_now(today)  # the demo's clock: its readings end here, and every month before it has ended
     say("registers")
     with sessions.begin() as session:
         logins = seed_registers(session, folder, today=today, actor=actor)
@@ -57,11 +59,11 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
     say("meter readings")
     for path in write_reading_files(folder / "readings", months[0].first_day, today):
         with sessions.begin() as session:
-            import_file(session, path, actor=actor)
+            import_file(session, path, actor=actor, now=now)
     say("allocations")
     for month in months:
         with sessions.begin() as session:
-            post_month(session, month, actor=actor, today=today)
+            post_month(session, month, actor=actor, now=now)
     with sessions.begin() as session:
         seed_manual_entries(session, str(months[-1]), actor=actor, today=today)
     say("statements")

@@ -188,18 +188,21 @@ def seed_efficiency(session: Session, *, today: dt.date, folder: Path, actor: st
             end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), zone).isoformat()
             readings.append((member.meter.code, start, end, str(mwh_to_kwh_decimal(int(round(kwh * 1_000_000))))))
             day += dt.timedelta(days=1)
-    counts["readings"] = _import_readings(session, folder / "consumption-daily.csv", readings, actor=actor)
+    counts["readings"] = _import_readings(session, folder / "consumption-daily.csv", readings, actor=actor,
+                                          now=dt.datetime.combine(today, dt.time(0), dt.timezone.utc))
     return counts
 
 
-def _import_readings(session: Session, path: Path, readings: list[tuple[str, str, str, str]], *, actor: str) -> int:
-    """Write ``readings`` as a meter-reading CSV (SPEC section 4) and import it; return how many were accepted."""
+def _import_readings(session: Session, path: Path, readings: list[tuple[str, str, str, str]], *, actor: str,
+                     now: dt.datetime) -> int:
+    """Write ``readings`` as a meter-reading CSV (SPEC section 4) and import it as of the instant ``now`` (the
+    demo's clock: readings end before it); return how many were accepted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["meter_code", "start", "end", "kwh", "quality"])
         writer.writerows((*r, "actual") for r in readings)
-    report = import_file(session, path, actor=actor)
+    report = import_file(session, path, actor=actor, now=now)
     if report.status not in ("imported", "duplicate"):
         raise RefusedError(f"the demo's consumption readings were refused ({report.status})", report.errors)
     return report.accepted

@@ -303,11 +303,18 @@ def seed_registers(session: Session, folder: Path, *, today: dt.date, actor: str
     return _logins(session, actor)
 
 
-def post_month(session: Session, period: Period, *, actor: str, today: dt.date) -> bool:
-    """Post ``period``'s allocation unless it is posted already; whether it was posted now."""
+def demo_now(today: dt.date) -> dt.datetime:
+    """The demo's "now" [aware, UTC]: the start of ``today`` in the demo's time zone, where its readings end
+    (so none is in the future and every month before ``today``'s has ended for every asset)."""
+    return dt.datetime.combine(today, dt.time(0), ZoneInfo(DEMO_TIMEZONE)).astimezone(dt.timezone.utc)
+
+
+def post_month(session: Session, period: Period, *, actor: str, now: dt.datetime) -> bool:
+    """Post ``period``'s allocation (as of the instant ``now``) unless it is posted already; whether it was
+    posted now."""
     if allocation.current_run(session, str(period)) is not None:
         return False
-    allocation.post(session, str(period), actor=actor, today=today)
+    allocation.post(session, str(period), actor=actor, now=now)
     return True
 
 

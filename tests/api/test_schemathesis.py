@@ -30,6 +30,7 @@ SEMANTIC_RULES = {
     ("GET", "/api/v1/assets/{asset_code}/production"),
     ("GET", "/api/v1/assets/{asset_code}/forecast"),
     ("POST", "/api/v1/allocations/{period}"),
+    ("GET", "/api/v1/allocations/{period}"),
     ("POST", "/api/v1/imports"),
     ("POST", "/api/v1/ledger"),
     ("POST", "/api/v1/efficiency/premises"),

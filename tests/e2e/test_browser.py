@@ -71,7 +71,13 @@ def test_admin_uploads_a_meter_file_previews_and_posts_a_month(live_coop, page, 
     expect(page.locator("#draft-assets")).to_contain_text("SUN1")
     page.screenshot(path=str(artifacts / "admin-allocation-draft.png"), full_page=True)
     page.get_by_role("button", name="Post 2024-03").click()
+    # a confirmation step shows the draft's totals; only its own button posts
+    expect(page.get_by_role("heading", name="Post 2024-03?")).to_be_visible()
+    expect(page.locator("#confirm-totals")).to_contain_text("1,488.000 kWh")
+    page.screenshot(path=str(artifacts / "admin-allocation-confirm.png"), full_page=True)
+    page.get_by_role("button", name="Confirm: post 2024-03").click()
     expect(page.get_by_text("2024-03 is posted")).to_be_visible()
+    expect(page.locator("#posted-h")).to_have_text("Posted")
     expect(page.locator("#posted-status")).to_contain_text("Posted: run")
     page.screenshot(path=str(artifacts / "admin-allocation.png"), full_page=True)
 

@@ -54,7 +54,7 @@ def test_forecast_with_a_weather_file_covers_its_times(coop, cli, write):
 @pytest.mark.parametrize("args, message", [
     (["--asset", "BAT1"], "BAT1 is a storage asset"),
     (["--asset", "NOPE"], "no asset with code 'NOPE'"),
-    (["--asset", "SUN1", "--days", "0"], "--days must be between 1 and 366"),
+    (["--asset", "SUN1", "--days", "0"], "the number of days must be between 1 and 366"),
     (["--asset", "SUN1", "--start", "tomorrow"], "is not a date"),
 ])
 def test_forecast_refusals(coop, cli, args, message):

@@ -304,7 +304,7 @@ def test_a_green_button_title_too_long_for_a_meter_code_is_refused_and_not_repea
     assert code == 2
     assert [(e["where"], e["field"]) for e in report["errors"]] == [(f"UsagePoint '{'T' * 40}...'", "title")]
     assert report["errors"][0]["reason"] == ("is 500,000 characters long; a meter code has at most 64. Give the "
-                                             "meter code with --meter")
+                                             "meter code when importing")
     assert len(stderr) < 2000
 
 

@@ -37,7 +37,7 @@ def test_add_users_of_each_role_and_issue_a_token(cli, write, sessions):
 def test_user_refusals(cli, write, sessions):
     cli("load", "members", str(write("m.csv", MEMBERS)))
     cases = [
-        (["users", "add", "x@example.org", "--role", "member", "--password-stdin"], "a member user needs --member"),
+        (["users", "add", "x@example.org", "--role", "member", "--password-stdin"], "a member user needs a member number"),
         (["users", "add", "x@example.org", "--role", "member", "--member", "9", "--password-stdin"],
          "no member with number '9'"),
         (["users", "add", "not-an-email", "--role", "admin", "--password-stdin"], "is not an email address"),

@@ -42,7 +42,8 @@ def test_the_monthly_draft_records_its_totals_and_coverage_and_posts_nothing(coo
     readings_for(coop, (2024, 2))
     result = runner.run_job(config, "monthly-allocation", now=at(2024, 3, 3, 4, 40))
     assert (result.ran, result.outcome, result.period) == (True, "succeeded", "2024-02")
-    assert "auto-posting is off" in result.message and "allocate 2024-02 --post" in result.message
+    assert "auto-posting is off (an admin posts it from the allocation page" in result.message
+    assert "--" not in result.message  # shown on the admins' jobs page: no command-line option
     [run] = job_rows("monthly-allocation")
     assert run.counts["coverage"] == {"BAT1": "1.0000", "SUN1": "1.0000"}
     assert run.counts["total_wh"] == 29 * 24 * 1500 and run.counts["posted"] is False
@@ -228,3 +229,41 @@ def test_the_hourly_recovery_never_takes_this_process_own_running_run(config, mo
     assert seen["recovered"] == []
     assert not seen["nested"].ran and "already running in this process" in seen["nested"].message
     assert [r.outcome for r in job_rows()] == ["succeeded"]
+
+
+# ------------------------------------------------------------------------------------------------ unfinished months
+
+
+def zoned_readings(sessions) -> None:
+    """SUN1 in Los Angeles (UTC-8 in February), BAT1 in Berlin (UTC+1); hourly readings covering both of their
+    local Februaries of 2024 whole."""
+    from energy_coop.models import Asset
+
+    with sessions.begin() as s:
+        for asset in s.scalars(select(Asset)):
+            asset.timezone = {"SUN1": "America/Los_Angeles", "BAT1": "Europe/Berlin"}[asset.asset_code]
+        add_readings(s, "PM-SUN1", hourly(utc(2024, 1, 31), utc(2024, 3, 2)), name="sun")
+        add_readings(s, "PM-BAT1", hourly(utc(2024, 1, 31), utc(2024, 3, 2), 500_000), name="bat")
+
+
+def test_the_job_never_posts_a_month_not_over_in_the_latest_zone(coop, config, job_rows):
+    zoned_readings(coop)
+    config = auto_posting(config)
+    # February 2024 ends in Los Angeles at 2024-03-01 08:00 UTC; a person runs the job one second earlier
+    early = runner.run_job(config, "monthly-allocation", period="2024-02", trigger="manual", started_by="cli:ada",
+                           now=at(2024, 3, 1, 7, 59, 59))
+    assert early.outcome == "failed" and early.counts["posted"] is False and early.counts["month_over"] is False
+    assert ("Not posted: month not over: 2024-02 has not ended for asset SUN1: it ends at 2024-03-01 00:00 "
+            "America/Los_Angeles (08:00 UTC)") in early.message
+    assert allocation_runs(coop) == []
+    # at the instant it ends there, the retry posts it
+    later = runner.run_job(config, "monthly-allocation", period="2024-02", trigger="manual", started_by="cli:ada",
+                           force_retry=True, now=at(2024, 3, 1, 8, 0))
+    assert later.outcome == "succeeded" and later.counts["posted"] is True, later.message
+    assert allocation_runs(coop) == [("2024-02", 1)]
+
+
+def test_the_scheduled_run_on_the_third_posts_months_of_every_zone(coop, config):
+    zoned_readings(coop)
+    result = runner.run_job(auto_posting(config), "monthly-allocation", now=at(2024, 3, 3, 4, 40))
+    assert (result.period, result.outcome, result.counts["posted"]) == ("2024-02", "succeeded", True)

@@ -127,6 +127,8 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_assets.forecast", "GET"): Expect(fixed("/api/v1/assets/SUN1/forecast"), API_SIGNED_IN),
     ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
     ("api_operations.allocate", "POST"): Expect(lambda s: f"/api/v1/allocations/{s.period}", API_ADMIN_WRITE),
+    ("api_operations.allocation_draft", "GET"): Expect(lambda s: f"/api/v1/allocations/{s.period}",
+                                                       API_ADMIN_WRITE),
     ("api_operations.ledger", "GET"): Expect(fixed("/api/v1/ledger"), API_STAFF_READ),
     ("api_operations.ledger_record", "POST"): Expect(fixed("/api/v1/ledger"), API_ADMIN_WRITE),
     # efficiency programme pages (SPEC 8): a member sees their own records; admins manage; auditors read

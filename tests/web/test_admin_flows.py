@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -36,6 +37,19 @@ def upload(c, body: bytes, name: str = "march.csv", **extra):
     return c.post("/admin/imports", data=data, content_type="multipart/form-data")
 
 
+INPUTS_RE = re.compile(r'name="inputs_sha256" type="hidden" value="([0-9a-f]{64})"')
+
+
+def confirm(c, period: str, token: str, *, repost: bool = False, **extra):
+    """Post ``period`` the way a person does: the page's button, then the confirmation page's button."""
+    data = {"period": period, "repost": "1" if repost else "0", "csrf_token": token}
+    step = c.post("/admin/allocation", data=data)
+    page = text(step)
+    assert step.status_code == 200 and f"Confirm: {'repost' if repost else 'post'} {period}" in page, page[:3000]
+    digest = INPUTS_RE.search(page).group(1)
+    return c.post("/admin/allocation", data=data | {"confirm": "1", "inputs_sha256": digest} | extra)
+
+
 def test_upload_preview_post_conflict_stale_repost(signed_in, seeded, sessions):
     c = signed_in("admin")
     resp = upload(c, month_csv(["PM-SUN1", "PM-BAT1"], 2024, 3))
@@ -48,7 +62,7 @@ def test_upload_preview_post_conflict_stale_repost(signed_in, seeded, sessions):
     preview = text(c.get("/admin/allocation?period=2024-03"))
     assert "Not posted yet." in preview and "Post 2024-03" in preview
     token = form_token(c, "/admin/allocation?period=2024-03")
-    resp = c.post("/admin/allocation", data={"period": "2024-03", "repost": "0", "csrf_token": token})
+    resp = confirm(c, "2024-03", token)
     assert resp.status_code == 302
     with sessions.begin() as s:
         run = s.scalar(select(AllocationRun).where(AllocationRun.period == "2024-03"))
@@ -61,6 +75,9 @@ def test_upload_preview_post_conflict_stale_repost(signed_in, seeded, sessions):
         entries = s.scalar(select(func.count()).select_from(LedgerEntry))
     resp = c.post("/admin/allocation", data={"period": "2024-03", "repost": "0", "csrf_token": token})
     assert resp.status_code == 409 and "already posted" in text(resp)
+    resp = c.post("/admin/allocation", data={"period": "2024-03", "repost": "0", "csrf_token": token, "confirm": "1",
+                                             "inputs_sha256": "0" * 64})
+    assert resp.status_code == 409 and "already posted" in text(resp)
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == entries
 
@@ -70,7 +87,7 @@ def test_upload_preview_post_conflict_stale_repost(signed_in, seeded, sessions):
     assert "Posted months now stale" in page and "2024-03" in page
     page = text(c.get("/admin/allocation?period=2024-03"))
     assert "Months to repost" in page and "Stale since" in page
-    resp = c.post("/admin/allocation", data={"period": "2024-03", "repost": "1", "csrf_token": token})
+    resp = confirm(c, "2024-03", token, repost=True)
     assert resp.status_code == 302
     with sessions.begin() as s:
         runs = s.scalars(select(AllocationRun).where(AllocationRun.period == "2024-03")
@@ -83,14 +100,19 @@ def test_posting_with_gaps_needs_the_box_ticked(signed_in, seeded, sessions):
     c = signed_in("admin")
     upload(c, month_csv(["PM-SUN1", "PM-BAT1"], 2024, 4, last_hours=100))
     page = text(c.get("/admin/allocation?period=2024-04"))
-    assert "Some readings are missing" in page and "allow_gaps" in page
+    assert "Some readings are missing" in page
     token = form_token(c, "/admin/allocation?period=2024-04")
-    resp = c.post("/admin/allocation", data={"period": "2024-04", "repost": "0", "csrf_token": token})
+    step = c.post("/admin/allocation", data={"period": "2024-04", "repost": "0", "csrf_token": token})
+    page = text(step)
+    assert step.status_code == 200 and "Post even though readings are missing for: BAT1, SUN1" in page
+    digest = re.search(r'name="inputs_sha256" type="hidden" value="([0-9a-f]{64})"', page).group(1)
+    confirmed = {"period": "2024-04", "repost": "0", "csrf_token": token, "confirm": "1", "inputs_sha256": digest}
+    resp = c.post("/admin/allocation", data=confirmed)
     assert resp.status_code == 400 and "some meter readings are missing" in text(resp)
+    assert "--" not in text(resp).split('id="draft-h"')[0].split("<main")[-1]
     with sessions.begin() as s:
         assert s.scalar(select(AllocationRun).where(AllocationRun.period == "2024-04")) is None
-    resp = c.post("/admin/allocation", data={"period": "2024-04", "repost": "0", "allow_gaps": "y",
-                                             "csrf_token": token})
+    resp = c.post("/admin/allocation", data=confirmed | {"allow_gaps": "y"})
     assert resp.status_code == 302
 
 

@@ -80,9 +80,15 @@ class UploadForm(FlaskForm):
 
 
 class AllocationForm(FlaskForm):
+    """Posting a month from the page, in two steps: the allocation page's button asks for the confirmation page
+    (``confirm`` empty); only the confirmation's own button (``confirm`` = 1, with the draft's ``inputs_sha256``
+    it showed) posts."""
+
     period = HiddenField("Month", validators=[required("the month")])
-    allow_gaps = BooleanField("Post even though some readings are missing")
+    allow_gaps = BooleanField("Post even though readings are missing")
     repost = HiddenField("Repost")
+    confirm = HiddenField("Confirmed")
+    inputs_sha256 = HiddenField("Draft", validators=[Optional(), Length(max=64)])
 
 
 class UserAddForm(FlaskForm):

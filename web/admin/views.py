@@ -254,9 +254,13 @@ def coverage():
 # ------------------------------------------------------------------------------------------------ allocation
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _allocation_page(period: Period, form: AllocationForm | None = None, problem: str | None = None,
                      refusal: RefusedError | None = None, status: int = 200):
-    data = run(screens.allocation_screen, period, today=dt.date.today())
+    data = run(screens.allocation_screen, period, now=_now())
     form = form or AllocationForm(formdata=None, period=str(period))
     return render_template("admin/allocation.html", data=data, form=form, problem=problem,
                            refusal=refusal), status
@@ -272,6 +276,9 @@ def allocation_view():
 @bp.post("/allocation")
 @roles_required("admin")
 def allocation_post():
+    """Step 1 (the allocation page's button): the confirmation page, which shows the draft's totals and posts
+    nothing. Step 2 (its "Confirm" button, ``confirm=1`` with the draft's inputs hash): post, refused if the
+    draft changed in between."""
     form = AllocationForm()
     period_text = (form.period.data or "").strip()[:20]
     try:
@@ -280,17 +287,44 @@ def allocation_post():
         return _allocation_page(_last_month(), problem=str(exc), status=400)
     if not form.validate_on_submit():
         return _allocation_page(period, form, status=400)
+    repost = form.repost.data == "1"
+    if form.confirm.data != "1":
+        try:
+            data = run(screens.allocation_confirmation, period, repost=repost, now=_now())
+        except ConflictError as exc:
+            return _allocation_page(period, form, refusal=exc, status=409)
+        except RefusedError as exc:
+            return _allocation_page(period, form, refusal=exc, status=400)
+        confirm = AllocationForm(formdata=None, period=str(period), repost="1" if repost else "0", confirm="1",
+                                 inputs_sha256=data["inputs_sha256"])
+        return render_template("admin/allocation_confirm.html", data=data, form=confirm)
+    if not form.inputs_sha256.data:
+        return _allocation_page(period, form, refusal=RefusedError(
+            f"{period} was not posted: confirm the draft on the confirmation page first"), status=400)
     try:
-        outcome = run(allocation.post, str(period), actor=actor(), repost=form.repost.data == "1",
-                      allow_gaps=bool(form.allow_gaps.data), today=dt.date.today())
+        outcome = run(allocation.post, str(period), actor=actor(), repost=repost,
+                      allow_gaps=bool(form.allow_gaps.data), now=_now(),
+                      expected_inputs_sha256=form.inputs_sha256.data)
     except ConflictError as exc:
         return _allocation_page(period, form, refusal=exc, status=409)
     except RefusedError as exc:
-        return _allocation_page(period, form, refusal=exc, status=400)
+        return _allocation_page(period, form, refusal=_page_words(exc), status=400)
     for message in outcome.messages:
         flash(message, "info")
     flash(f"{period} is posted (run {outcome.run_id}).", "success")
     return redirect(url_for("admin.allocation_view", period=str(period)))
+
+
+#: A refusal's ``option`` in the page's words (the services name no command-line option, see RefusedError).
+PAGE_HINTS = {"allow_gaps": "tick \"Post even though readings are missing\" on the confirmation page to post "
+                            "anyway"}
+
+
+def _page_words(exc: RefusedError) -> RefusedError:
+    hint = PAGE_HINTS.get(exc.option or "")
+    if hint and hint not in exc.message:
+        exc.message = f"{exc.message}; {hint}"
+    return exc
 
 
 # ------------------------------------------------------------------------------------------------ ledger entries

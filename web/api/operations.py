@@ -113,10 +113,26 @@ def allocate(period: str, post: bool, repost: bool, allow_gaps: bool):
     """Compute (and with ``post`` post) a month's credits; the answer is SPEC 5's allocation document.
 
     Without ``post`` (or ``repost``, which implies it, as on the command line) this is a draft and changes
-    nothing. Posting a month already posted answers 409 unless ``repost``; posting with any asset's coverage
-    below 100 % answers 422 unless ``allow_gaps``. ``messages`` says what a repost did (or that nothing had
-    changed), and warns of incomplete coverage.
+    nothing; a draft of a month that has not ended in every asset's time zone says ``"month_over": false``
+    with a ``note``. Posting a month already posted answers 409 unless ``repost``; posting a month that has
+    not ended (SPEC 13; whatever ``allow_gaps``), or with any asset's coverage below 100 % unless
+    ``allow_gaps``, answers 422 with the reason. ``messages`` says what a repost did (or that nothing had
+    changed), and warns of incomplete coverage or an unfinished month.
     """
+    return _allocation_document(period, post=post, repost=repost, allow_gaps=allow_gaps)
+
+
+@blp.route("/allocations/<period>", methods=["GET"])
+@documented(blp, 403, 422)
+@blp.doc(parameters=[PERIOD_PARAMETER])
+@roles("admin")
+@blp.response(200, AllocationSchema)
+def allocation_draft(period: str):
+    """The draft of a month's credits (changes nothing): the same document as a POST without ``post``."""
+    return _allocation_document(period, post=False, repost=False, allow_gaps=False)
+
+
+def _allocation_document(period: str, *, post: bool, repost: bool, allow_gaps: bool) -> dict:
     try:
         check_period(period)
     except ValidationError as exc:
@@ -129,6 +145,8 @@ def allocate(period: str, post: bool, repost: bool, allow_gaps: bool):
             else:
                 outcome = allocation.compute(s, period)
             messages = list(outcome.messages)
+            if outcome.note:
+                messages.append(outcome.note)
             current = allocation.current_run(s, period)
             if outcome.status == "draft" and current is not None:
                 messages.append(f"{period} is posted as run {current.id}; this draft re-computes it from "
@@ -137,12 +155,21 @@ def allocate(period: str, post: bool, repost: bool, allow_gaps: bool):
                 messages.append("coverage below 100 %: " + "; ".join(outcome.incomplete))
             return {**outcome.document, "messages": [_api_words(m) for m in messages]}
     except RefusedError as exc:
-        exc.message = _api_words(exc.message)  # the service speaks the command line's words
+        hint = OPTION_HINTS.get(exc.option or "")
+        exc.message = _api_words(exc.message) + (f"; {hint}" if hint else "")
         raise
 
 
+#: A refusal's ``option`` (the service's keyword that would let it through) as this API's body field.
+OPTION_HINTS = {
+    "allow_gaps": 'use "allow_gaps": true to post anyway',
+    "repost": 'use "repost": true to replace it with reversal entries and new ones',
+}
+
+
 def _api_words(text: str) -> str:
-    """Name the API's body fields where a service's message names command-line options."""
+    """Name the API's body fields where a message still names a command-line option (the services word their
+    refusals neutrally and say which option applies in ``RefusedError.option``; this is the safety net)."""
     return text.replace("--repost", '"repost": true').replace("--allow-gaps", '"allow_gaps": true')
 
 

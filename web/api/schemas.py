@@ -356,6 +356,9 @@ class AllocationSchema(Schema):
     members = fields.List(fields.Nested(AllocationMemberSchema), required=True)
     total_wh = fields.Integer(required=True)
     total_cents = fields.Integer(required=True)
+    month_over = fields.Boolean(required=True, metadata={
+        "description": "whether the month had ended in every asset's time zone (only then can it be posted)"})
+    note = fields.String(metadata={"description": "'month not over: ...' for a draft of an unfinished month"})
     messages = fields.List(fields.String(), required=True)
 
 

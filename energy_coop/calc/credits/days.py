@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,6 +34,33 @@ def month_days(period: str, timezone: str | ZoneInfo) -> tuple[list[date], int, 
     p = Period.parse(period)
     start, end = p.bounds_utc(timezone)
     return p.days, start, end
+
+
+class MonthEnd(NamedTuple):
+    """Where and when a month ends last: ``asset_code`` (``None`` when no asset is registered: then UTC),
+    its ``timezone`` and ``end_utc`` [UTC epoch s], the first instant after the month there."""
+
+    asset_code: str | None
+    timezone: str
+    end_utc: int
+
+
+def last_month_end(period: str, zones: Sequence[tuple[str, str]]) -> MonthEnd:
+    """The instant ``period`` has ended in every one of ``zones`` (``(asset_code, IANA zone)`` pairs): the
+    latest of the local month ends, with the asset it belongs to (the first by code on a tie). With no zones
+    the month's end in UTC. A month may be posted only at or after this instant (SPEC 13)."""
+    p = Period.parse(period)
+    if not zones:
+        return MonthEnd(None, "UTC", p.bounds_utc("UTC")[1])
+    ends = sorted(((p.bounds_utc(tz)[1], code, tz) for code, tz in zones), key=lambda e: (-e[0], e[1]))
+    end, code, tz = ends[0]
+    return MonthEnd(code, tz, end)
+
+
+def first_month_start(period: str, zones: Sequence[tuple[str, str]]) -> int:
+    """The first instant [UTC epoch s] ``period`` has begun somewhere: in UTC or in one of ``zones``."""
+    p = Period.parse(period)
+    return min([p.bounds_utc("UTC")[0], *(p.bounds_utc(tz)[0] for _, tz in zones)])
 
 
 def expected_intervals(start_utc: int, end_utc: int, interval_seconds: int) -> int:

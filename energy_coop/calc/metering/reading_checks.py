@@ -4,6 +4,7 @@ Pure and vectorised over *chunks* (the DataFrames of :mod:`energy_coop.importers
 line, meter_code, start, end, mwh, quality``; ``start``/``end`` [UTC epoch s], ``mwh`` [mWh]).
 
 * :func:`check_intervals` – each reading against its meter's kind (one chunk at a time, no state);
+* :func:`check_not_future` – no reading may start after the instant of the import;
 * :class:`FileConsistency` – readings against the other readings of the same file, fed chunk by chunk:
   one interval length per meter, duplicate intervals, overlapping billing periods.
 """
@@ -81,6 +82,28 @@ def check_intervals(df: pd.DataFrame, meter_kinds: Mapping[str, str]) -> list[Ro
                                    f"multiple of {length_text(length[r])} in UTC; "
                                    f"{epoch_to_text(start[r])} does not"))
     return errors
+
+
+def check_not_future(df: pd.DataFrame, now: int) -> list[RowError]:
+    """Refuse every reading of a chunk whose interval starts after the instant ``now`` [UTC epoch s] of the
+    import: a meter can only have read the past.
+
+    Returns one :class:`RowError` per such reading, in the chunk's order, on the field ``start`` (a CSV line) or
+    ``timePeriod/start`` (a Green Button reading), e.g. "starts 2027-01-03 10:00 UTC, after now (2026-12-01 13:00
+    UTC): meter readings can only be of the past".
+    """
+    if len(df) == 0:
+        return []
+    start = df["start"].to_numpy(dtype=np.int64)
+    late = np.flatnonzero(start > int(now))
+    if not len(late):
+        return []
+    where = df["where"].to_numpy(dtype=object)
+    now_text = epoch_to_text(now)
+    return [RowError(where[r], "start" if str(where[r]).startswith("line ") else "timePeriod/start",
+                     f"starts {epoch_to_text(start[r])}, after now ({now_text}): meter readings can only be of "
+                     "the past")
+            for r in late.tolist()]
 
 
 class FileConsistency:

@@ -127,8 +127,8 @@ def timestamps(arr: np.ndarray, zone: ZoneInfo | None, tz_name: str | None
         idx = np.flatnonzero(naive)
         if zone is None:
             for i in idx.tolist():
-                reasons[i] = (f"{quoted(texts[i])} has no UTC offset; add one (e.g. +01:00 or Z) or import with "
-                              "--timezone")
+                reasons[i] = (f"{quoted(texts[i])} has no UTC offset; add one (e.g. +01:00 or Z) or name the "
+                              "file's time zone when importing it")
         else:
             local = pd.DatetimeIndex(pd.to_datetime([texts[i] for i in idx.tolist()], format="ISO8601",
                                                     errors="coerce"))

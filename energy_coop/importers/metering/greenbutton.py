@@ -278,7 +278,7 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
             report.refuse(RowError("file", "meter", (
                 f"the file has {len(electric)} electricity UsagePoints ("
                 + ", ".join(repr(u.label) for u in electric)
-                + "); a meter code can only be given for a file with one. Import without --meter to use "
+                + "); a meter code can only be given for a file with one. Import it without a meter code to use "
                 "each UsagePoint's title as its meter code")))
             return None
         for up in electric:
@@ -290,12 +290,12 @@ def _meter_codes(electric: list[_UsagePoint], meter: str | None, report: ParseRe
         title = up.entry.title
         if not title:
             report.add_error(RowError(f"UsagePoint {_label(up.entry.self_href) or up.entry.ordinal!r}", "title",
-                                      "has no title to use as the meter code; give the meter code with --meter "
-                                      "or set the title to the meter code"))
+                                      "has no title to use as the meter code; give the meter code when "
+                                      "importing or set the title to the meter code"))
             ok = False
         elif len(title) > MAX_METER_CODE:
             report.add_error(RowError(f"UsagePoint {up.label!r}", "title", f"is {len(title):,} characters long; a "
-                                      f"meter code has at most {MAX_METER_CODE}. Give the meter code with --meter"))
+                                      f"meter code has at most {MAX_METER_CODE}. Give the meter code when importing"))
             ok = False
         elif title in seen:
             report.add_error(RowError(f"UsagePoint {title!r}", "title", "two electricity UsagePoints have this "

@@ -57,7 +57,7 @@ def add_user(
     if role not in ROLES:
         problems.append(RowError("", "role", f"{role!r} is not one of: {', '.join(ROLES)}"))
     if role == "member" and not member_number:
-        problems.append(RowError("", "member", "a member user needs --member NUMBER"))
+        problems.append(RowError("", "member", "a member user needs a member number"))
     if role != "member" and member_number:
         problems.append(RowError("", "member", f"only member users are linked to a member, not {role}s"))
     if problems:

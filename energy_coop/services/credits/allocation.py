@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select
@@ -28,9 +29,10 @@ from energy_coop.calc.credits.allocation import (
     format_coverage,
     month_days,
 )
+from energy_coop.calc.credits.days import MonthEnd, first_month_start, last_month_end
 from energy_coop.calc.credits.holdings import holdings_timelines
 from energy_coop.calc.credits.rates import NoRateError, RateSchedule, rates_for_asset
-from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.models import AllocationRun, Asset, CreditRate, LedgerEntry, Member, Reading, utcnow
 from energy_coop.services import audit
 from energy_coop.services.credits import ledger
@@ -69,19 +71,100 @@ class AllocationOutcome:
     run_id: int | None = None
     messages: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # assets whose coverage is below 100 %
+    #: whether the month had ended in every asset's time zone when it was computed (SPEC 13); a draft of an
+    #: unfinished month may be looked at but not posted. ``month_end`` says where and when it ends last.
+    month_over: bool = True
+    month_end: MonthEnd | None = None
+
+    @property
+    def note(self) -> str | None:
+        """``"month not over: ..."`` for a draft of an unfinished month, else None."""
+        if self.month_over or self.month_end is None:
+            return None
+        return "month not over: " + not_over_reason(self.period, self.month_end)
 
     @property
     def document(self) -> dict[str, Any]:
-        return self.allocation.to_document(status=self.status, run_id=self.run_id)
+        """SPEC 5's ``allocate --json`` document plus ``month_over`` (and, when false, ``note``)."""
+        doc = self.allocation.to_document(status=self.status, run_id=self.run_id)
+        doc["month_over"] = self.month_over
+        if self.note:
+            doc["note"] = self.note
+        return doc
 
 
-def _refuse_period(period: str, today: dt.date) -> None:
+def instant(now: dt.datetime | None = None, today: dt.date | None = None) -> dt.datetime:
+    """The instant a computation is made at, in UTC: ``now`` (an aware datetime), else the start of ``today``
+    in UTC (the cautious reading of a caller that knows only the date), else the clock."""
+    if now is not None:
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError("now must be an aware datetime (UTC), not a naive one")
+        return now.astimezone(dt.UTC)
+    if today is not None:
+        return dt.datetime.combine(today, dt.time.min, dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def _epoch(at: dt.datetime) -> int:
+    return int(at.timestamp())
+
+
+def _parse(period: str) -> str:
     try:
-        year, month = parse_period(period)
+        parse_period(period)
     except ValueError as exc:
         raise RefusedError(str(exc)) from None
-    if (year, month) > (today.year, today.month):
+    return period.strip()
+
+
+def _zones(session: Session) -> list[tuple[str, str]]:
+    return [(code, tz) for code, tz in session.execute(select(Asset.asset_code, Asset.timezone)
+                                                       .order_by(Asset.asset_code))]
+
+
+def _refuse_future(period: str, zones: list[tuple[str, str]], at: int) -> None:
+    if at < first_month_start(period, zones):
         raise RefusedError(f"{period} is in the future; its production has not been metered yet")
+
+
+def month_end(session: Session, period: str) -> MonthEnd:
+    """When ``period`` has ended in every asset's time zone: the latest local end, and its asset."""
+    return last_month_end(_parse(period), _zones(session))
+
+
+def month_end_text(end: MonthEnd) -> str:
+    """``"2027-01-01 00:00 America/New_York (05:00 UTC)"``: the instant a month ends, locally and in UTC (with
+    the UTC date too when it is another day)."""
+    zone = ZoneInfo(end.timezone)
+    moment = dt.datetime.fromtimestamp(end.end_utc, dt.UTC)
+    local = moment.astimezone(zone)
+    text = f"{local:%Y-%m-%d %H:%M} {end.timezone}"
+    if end.timezone == "UTC":
+        return text
+    utc = f"{moment:%H:%M} UTC" if moment.date() == local.date() else f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{text} ({utc})"
+
+
+def not_over_reason(period: str, end: MonthEnd) -> str:
+    """Why ``period`` cannot be posted yet, naming the asset and the instant its month ends there."""
+    where = f" for asset {end.asset_code}" if end.asset_code else ""
+    return (f"{period} has not ended{where}: it ends at {month_end_text(end)}; it can be posted after that")
+
+
+def refuse_unfinished(session: Session, period: str, *, now: dt.datetime | None = None,
+                      today: dt.date | None = None) -> None:
+    """Refuse (:class:`RefusedError`) posting ``period`` before it has ended in every asset's time zone (SPEC 13),
+    whatever the gaps or reposting allowed."""
+    period = _parse(period)
+    zones = _zones(session)
+    at = _epoch(instant(now, today))
+    _refuse_future(period, zones, at)
+    end = last_month_end(period, zones)
+    if at < end.end_utc:
+        raise RefusedError(not_over_reason(period, end),
+                           [RowError(f"asset {end.asset_code}" if end.asset_code else "", "period",
+                                     f"the month ends there at {month_end_text(end)}")],
+                           subject="month not over")
 
 
 def _digest(allocation: PeriodAllocation) -> str:
@@ -93,20 +176,23 @@ def _digest(allocation: PeriodAllocation) -> str:
     return h.hexdigest()
 
 
-def compute(session: Session, period: str, *, today: dt.date | None = None,
+def compute(session: Session, period: str, *, now: dt.datetime | None = None, today: dt.date | None = None,
             progress: Callable[[int], None] | None = None,
             only: Collection[str] | None = None) -> AllocationOutcome:
-    """The draft allocation of ``period`` ('YYYY-MM'); changes nothing.
+    """The draft allocation of ``period`` ('YYYY-MM') as of the instant ``now`` (aware, UTC; default the clock;
+    ``today`` alone means its 00:00 UTC); changes nothing.
 
-    ``only``: compute just these asset codes (a reader that needs one asset's month, e.g. the battery's split in
-    :mod:`.storage`); never for posting, which needs every asset.
-
-    Refused (:class:`RefusedError`): a period that does not parse, a month in the future, an interval with
-    no credit rate in force (naming the asset and the time).
+    A month that has begun but not yet ended in every asset's time zone is computed from the readings so far,
+    with ``month_over`` false (it cannot be posted yet). ``only``: compute just these asset codes (a reader
+    that needs one asset's month, e.g. the battery's split in :mod:`.storage`); never for posting, which needs
+    every asset. Refused (:class:`RefusedError`): a period that does not parse, a month that has not begun
+    anywhere (in the future), an interval with no credit rate in force (naming the asset and the time).
     """
-    today = today or dt.date.today()
-    _refuse_period(period, today)
-    period = period.strip()
+    period = _parse(period)
+    at = _epoch(instant(now, today))
+    zones = _zones(session)
+    _refuse_future(period, zones, at)
+    end = last_month_end(period, zones)
     wanted = select(Asset).order_by(Asset.asset_code)
     if only is not None:
         wanted = wanted.where(Asset.asset_code.in_(sorted(only)))
@@ -152,7 +238,8 @@ def compute(session: Session, period: str, *, today: dt.date | None = None,
         if progress:
             progress(1)
     allocation = allocate_period(period, results, coverage)
-    outcome = AllocationOutcome(period, allocation, inputs, "", incomplete=incomplete)
+    outcome = AllocationOutcome(period, allocation, inputs, "", incomplete=incomplete, month_over=at >= end.end_utc,
+                                month_end=end)
     outcome.inputs_sha256 = _digest(allocation)
     return outcome
 
@@ -164,26 +251,41 @@ def current_run(session: Session, period: str) -> AllocationRun | None:
     )
 
 
-def post(session: Session, period: str, *, actor: str, repost: bool = False, allow_gaps: bool = False,
-         today: dt.date | None = None, progress: Callable[[int], None] | None = None) -> AllocationOutcome:
-    """Compute and post ``period``: one run and its ledger entries, in the caller's transaction.
+def already_posted(period: str, previous: AllocationRun) -> ConflictError:
+    """The refusal of posting ``period`` again without reposting it (``option="repost"``)."""
+    return ConflictError(f"{period} is already posted (run {previous.id}, {previous.posted_at:%Y-%m-%d %H:%M} UTC "
+                         f"by {previous.posted_by})", option="repost")
 
-    Refused while any asset's coverage is below 100 % unless ``allow_gaps``. A period already posted raises
-    :class:`ConflictError` (exit status 3) unless ``repost``: then the earlier run's entries are reversed and the
-    new ones appended, linked to it. A repost whose result equals the posted one changes nothing and says so.
-    Two processes posting one period at once: the (period, generation) key lets exactly one commit.
+
+def post(session: Session, period: str, *, actor: str, repost: bool = False, allow_gaps: bool = False,
+         now: dt.datetime | None = None, today: dt.date | None = None,
+         expected_inputs_sha256: str | None = None,
+         progress: Callable[[int], None] | None = None) -> AllocationOutcome:
+    """Compute and post ``period`` as of ``now`` (see :func:`compute`): one run and its ledger entries, in the
+    caller's transaction.
+
+    Refused (:class:`RefusedError`, nothing written): a month that has not ended in every asset's time zone at
+    ``now`` (:func:`refuse_unfinished`; neither ``allow_gaps`` nor ``repost`` changes that); any asset's
+    coverage below 100 % unless ``allow_gaps`` (``option="allow_gaps"``); with ``expected_inputs_sha256`` (the
+    draft a person looked at), a draft that no longer has those inputs. A period already posted raises
+    :class:`ConflictError` (exit status 3, ``option="repost"``) unless ``repost``: then the earlier run's
+    entries are reversed and the new ones appended, linked to it. A repost whose result equals the posted one
+    changes nothing and says so. Two processes posting one period at once: the (period, generation) key lets
+    exactly one commit.
     """
-    period = period.strip()
-    outcome = compute(session, period, today=today, progress=progress)
+    period = _parse(period)
+    refuse_unfinished(session, period, now=now, today=today)
+    outcome = compute(session, period, now=now, today=today, progress=progress)
     previous = current_run(session, period)
     if previous is not None and not repost:
-        raise ConflictError(
-            f"{period} is already posted (run {previous.id}, {previous.posted_at:%Y-%m-%d %H:%M} UTC by "
-            f"{previous.posted_by}); use --repost to replace it with reversal entries and new ones")
+        raise already_posted(period, previous)
+    if expected_inputs_sha256 is not None and expected_inputs_sha256 != outcome.inputs_sha256:
+        raise RefusedError(f"the draft of {period} changed since you looked; check it again",
+                           subject="draft changed")
     if outcome.incomplete and not allow_gaps:
         raise RefusedError(
-            f"{period} cannot be posted: some meter readings are missing (use --allow-gaps to post anyway)",
-            [_gap_error(text) for text in outcome.incomplete])
+            f"{period} cannot be posted: some meter readings are missing",
+            [_gap_error(text) for text in outcome.incomplete], option="allow_gaps")
     if previous is not None and previous.inputs_sha256 == outcome.inputs_sha256:
         outcome.status = "posted"
         outcome.run_id = previous.id
@@ -245,9 +347,7 @@ def post(session: Session, period: str, *, actor: str, repost: bool = False, all
     return outcome
 
 
-def _gap_error(text: str):
-    from energy_coop.errors import RowError
-
+def _gap_error(text: str) -> RowError:
     code, _, rest = text.partition(": ")
     return RowError(f"asset {code}", "coverage", rest)
 
@@ -272,7 +372,7 @@ def mark_stale(session: Session, meter_id: int, starts: list[int], reason: str) 
 
 
 def stale_periods(session: Session) -> list[AllocationRun]:
-    """Current runs whose readings were revised after posting (``allocate --repost`` fixes them)."""
+    """Current runs whose readings were revised after posting (a repost fixes them)."""
     latest = (select(AllocationRun.period, func.max(AllocationRun.generation).label("g"))
               .group_by(AllocationRun.period).subquery())
     return list(session.scalars(

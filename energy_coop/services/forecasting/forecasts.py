@@ -130,7 +130,7 @@ def forecast(
     asset = _asset(session, asset_code)
     array = solar_array(asset)
     if isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
-        raise RefusedError(f"--days must be between 1 and {MAX_DAYS}")
+        raise RefusedError(f"the number of days must be between 1 and {MAX_DAYS}")
     if weather_path is not None:
         try:
             weather, notes = weather_files.read_weather_csv(weather_path)

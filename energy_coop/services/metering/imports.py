@@ -25,6 +25,7 @@ streamed in chunks and written with one bulk statement per chunk (COPY on Postgr
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ import pandas as pd
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from energy_coop.calc.metering.reading_checks import FileConsistency, check_intervals
+from energy_coop.calc.metering.reading_checks import FileConsistency, check_intervals, check_not_future
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.importers.metering.common import ParseReport, detect_format
 from energy_coop.importers.metering.csv_readings import iter_csv_chunks
@@ -93,7 +94,7 @@ class FileReport:
         text = (f"{self.file}: {self.accepted} accepted, {self.unchanged} unchanged, {self.revised} revised, "
                 f"{self.rejected} rejected")
         if self.stale_periods:
-            text += f"; posted month(s) now stale: {', '.join(self.stale_periods)} (allocate --repost)"
+            text += f"; posted month(s) now stale: {', '.join(self.stale_periods)} (repost them to use the revised readings)"
         return text
 
 
@@ -117,7 +118,8 @@ def _chunks(path: Path, fmt: str, *, meter: str | None, timezone: str | None, re
             ) -> Iterator[pd.DataFrame]:
     if fmt == "csv":
         if meter is not None:
-            report.note("--meter applies to Green Button files; a CSV names its meter on every row")
+            report.note("a meter code given for the import applies to Green Button files; a CSV names its meter on "
+                        "every row")
         yield from iter_csv_chunks(path, timezone=timezone, report=report)
     else:
         chunk = parse_greenbutton(path, meter=meter, report=report)
@@ -244,8 +246,12 @@ def import_file(
     skip_invalid: bool = False,
     rejected_path: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> FileReport:
     """Import one meter-reading file in the caller's transaction (see the module docstring).
+
+    ``now`` (an aware datetime; default the clock) is the instant of the import: a reading that starts after
+    it is refused, naming its line (or element), field and time.
 
     ``display_name`` is the name shown and kept (an upload's original name); ``rejected_path`` is where
     ``--skip-invalid`` writes the rejected rows (default ``FILE.rejected.csv`` beside the file); ``progress``
@@ -255,6 +261,9 @@ def import_file(
     path = Path(path)
     name = display_name or path.name
     report = FileReport(file=name)
+    if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+        raise ValueError("now must be an aware datetime (UTC), not a naive one")
+    now_epoch = int((now or dt.datetime.now(dt.UTC)).timestamp())
     try:
         report.sha256 = file_sha256(path)
         fmt = detect_format(path)
@@ -288,6 +297,12 @@ def import_file(
         if skip_invalid:
             raw_of.update(chunk.attrs.get("raw", {}))
         errors = check_intervals(chunk, kinds)
+        future = check_not_future(chunk, now_epoch)
+        if future:  # one error per reading, in the file's order
+            known = {e.where for e in errors}
+            errors += [e for e in future if e.where not in known]
+            order = {w: i for i, w in enumerate(chunk["where"].tolist())}
+            errors.sort(key=lambda e: order.get(e.where, -1))
         parse.add_errors(errors)
         chunk = _drop_rows(chunk, errors)
         chunk, errors, notes = consistency.check(chunk)

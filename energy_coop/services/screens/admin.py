@@ -91,18 +91,25 @@ def coverage_screen(session: Session, period: Period) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------------ allocation, ledger
 
 
-def allocation_screen(session: Session, period: Period, *, today: dt.date) -> dict[str, Any]:
-    """The allocation page: the draft of ``period`` (or why it cannot be computed), the month's runs, the
-    current one, whether the draft's inputs are those it posted, and every stale month."""
-    out: dict[str, Any] = {"period": str(period), "draft": None, "refusal": None, "incomplete": []}
+def allocation_screen(session: Session, period: Period, *, now: dt.datetime | None = None,
+                      today: dt.date | None = None) -> dict[str, Any]:
+    """The allocation page: the draft of ``period`` as of ``now`` (or why it cannot be computed), whether the
+    month is over (``month_over``; if not, ``ends_at``: when it can be posted), the month's runs, the current
+    one, whether the draft's inputs are those it posted, and every stale month."""
+    out: dict[str, Any] = {"period": str(period), "draft": None, "refusal": None, "incomplete": [],
+                           "month_over": True, "ends_at": None, "note": None}
     try:
-        outcome = allocation.compute(session, str(period), today=today)
+        outcome = allocation.compute(session, str(period), now=now, today=today)
     except RefusedError as exc:
         out["refusal"] = exc.message
     else:
         out["draft"] = outcome.document
         out["incomplete"] = outcome.incomplete
         out["inputs_sha256"] = outcome.inputs_sha256
+        out["month_over"] = outcome.month_over
+        out["note"] = outcome.note
+        if outcome.month_end is not None:
+            out["ends_at"] = allocation.month_end_text(outcome.month_end)
     out["runs"] = credits.allocation_runs(session, period=period)
     current = out["runs"][0] if out["runs"] else None
     out["current"] = current
@@ -110,6 +117,27 @@ def allocation_screen(session: Session, period: Period, *, today: dt.date) -> di
                             and current["inputs_sha256"] == out.get("inputs_sha256"))
     out["stale"] = credits.stale_runs(session)
     return out
+
+
+def allocation_confirmation(session: Session, period: Period, *, repost: bool,
+                            now: dt.datetime | None = None) -> dict[str, Any]:
+    """The confirmation step of posting (or reposting) ``period`` from the page: what would be posted.
+
+    Refused as posting itself would be, before anything is asked: a month not over, a draft that cannot be
+    computed (:class:`RefusedError`), a month already posted when not reposting (:class:`ConflictError`). The
+    answer carries the draft (``draft``: SPEC 5's document), its ``inputs_sha256`` (sent back with the
+    confirmation, so that a changed draft is refused), the assets whose readings are incomplete
+    (``incomplete_assets``: codes; ``incomplete``: with their coverage) and the current run, if any.
+    """
+    allocation.refuse_unfinished(session, str(period), now=now)
+    outcome = allocation.compute(session, str(period), now=now)
+    current = allocation.current_run(session, str(period))
+    if current is not None and not repost:
+        raise allocation.already_posted(str(period), current)
+    return {"period": str(period), "repost": repost, "draft": outcome.document,
+            "inputs_sha256": outcome.inputs_sha256, "incomplete": outcome.incomplete,
+            "incomplete_assets": [text.partition(":")[0] for text in outcome.incomplete],
+            "current": credits.run_dict(current) if current is not None else None}
 
 
 def ledger_entries_screen(session: Session, *, page: int = 1) -> Page:

@@ -126,7 +126,7 @@ def test_naive_timestamp_refused_without_timezone(write_csv):
     df, report, _ = read_all(write_csv(HEADER + "M,2024-03-01T00:00:00,2024-03-01T00:15:00Z,1,\n"))
     assert len(df) == 0
     assert msgs(report) == ["line 2, column start: '2024-03-01T00:00:00' has no UTC offset; add one (e.g. +01:00 "
-                            "or Z) or import with --timezone"]
+                            "or Z) or name the file's time zone when importing it"]
 
 
 def test_naive_timestamps_localised_with_timezone(write_csv):

@@ -153,8 +153,8 @@ def test_non_energy_unit_skipped(tmp_path):
 def test_blank_title_is_an_error(tmp_path):
     df, report = parse(_variant(tmp_path, "<title>PV-ME</title>", "<title> </title>"))
     assert len(df) == 0
-    assert str(report.errors[0]).endswith("has no title to use as the meter code; give the meter code with --meter "
-                                          "or set the title to the meter code")
+    assert str(report.errors[0]).endswith("has no title to use as the meter code; give the meter code when "
+                                          "importing or set the title to the meter code")
 
 
 def test_missing_direction_in_net_file_is_an_error(tmp_path):
