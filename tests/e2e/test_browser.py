@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import re
 from pathlib import Path
@@ -125,5 +126,45 @@ def test_admin_records_a_payout_and_the_pages_fit_a_phone(live_coop, browser, ar
         expect(small.get_by_text("(this browser)")).to_be_visible()
         assert small.evaluate(NO_HORIZONTAL_SCROLL), "the account page scrolls sideways on a phone"
         assert not problems, problems
+    finally:
+        phone.close()
+
+
+def test_a_member_opens_this_months_statement_on_a_phone_and_sees_every_entry(live_coop, browser, artifacts):
+    """March 2024 holds a late entry for February and a long memo; the member reads it all at 375 px."""
+    from energy_coop.documents.statements import issue_month
+    from energy_coop.services.credits import allocation, ledger
+
+    memo = ("Applied to the March invoice of the community kitchen, as agreed at the assembly of 3 April; "
+            "credit union cheque 17, reference CU-2024-000417-B")
+    with live_coop.sessions.begin() as s:
+        ledger.record_manual_entry(s, kind="bill_application", member_number="1001", cents=-500, memo=memo,
+                                   actor="test", period="2024-03", today=dt.date(2024, 4, 2))
+        ledger.record_manual_entry(s, kind="adjustment", member_number="1001", cents=125,
+                                   memo="Meter fault in February: estimated credit", actor="test",
+                                   period="2024-02", today=dt.date(2024, 4, 2))
+        allocation.post(s, "2024-03", actor="test", allow_gaps=True)
+        issue_month(s, "2024-03", actor="test")
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True)
+    try:
+        small = phone.new_page()
+        live_coop.login(small, "member_a")
+        small.get_by_role("link", name="Your latest statement: March 2024").click()
+        expect(small.get_by_role("heading", name="Credit statement for March 2024")).to_be_visible()
+        lines = small.locator("table.statement-lines tbody th")
+        texts = [" ".join(t.split()) for t in lines.all_inner_texts()]
+        assert texts[0] == "Opening balance" and "Closing balance" in texts
+        assert any(memo in t for t in texts), texts  # the memo whole, never cut
+        assert any(t.startswith("Adjustment") and "(for February 2024)" in t for t in texts), texts
+        for row in small.locator("table.statement-lines tbody tr:not(.sentence)").all():
+            assert row.is_visible()
+        amounts = small.locator("table.statement-lines tbody td.num").all_inner_texts()
+        assert "-$5.00" in amounts and "$1.25" in amounts
+        assert small.evaluate(NO_HORIZONTAL_SCROLL), "the statement scrolls sideways on a phone"
+        small.screenshot(path=str(artifacts / "member-statement-phone.png"), full_page=True)
+        with small.expect_download() as download:
+            small.get_by_role("link", name="Download the PDF").click()
+        assert download.value.suggested_filename == "statement_2024-03_1001.pdf"
     finally:
         phone.close()

@@ -1,0 +1,45 @@
+"""An issued statement on screen (issue 15): the same lines as its PDF, only for issued months, only one's own."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from energy_coop.models import IssuedStatement, Member
+from energy_coop.services.credits.statements import Statement
+
+
+def plain(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&nbsp;", " ").replace("\xa0", " ").split())
+
+
+def test_a_member_reads_an_issued_statement_line_by_line(signed_in, seeded, sessions):
+    client = signed_in("member_a")
+    listing = client.get("/members/1001/statements").get_data(as_text=True)
+    assert 'href="/members/1001/statements/2024-02"' in listing and "February 2024" in listing
+    resp = client.get("/members/1001/statements/2024-02")
+    assert resp.status_code == 200
+    text = plain(resp.get_data(as_text=True))
+    with sessions.begin() as s:
+        doc = s.scalar(select(IssuedStatement.document).join(Member, IssuedStatement.member_id == Member.id)
+                       .where(Member.member_number == "1001", IssuedStatement.period == "2024-02"))
+    st = Statement.from_dict(doc)
+    assert "Credit statement for February 2024" in text and f"Statement no. {st.number}" in text
+    assert "Opening balance 0.000 kWh $0.00" in text
+    for c in st.credits:
+        assert c.asset_code in text
+    closing = f"Closing balance {st.closing_wh / 1000:,.3f} kWh ${st.closing_cents / 100:,.2f}"
+    assert closing in text, text[:3000]
+    assert 'href="/members/1001/statements/2024-02.pdf"' in resp.get_data(as_text=True)
+
+
+def test_a_month_not_issued_has_no_statement_page_and_another_members_is_closed(signed_in, seeded):
+    client = signed_in("member_a")
+    resp = client.get("/members/1001/statements/2024-03")
+    assert resp.status_code == 404
+    assert "not issued yet" in plain(resp.get_data(as_text=True))
+    assert client.get("/members/1001/statements/2024-13").status_code == 404
+    assert client.get("/members/1002/statements/2024-02").status_code in (403, 404)
+    auditor = signed_in("auditor")
+    assert auditor.get("/members/1002/statements/2024-02").status_code == 200
