@@ -67,6 +67,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("member.dashboard", "GET"): Expect(fixed(f"/members/{A}"), MEMBER_A_DATA),
     ("member.statements_list", "GET"): Expect(fixed(f"/members/{A}/statements"), MEMBER_A_DATA),
     ("member.statement_download", "GET"): Expect(lambda s: f"/members/{A}/statements/{s.period}.pdf", MEMBER_A_DATA),
+    ("member.statement_page", "GET"): Expect(lambda s: f"/members/{A}/statements/{s.period}", MEMBER_A_DATA),
     # admin console
     ("admin.index", "GET"): Expect(fixed("/admin/"), STAFF_PAGE),
     ("admin.members", "GET"): Expect(fixed("/admin/members"), STAFF_PAGE),

@@ -57,7 +57,7 @@ def test_the_post_button_leads_to_a_confirmation_with_the_drafts_totals_and_post
     assert "<dd>2024-03</dd>" in totals and "1,116.000 kWh" in totals and "111.60" in totals
     assert "<dt>Members credited</dt><dd>3</dd>" in totals
     coverage = html.split('id="confirm-coverage"')[1].split("</table>")[0]
-    assert coverage.count("100.00 %") == 2 and "SUN1" in coverage and "BAT1" in coverage
+    assert coverage.count("100.00%") == 2 and "SUN1" in coverage and "BAT1" in coverage
     assert "Confirm: post 2024-03" in html and "Post even though readings are missing" not in html
     assert written(sessions, "2024-03") == before  # the confirmation step writes nothing
     digest = INPUTS_RE.search(html).group(1)
