@@ -82,6 +82,10 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.coverage", "GET"): Expect(lambda s: f"/admin/coverage?period={s.period}", STAFF_PAGE),
     ("admin.allocation_view", "GET"): Expect(lambda s: f"/admin/allocation?period={s.period}", STAFF_PAGE),
     ("admin.allocation_post", "POST"): Expect(fixed("/admin/allocation"), ADMIN_WRITE),
+    ("admin.statements_view", "GET"): Expect(fixed("/admin/statements"), STAFF_PAGE),
+    # the confirmation step starts a write: admins only (auditors read the list)
+    ("admin.statements_confirm", "GET"): Expect(lambda s: f"/admin/statements/{s.period}/issue", ADMIN_WRITE),
+    ("admin.statements_issue", "POST"): Expect(lambda s: f"/admin/statements/{s.period}/issue", ADMIN_WRITE),
     ("admin.ledger_entries", "GET"): Expect(fixed("/admin/ledger-entries"), STAFF_PAGE),
     ("admin.ledger_entry_add", "POST"): Expect(fixed("/admin/ledger-entries"), ADMIN_WRITE),
     ("admin.users_view", "GET"): Expect(fixed("/admin/users"), STAFF_PAGE),

@@ -1,4 +1,5 @@
-"""The admin console: registers, meter data, the monthly allocation, users, the audit log and job runs.
+"""The admin console: registers, meter data, the monthly allocation, issuing statements, users, the audit log and
+job runs.
 
 Auditors may read every page here (GET); only admins may send the forms (POST answers 403 for auditors).
 """
@@ -7,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from web.admin import people, views  # noqa: F401
+from web.admin import people, statements, views  # noqa: F401

@@ -108,6 +108,10 @@ class UnlockForm(FlaskForm):
     """No fields: the CSRF token only (unlocking a user's sign-in)."""
 
 
+class IssueForm(FlaskForm):
+    """No fields: the CSRF token only (issuing a month's statements, once confirmed)."""
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[required("a new password"), Length(max=1024)])
 
