@@ -128,6 +128,9 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
     ("api_operations.allocate", "POST"): Expect(lambda s: f"/api/v1/allocations/{s.period}", API_ADMIN_WRITE),
     ("api_operations.ledger", "GET"): Expect(fixed("/api/v1/ledger"), API_STAFF_READ),
+    ("api_statements.statement_months", "GET"): Expect(fixed("/api/v1/statement-months"), API_SIGNED_IN),
+    ("api_statements.issue", "POST"): Expect(lambda s: f"/api/v1/statement-months/{s.period}/issue",
+                                             API_ADMIN_WRITE),
     ("api_operations.ledger_record", "POST"): Expect(fixed("/api/v1/ledger"), API_ADMIN_WRITE),
     # efficiency programme pages (SPEC 8): a member sees their own records; admins manage; auditors read
     ("efficiency.index", "GET"): Expect(fixed("/efficiency/"), SIGNED_IN),
