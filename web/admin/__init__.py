@@ -1,7 +1,8 @@
 """The admin console: registers, meter data, the monthly allocation, issuing statements, users, the audit log and
 job runs.
 
-Auditors may read every page here (GET); only admins may send the forms (POST answers 403 for auditors).
+Auditors may read every page here (GET), except the confirmation step of issuing statements; only admins may
+send the forms (POST answers 403 for auditors).
 """
 
 from flask import Blueprint
