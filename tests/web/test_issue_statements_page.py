@@ -62,7 +62,8 @@ def test_issuing_through_the_page_confirms_then_issues_and_offers_the_next_month
     assert "Issued statements can never change afterwards." in page
     assert written(sessions)[0] == 1  # looking at the confirmation writes nothing
     token = form_token(c, "/admin/statements/2024-03/issue")
-    resp = c.post("/admin/statements/2024-03/issue", data={"csrf_token": token})
+    assert 'name="statements" value="3"' in page  # the number confirmed goes with the form
+    resp = c.post("/admin/statements/2024-03/issue", data={"csrf_token": token, "statements": "3"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/statements")
     with sessions.begin() as s:
         month = s.get(IssuedMonth, "2024-03")
@@ -81,7 +82,7 @@ def test_issuing_through_the_page_confirms_then_issues_and_offers_the_next_month
     assert "Issue statements for 2024-04" in page and "Issue statements for 2024-03" not in page
     # issuing it again (a second tab) is a conflict, explained beside the button, nothing written
     before = written(sessions)
-    again = c.post("/admin/statements/2024-03/issue", data={"csrf_token": token})
+    again = c.post("/admin/statements/2024-03/issue", data={"csrf_token": token, "statements": "3"})
     assert again.status_code == 409 and "The statements of 2024-03 were not issued: 2024-03&#39;s statements are " \
         "issued already (3 statements" in text(again)
     assert written(sessions) == before
@@ -98,7 +99,7 @@ def test_a_forced_post_for_a_month_that_cannot_be_issued_is_refused_with_the_rea
     c = signed_in("admin")
     token = form_token(c, "/admin/statements")
     before = written(sessions)
-    resp = c.post(f"/admin/statements/{period}/issue", data={"csrf_token": token})
+    resp = c.post(f"/admin/statements/{period}/issue", data={"csrf_token": token, "statements": "3"})
     page = text(resp)
     assert resp.status_code == status and f"The statements of {period} were not issued: " in page
     assert reason in page and "--" not in page.split('id="issue-refusal"')[1].split("</div>")[0]
@@ -113,7 +114,8 @@ def test_this_month_is_refused_as_not_over_naming_the_asset(signed_in, posted, s
     assert f"{this_month} cannot be issued: the month is not over yet: {this_month} ends at " in page
     assert "for SUN1" in page and 'id="confirm-button"' not in page
     before = written(sessions)
-    resp = c.post(f"/admin/statements/{this_month}/issue", data={"csrf_token": form_token(c, "/admin/statements")})
+    resp = c.post(f"/admin/statements/{this_month}/issue",
+                  data={"csrf_token": form_token(c, "/admin/statements"), "statements": "3"})
     assert resp.status_code == 400 and "the month is not over yet" in text(resp) and written(sessions) == before
 
 
@@ -125,11 +127,13 @@ def test_members_and_auditors_cannot_issue(signed_in, posted, sessions):
     assert 'id="issue-button"' not in page
     assert auditor.get("/admin/statements/2024-03/issue").status_code == 403
     token = form_token(auditor, "/admin/statements")  # the navigation's sign-out form carries one
-    assert auditor.post("/admin/statements/2024-03/issue", data={"csrf_token": token}).status_code == 403
+    confirmed = {"csrf_token": token, "statements": "3"}
+    assert auditor.post("/admin/statements/2024-03/issue", data=confirmed).status_code == 403
     member = signed_in("member_a")
     assert member.get("/admin/statements").status_code == 403
     token = form_token(member, "/account/password")
-    assert member.post("/admin/statements/2024-03/issue", data={"csrf_token": token}).status_code == 403
+    confirmed = {"csrf_token": token, "statements": "3"}
+    assert member.post("/admin/statements/2024-03/issue", data=confirmed).status_code == 403
     assert written(sessions) == before
 
 
@@ -137,3 +141,24 @@ def test_members_and_auditors_cannot_issue(signed_in, posted, sessions):
                                   "/admin/statements/2024-3/issue"])
 def test_a_url_that_is_not_a_month_is_404(signed_in, posted, path):
     assert signed_in("admin").get(path).status_code == 404
+
+
+def test_a_count_that_changed_since_the_confirmation_is_refused_and_nothing_is_written(signed_in, posted, sessions):
+    c = signed_in("admin")
+    token = form_token(c, "/admin/statements/2024-03/issue")
+    before = written(sessions)
+    resp = c.post("/admin/statements/2024-03/issue", data={"csrf_token": token, "statements": "2"})
+    assert resp.status_code == 400
+    assert ("2024-03 now has 3 statements to issue, not the 2 you confirmed (something was posted meanwhile); "
+            "look at the confirmation again") in text(resp)
+    assert written(sessions) == before
+
+
+@pytest.mark.parametrize("value", ["", "x" * 100_000, "\u0661\u0662\u0663", "-1", "3.0", "9" * 30, "1e3"])
+def test_hostile_confirmed_counts_are_refused_and_nothing_is_written(signed_in, posted, sessions, value):
+    c = signed_in("admin")
+    token = form_token(c, "/admin/statements/2024-03/issue")
+    before = written(sessions)
+    resp = c.post("/admin/statements/2024-03/issue", data={"csrf_token": token, "statements": value})
+    assert resp.status_code == 400 and "The statements of 2024-03 were not issued" in text(resp)
+    assert written(sessions) == before

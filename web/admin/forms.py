@@ -109,7 +109,13 @@ class UnlockForm(FlaskForm):
 
 
 class IssueForm(FlaskForm):
-    """No fields: the CSRF token only (issuing a month's statements, once confirmed)."""
+    """Issuing a month's statements, once confirmed: how many statements the admin was shown, so that the
+    issue is refused if that number changed meanwhile (a late posting added a member)."""
+
+    statements = HiddenField("Statements confirmed", validators=[
+        required("how many statements you confirmed"),
+        Regexp(r"^[0-9]{1,9}$", message="The confirmed number of statements is not a number; open the "
+                                        "confirmation step again.")])
 
 
 class ResetPasswordForm(FlaskForm):

@@ -4,8 +4,9 @@ a confirmation step, and the issue itself.
 ``GET /admin/statements`` lists every posted or issued month with whether it can be issued and, if not, why
 (``issued.issue_status``: the rules of ``issued.prepare_issue``); admins and auditors (read-only) see it.
 ``GET /admin/statements/<YYYY-MM>/issue`` is the confirmation step (how many statements, and that they never
-change); its form POSTs (CSRF) to the same address, which calls ``documents.statements.issue_month`` in one
-transaction (audited there: ``store_month`` records the ``issue`` row). Both are for admins only. A refusal is
+change); its form POSTs (CSRF, and the number of statements confirmed) to the same address, which calls
+``documents.statements.issue_month`` in one transaction (audited there: ``store_month`` records the ``issue``
+row), refused if that number is no longer the month's. Both are for admins only. A refusal is
 shown beside the button, in the service's words; nothing is written then.
 """
 
@@ -16,7 +17,7 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, url_for
 
 from energy_coop.documents.statements import issue_month
-from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.formatting import when
 from energy_coop.period import Period
 from energy_coop.services.credits import issued
@@ -72,10 +73,19 @@ def statements_confirm(period: str):
 def statements_issue(period: str):
     """Issue ``period``'s statements (confirmed), in one transaction; refused: the list with the reason."""
     period = _month(period)
-    if not IssueForm().validate_on_submit():  # pragma: no cover - CSRFProtect answers first
-        return _statements_page(period, RefusedError("the form was incomplete; nothing was issued"), 400)
+    form = IssueForm()
+    if not form.validate_on_submit():
+        problems = [RowError("", "statements", e) for e in form.statements.errors]
+        return _statements_page(period, RefusedError("the confirmation was incomplete", problems), 400)
+    confirmed = int(form.statements.data)
+
+    def same_count(n: int) -> None:  # told before the first statement is rendered; a refusal rolls back
+        if n != confirmed:
+            raise RefusedError(f"{period} now has {n} statements to issue, not the {confirmed} you confirmed "
+                               "(something was posted meanwhile); look at the confirmation again")
+
     try:
-        result = run(issue_month, period, actor=actor())
+        result = run(issue_month, period, actor=actor(), on_plan=same_count)
     except RefusedError as exc:
         return _statements_page(period, exc, 409 if isinstance(exc, ConflictError) else 400)
     flash(f"{result.statements} statements of {result.period} issued on {when(result.issued_at)} by "
