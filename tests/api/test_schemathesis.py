@@ -24,7 +24,7 @@ bounded = settings(max_examples=25, deadline=None, derandomize=True, suppress_he
 # that must exist and fit together (a member, a building, an audit, a measure in the right status, an open
 # programme with budget left, a time zone, dates in order) and savings that need a year of readings; a manual
 # ledger entry needs a member that exists, a sign that fits its kind, a balance that covers a payout and a memo
-# that is no spreadsheet formula.
+# that is no spreadsheet formula; a month to issue must be posted, over, not stale and next in order.
 SEMANTIC_RULES = {
     ("GET", "/api/v1/members/{member_number}/credits"),
     ("GET", "/api/v1/assets/{asset_code}/production"),
@@ -33,6 +33,7 @@ SEMANTIC_RULES = {
     ("GET", "/api/v1/allocations/{period}"),
     ("POST", "/api/v1/imports"),
     ("POST", "/api/v1/ledger"),
+    ("POST", "/api/v1/statement-months/{period}/issue"),
     ("POST", "/api/v1/efficiency/premises"),
     ("POST", "/api/v1/efficiency/audits"),
     ("POST", "/api/v1/efficiency/measures"),

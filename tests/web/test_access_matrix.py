@@ -83,6 +83,10 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.coverage", "GET"): Expect(lambda s: f"/admin/coverage?period={s.period}", STAFF_PAGE),
     ("admin.allocation_view", "GET"): Expect(lambda s: f"/admin/allocation?period={s.period}", STAFF_PAGE),
     ("admin.allocation_post", "POST"): Expect(fixed("/admin/allocation"), ADMIN_WRITE),
+    ("admin.statements_view", "GET"): Expect(fixed("/admin/statements"), STAFF_PAGE),
+    # the confirmation step starts a write: admins only (auditors read the list)
+    ("admin.statements_confirm", "GET"): Expect(lambda s: f"/admin/statements/{s.period}/issue", ADMIN_WRITE),
+    ("admin.statements_issue", "POST"): Expect(lambda s: f"/admin/statements/{s.period}/issue", ADMIN_WRITE),
     ("admin.ledger_entries", "GET"): Expect(fixed("/admin/ledger-entries"), STAFF_PAGE),
     ("admin.ledger_entry_add", "POST"): Expect(fixed("/admin/ledger-entries"), ADMIN_WRITE),
     ("admin.users_view", "GET"): Expect(fixed("/admin/users"), STAFF_PAGE),
@@ -131,6 +135,9 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_operations.allocation_draft", "GET"): Expect(lambda s: f"/api/v1/allocations/{s.period}",
                                                        API_ADMIN_WRITE),
     ("api_operations.ledger", "GET"): Expect(fixed("/api/v1/ledger"), API_STAFF_READ),
+    ("api_statements.statement_months", "GET"): Expect(fixed("/api/v1/statement-months"), API_SIGNED_IN),
+    ("api_statements.issue", "POST"): Expect(lambda s: f"/api/v1/statement-months/{s.period}/issue",
+                                             API_ADMIN_WRITE),
     ("api_operations.ledger_record", "POST"): Expect(fixed("/api/v1/ledger"), API_ADMIN_WRITE),
     # efficiency programme pages (SPEC 8): a member sees their own records; admins manage; auditors read
     ("efficiency.index", "GET"): Expect(fixed("/efficiency/"), SIGNED_IN),

@@ -114,6 +114,16 @@ class UnlockForm(FlaskForm):
     """No fields: the CSRF token only (unlocking a user's sign-in)."""
 
 
+class IssueForm(FlaskForm):
+    """Issuing a month's statements, once confirmed: how many statements the admin was shown, so that the
+    issue is refused if that number changed meanwhile (a late posting added a member)."""
+
+    statements = HiddenField("Statements confirmed", validators=[
+        required("how many statements you confirmed"),
+        Regexp(r"^[0-9]{1,9}$", message="The confirmed number of statements is not a number; open the "
+                                        "confirmation step again.")])
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[required("a new password"), Length(max=1024)])
 

@@ -57,7 +57,7 @@ def init_api(app: Flask) -> Api:
     ``app.extensions["csrf"]`` exists now, the API blueprints are exempted from it here; if it is created
     later, its owner exempts ``EXEMPT_FROM_CSRF`` (the blueprint names).
     """
-    from web.api import assets, efficiency, members, operations, settings
+    from web.api import assets, efficiency, members, operations, settings, statements
 
     prefix = CONFIG_PREFIX + "_"
     app.config.setdefault(prefix + "API_TITLE", API_TITLE)
@@ -67,9 +67,10 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault(prefix + "OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault(prefix + "API_SPEC_OPTIONS", {
         "info": {"description": "Members' credits and statements, assets' production and forecasts, meter "
-                                "imports, the monthly allocation and the credit ledger of a community energy "
-                                "co-operative. Energy is in integer Wh, money in integer cents. Sign in with "
-                                "'Authorization: Bearer <token>' (a token from `energy-coop users token EMAIL`)."},
+                                "imports, the monthly allocation, issued statement months and the credit ledger "
+                                "of a community energy co-operative. Energy is in integer Wh, money in integer "
+                                "cents. Sign in with 'Authorization: Bearer <token>' (a token from "
+                                "`energy-coop users token EMAIL`)."},
         "servers": [{"url": "/"}],
     })
     api = CoopApi(app, config_prefix=CONFIG_PREFIX)
@@ -79,7 +80,7 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "a token from `energy-coop users token EMAIL`"})
-    blueprints = (members.blp, assets.blp, operations.blp, efficiency.blp, settings.blp)
+    blueprints = (members.blp, assets.blp, operations.blp, efficiency.blp, settings.blp, statements.blp)
     for blp in blueprints:
         api.register_blueprint(blp)
     csrf = app.extensions.get("csrf")
@@ -90,4 +91,5 @@ def init_api(app: Flask) -> Api:
     return api
 
 
-EXEMPT_FROM_CSRF = ("api_members", "api_assets", "api_operations", "api_efficiency", "api_settings")
+EXEMPT_FROM_CSRF = ("api_members", "api_assets", "api_operations", "api_efficiency", "api_settings",
+                    "api_statements")

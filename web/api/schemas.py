@@ -418,3 +418,35 @@ class LedgerPageSchema(Schema):
     period = fields.String(required=True, allow_none=True)
     entries = fields.List(fields.Nested(LedgerEntrySchema), required=True)
     next_after_seq = fields.Integer(required=True, allow_none=True)
+
+
+# ------------------------------------------------------------------------------------------------ issued months
+
+
+class StatementMonthSchema(Schema):
+    """One issued month (SPEC 13): its statements are stored and never change."""
+
+    period = fields.String(required=True, metadata={"example": "2024-02"})
+    issued_at = fields.String(required=True, metadata={"description": "when it was issued, ISO 8601 UTC"})
+    issued_by = fields.String(required=True, allow_none=True, metadata={
+        "description": "who issued it (an administrator's email); null when a member asks"})
+    statements = fields.Integer(required=True, metadata={"description": "how many statements were issued"})
+    allocation_run_id = fields.Integer(required=True, metadata={
+        "description": "the month's allocation run when it was issued"})
+    ledger_seq = fields.Integer(required=True, metadata={
+        "description": "the last ledger entry when it was issued"})
+
+
+class StatementMonthListSchema(Schema):
+    months = fields.List(fields.Nested(StatementMonthSchema), required=True,
+                         metadata={"description": "every issued month, newest first"})
+
+
+class IssueResultSchema(Schema):
+    """A month just issued."""
+
+    period = fields.String(required=True, metadata={"example": "2024-02"})
+    issued_at = fields.String(required=True, metadata={"description": "ISO 8601 UTC"})
+    issued_by = fields.String(required=True)
+    statements = fields.Integer(required=True, metadata={"description": "how many statements were issued"})
+    allocation_run_id = fields.Integer(required=True)

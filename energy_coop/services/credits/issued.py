@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.booking import issue_blocker
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
-from energy_coop.models import Asset, IssuedMonth, IssuedStatement, LedgerEntry, Member
+from energy_coop.models import AllocationRun, Asset, IssuedMonth, IssuedStatement, LedgerEntry, Member
 from energy_coop.period import Period
 from energy_coop.services import audit
 from energy_coop.services.credits import allocation as allocation_service, ledger
@@ -73,13 +73,71 @@ def sha256(data: bytes) -> str:
 
 def month_end(session: Session, period: str) -> tuple[str, dt.datetime]:
     """The asset whose local month ends last and that instant [UTC]; ('', UTC end) with no assets."""
+    return _month_end(_zones(session), period)
+
+
+def _zones(session: Session) -> list[tuple[str, str]]:
+    """(asset code, time zone) of every asset, in code order."""
+    return [(a.asset_code, a.timezone) for a in session.scalars(select(Asset).order_by(Asset.asset_code))]
+
+
+def _month_end(zones: list[tuple[str, str]], period: str) -> tuple[str, dt.datetime]:
     month = Period.parse(period)
-    ends = [(month.local_end(a.timezone).astimezone(dt.timezone.utc), a.asset_code)
-            for a in session.scalars(select(Asset).order_by(Asset.asset_code))]
+    ends = [(month.local_end(zone).astimezone(dt.timezone.utc), code) for code, zone in zones]
     if not ends:
         return "", month.local_end("UTC").astimezone(dt.timezone.utc)
     end, code = max(ends)
     return code, end
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """What the issuing rules read, read once: the issued months, every month with entries booked in it, and
+    the assets' time zones."""
+
+    issued: set[str]
+    booked: set[str]
+    zones: list[tuple[str, str]]
+
+    @classmethod
+    def read(cls, session: Session) -> _Ledger:
+        return cls(ledger.issued_periods(session), set(session.scalars(select(LedgerEntry.booked).distinct())),
+                   _zones(session))
+
+
+def _refusal(session: Session, period: str, now: dt.datetime, facts: _Ledger,
+             run: AllocationRun | None) -> RefusedError | None:
+    """Why ``period`` cannot be issued at ``now`` (the refusal :func:`prepare_issue` raises), or None.
+    ``run`` is the month's current allocation run (None: not posted). Reads and writes nothing else."""
+    if period in facts.issued:
+        row = session.get(IssuedMonth, period)
+        return ConflictError(f"{period}'s statements are issued already ({row.statements} statements, "
+                             f"{row.issued_at:%Y-%m-%d %H:%M} UTC by {row.issued_by}); an issued statement never "
+                             "changes: later corrections appear on the next month's statement")
+    code, end = _month_end(facts.zones, period)
+    if now < end:
+        where = f"asset {code}" if code else "period"
+        return RefusedError(f"{period} cannot be issued: the month is not over yet",
+                            [RowError(where, "period", f"{period} ends at {end:%Y-%m-%d %H:%M} UTC"
+                                                       + (f" for {code}" if code else ""))])
+    booked = {m for m in facts.booked if m < period} | {period}
+    blocker = issue_blocker(period, facts.issued, booked)
+    if blocker is not None:
+        return RefusedError(f"{period} cannot be issued: {blocker}")
+    if run is None:
+        return RefusedError(f"{period} cannot be issued: it has not been posted; post the month's credits first")
+    if run.stale_since is not None:
+        return RefusedError(f"{period} cannot be issued: meter readings changed after it was posted "
+                            f"({run.stale_reason or 'readings revised'}); repost the month first")
+    return None
+
+
+def _members_to_issue(session: Session, period: str) -> list[str]:
+    """The member numbers with an entry booked in or before ``period``, in order: who gets a statement."""
+    return list(session.scalars(
+        select(Member.member_number).where(
+            Member.id.in_(select(LedgerEntry.member_id).where(LedgerEntry.booked <= period).distinct()))
+        .order_by(Member.member_number)))
 
 
 def prepare_issue(session: Session, period: str, *, now: dt.datetime) -> IssuePlan:
@@ -89,36 +147,82 @@ def prepare_issue(session: Session, period: str, *, now: dt.datetime) -> IssuePl
     posted month whose readings changed since (repost it first); a month not over in some asset's time zone
     (naming the asset and the instant it ends); a month before the latest issued one, or after an earlier
     month that has entries and is not issued (months are issued in order). Every refusal leaves nothing written.
+    :func:`issue_status` reads the same rules for a page, without the lock.
     """
     period = check_period(period)
     head = ledger.lock_head(session)  # nothing is appended (and so booked) while the month is issued
-    issued = ledger.issued_periods(session)
-    if period in issued:
-        row = session.get(IssuedMonth, period)
-        raise ConflictError(f"{period}'s statements are issued already ({row.statements} statements, "
-                            f"{row.issued_at:%Y-%m-%d %H:%M} UTC by {row.issued_by}); an issued statement never "
-                            "changes: later corrections appear on the next month's statement")
-    code, end = month_end(session, period)
-    if now < end:
-        where = f"asset {code}" if code else "period"
-        raise RefusedError(f"{period} cannot be issued: the month is not over yet",
-                           [RowError(where, "period", f"{period} ends at {end:%Y-%m-%d %H:%M} UTC"
-                                                      + (f" for {code}" if code else ""))])
-    booked = set(session.scalars(select(LedgerEntry.booked).where(LedgerEntry.booked < period).distinct()))
-    blocker = issue_blocker(period, issued, booked | {period})
-    if blocker is not None:
-        raise RefusedError(f"{period} cannot be issued: {blocker}")
     run = allocation_service.current_run(session, period)
-    if run is None:
-        raise RefusedError(f"{period} cannot be issued: it has not been posted; post the month's credits first")
-    if run.stale_since is not None:
-        raise RefusedError(f"{period} cannot be issued: meter readings changed after it was posted "
-                           f"({run.stale_reason or 'readings revised'}); repost the month first")
-    numbers = list(session.scalars(
-        select(Member.member_number).where(
-            Member.id.in_(select(LedgerEntry.member_id).where(LedgerEntry.booked <= period).distinct()))
-        .order_by(Member.member_number)))
-    return IssuePlan(period, numbers, run.id, head.last_seq)
+    refusal = _refusal(session, period, now, _Ledger.read(session), run)
+    if refusal is not None:
+        raise refusal
+    return IssuePlan(period, _members_to_issue(session, period), run.id, head.last_seq)
+
+
+def _reason(refusal: RefusedError) -> str:
+    """A refusal as one sentence for a page: its message and each problem, without repeating the month."""
+    text = refusal.message
+    if refusal.errors:
+        text += ": " + "; ".join(e.reason for e in refusal.errors)
+    return text
+
+
+def _status_row(session: Session, period: str, now: dt.datetime, facts: _Ledger,
+                run: AllocationRun | None) -> dict[str, Any]:
+    month = session.get(IssuedMonth, period) if period in facts.issued else None
+    refusal = None if month is not None else _refusal(session, period, now, facts, run)
+    return {
+        "period": period,
+        "run": None if run is None else {"id": run.id, "generation": run.generation, "posted_at": run.posted_at,
+                                         "posted_by": run.posted_by, "stale_since": run.stale_since},
+        "issued": None if month is None else {"issued_at": month.issued_at, "issued_by": month.issued_by,
+                                              "statements": month.statements,
+                                              "allocation_run_id": month.allocation_run_id},
+        "can_issue": month is None and refusal is None,
+        "reason": None if refusal is None else _reason(refusal),
+        "statements_to_issue": None,
+    }
+
+
+def issue_status(session: Session, *, now: dt.datetime) -> list[dict[str, Any]]:
+    """Every month that is posted or issued, newest first, and whether it can be issued at ``now`` [UTC].
+
+    Each row: ``period``; ``run`` (the month's current allocation run: ``id``, ``generation``, ``posted_at``,
+    ``posted_by``, ``stale_since``; None if never posted); ``issued`` (``issued_at``, ``issued_by``,
+    ``statements``, ``allocation_run_id``; None if not issued); ``can_issue``; ``reason`` (why not, in plain
+    words; None for an issued month or the one that can be issued); ``statements_to_issue`` (how many
+    statements issuing it would make, for the month that can be issued). The rules are :func:`prepare_issue`'s;
+    of several months that pass them (a posted month with no entries before another), only the earliest is
+    offered, so months stay in order. Read-only: no lock, nothing written.
+    """
+    facts = _Ledger.read(session)
+    latest = (select(AllocationRun.period, func.max(AllocationRun.generation).label("g"))
+              .group_by(AllocationRun.period).subquery())
+    runs = {r.period: r for r in session.scalars(
+        select(AllocationRun).join(latest, (AllocationRun.period == latest.c.period)
+                                   & (AllocationRun.generation == latest.c.g)))}
+    rows = [_status_row(session, p, now, facts, runs.get(p)) for p in sorted(set(runs) | facts.issued)]
+    offered = None
+    for row in rows:  # oldest first
+        if not row["can_issue"]:
+            continue
+        if offered is None:
+            offered = row
+            row["statements_to_issue"] = len(_members_to_issue(session, row["period"]))
+        else:
+            row["can_issue"] = False
+            row["reason"] = (f"{row['period']} cannot be issued yet: months are issued in order: issue "
+                             f"{offered['period']} first")
+    return rows[::-1]
+
+
+def month_issue_status(session: Session, period: str, *, now: dt.datetime) -> dict[str, Any]:
+    """:func:`issue_status`'s row for one month (any month: one never posted says so), with
+    ``statements_to_issue`` when it can be issued. :class:`RefusedError` when ``period`` is not a month."""
+    period = check_period(period)
+    for row in issue_status(session, now=now):
+        if row["period"] == period:
+            return row
+    return _status_row(session, period, now, _Ledger.read(session), None)
 
 
 def store_month(session: Session, plan: IssuePlan, files: list[StatementFiles], *, actor: str,
