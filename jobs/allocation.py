@@ -14,6 +14,7 @@ from energy_coop.calc.credits.allocation import format_coverage
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.documents import statements
+from energy_coop.documents.pdf import prepare_fonts
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.formatting import Formatter, formatter_for
 from energy_coop.services.credits import allocation
@@ -51,6 +52,8 @@ def monthly_allocation(config: Config, period: str, *, now: dt.datetime, run_id:
     A month it posts is issued at once (``documents.statements.issue_month``); should issuing be refused (an
     earlier month with entries is not issued yet, say), nothing is posted either and the run fails saying why.
     """
+    if config.auto_post:
+        prepare_fonts()  # a month it posts it issues: cut the statements' font before the write lock is taken
     try:
         with get_sessionmaker(config.database_url).begin() as session:
             f = formatter_for(get_settings(session))  # the job's messages in the co-op's locale and currency

@@ -27,8 +27,10 @@ def issue(app: AppContext, period: Period, as_json: bool) -> None:
     (repost it first), not over yet, or out of order; a month issued already: exit 3.
     """
     from energy_coop.documents import statements  # lazy: the models and fpdf; keeps --help fast
+    from energy_coop.documents.pdf import prepare_fonts
 
     month = str(period)
+    prepare_fonts()  # before the transaction: its write lock is held for the rendering only
     bar = None
     with app.transaction() as session:
         def start(n: int) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from energy_coop.db import get_sessionmaker
-from energy_coop.documents.statements import issue_month
+from energy_coop.documents.statements import issue_month, render_pool
 from energy_coop.demo.efficiency import seed_efficiency
 from energy_coop.demo.seed import (
     DEMO_SETTINGS,
@@ -67,10 +67,11 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
     with sessions.begin() as session:
         seed_manual_entries(session, str(months[-1]), actor=actor, today=today)
     say("statements")
-    for month in months:  # in order, as months are issued
-        with sessions.begin() as session:
-            if issued.issued_month(session, str(month)) is None:
-                issue_month(session, str(month), actor=actor, now=utcnow())
+    with render_pool() as pool:  # the PDFs on every core: 13 months of 180 members' statements
+        for month in months:  # in order, as months are issued
+            with sessions.begin() as session:
+                if issued.issued_month(session, str(month)) is None:
+                    issue_month(session, str(month), actor=actor, now=utcnow(), pool=pool)
     say("forecasts")
     with sessions.begin() as session:
         forecasts.refresh_forecasts(session, today=today - dt.timedelta(days=FORECAST_HISTORY_DAYS),

@@ -71,6 +71,12 @@ def _prepare_fonts() -> tuple[dict[str, Path], frozenset[int]]:
         return _fonts, _cmap
 
 
+def prepare_fonts() -> None:
+    """Cut the fonts now (about half a second, once per process) rather than inside the first render: an entry
+    point that renders inside a write transaction calls this before opening it, so the lock is held shorter."""
+    _prepare_fonts()
+
+
 def drawable(text: str) -> str:
     """``text`` with every character the font cannot draw replaced by "?" (line breaks and tabs become spaces)."""
     _, cmap = _prepare_fonts()
@@ -163,7 +169,7 @@ def render(doc: Document) -> bytes:
         pdf.set_font(FAMILY, "", 8.5)
         pdf.set_text_color(60, 60, 60)
         for note in doc.notes:
-            pdf.multi_cell(0, 4.4, drawable(note), align="L", new_x="LMARGIN", new_y="NEXT")
+            _write(pdf, 0, 4.4, drawable(note), align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1.2)
         pdf.set_text_color(0, 0, 0)
     return bytes(pdf.output())
@@ -174,10 +180,10 @@ def _letterhead(pdf: _Pdf, doc: Document) -> None:
     left_w = pdf.epw * 0.58
     if doc.letterhead:
         pdf.set_font(FAMILY, "B", 15)
-        pdf.multi_cell(left_w, 7, drawable(doc.letterhead[0]), new_x="LMARGIN", new_y="NEXT")
+        _write(pdf, left_w, 7, drawable(doc.letterhead[0]), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FAMILY, "", 9.5)
         for line in doc.letterhead[1:]:
-            pdf.multi_cell(left_w, 4.6, drawable(line), new_x="LMARGIN", new_y="NEXT")
+            _write(pdf, left_w, 4.6, drawable(line), new_x="LMARGIN", new_y="NEXT")
     left_bottom = pdf.get_y()
     x = MARGIN + left_w + 4
     width = pdf.epw - left_w - 4
@@ -188,22 +194,72 @@ def _letterhead(pdf: _Pdf, doc: Document) -> None:
         pdf.set_font(FAMILY, "", 9)
         pdf.set_text_color(90, 90, 90)
         pdf.set_xy(x, y)
-        pdf.multi_cell(key_w, 4.8, drawable(key), new_x="RIGHT", new_y="TOP")
+        _write(pdf, key_w, 4.8, drawable(key), new_x="RIGHT", new_y="TOP")
         pdf.set_text_color(0, 0, 0)
         pdf.set_font(FAMILY, "B", 9)
         pdf.set_xy(x + key_w, y)
-        pdf.multi_cell(width - key_w, 4.8, drawable(value), align="R", new_x="LMARGIN", new_y="NEXT")
+        _write(pdf, width - key_w, 4.8, drawable(value), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(left_bottom, pdf.get_y()) + 5)
     pdf.set_draw_color(150, 150, 150)
     pdf.line(MARGIN, pdf.get_y(), MARGIN + pdf.epw, pdf.get_y())
     pdf.ln(4)
     pdf.set_font(FAMILY, "B", 13)
-    pdf.multi_cell(0, 6.5, drawable(doc.title), new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, 0, 6.5, drawable(doc.title), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
 
+def _wrap(pdf: _Pdf, width: float, text: str) -> list[str]:
+    """``text`` broken into lines that fit a cell ``width`` wide (0: to the right margin) in the current font:
+    at spaces, and inside a word only when the word alone is wider than the cell. Each word is measured once
+    (fpdf2's own line breaking re-measures the whole line at every character, which made long memos slow)."""
+    room = (width or pdf.epw - (pdf.get_x() - pdf.l_margin)) - 2 * pdf.c_margin
+    space = pdf.get_string_width(" ")
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0.0
+        for word in paragraph.split(" "):
+            w = pdf.get_string_width(word)
+            if line and used + space + w <= room:
+                line, used = f"{line} {word}", used + space + w
+                continue
+            if line:
+                lines.append(line)
+            while w > room and len(word) > 1:  # a word wider than the cell: cut it where it fills a line
+                cut = len(word) - 1
+                while cut > 1 and pdf.get_string_width(word[:cut]) > room:
+                    cut = max(1, int(cut * room / pdf.get_string_width(word[:cut])))
+                lines.append(word[:cut])
+                word = word[cut:]
+                w = pdf.get_string_width(word)
+            line, used = word, w
+        lines.append(line)
+    return lines or [""]
+
+
+def _write(pdf: _Pdf, width: float, height: float, text: str, *, align: str = "L", new_x: str = "LMARGIN",
+           new_y: str = "NEXT") -> int:
+    """Write ``text`` wrapped in a column ``width`` wide at the current position, one ``height`` per line;
+    return the number of lines. ``new_x``/``new_y`` as fpdf2's: where the position goes afterwards."""
+    x, top = pdf.get_x(), pdf.get_y()
+    lines = _wrap(pdf, width, text)
+    cell_w = width or pdf.epw - (x - pdf.l_margin)
+    y = top
+    for line in lines:
+        if y + height > pdf.page_break_trigger:  # a paragraph that reaches the foot goes on over the page
+            pdf.add_page()
+            y = top = pdf.get_y()
+        pdf.set_xy(x, y)
+        pdf.cell(cell_w, height, line, align=align)
+        y += height
+    if new_x == "RIGHT" and new_y == "TOP":
+        pdf.set_xy(x + cell_w, top)
+    else:
+        pdf.set_xy(pdf.l_margin, y)
+    return len(lines)
+
+
 def _text_lines(pdf: _Pdf, width: float, text: str) -> int:
-    return max(1, len(pdf.multi_cell(width, LINE_H, text, align="L", dry_run=True, output="LINES")))
+    return len(_wrap(pdf, width, text))
 
 
 def _heads(pdf: _Pdf, columns: tuple[str, str, str]) -> None:
@@ -224,7 +280,7 @@ def _section(pdf: _Pdf, section: Section) -> None:
     if pdf.get_y() + 7 + 2 * LINE_H > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(2)
-    pdf.multi_cell(0, 6, drawable(section.title), new_x="LMARGIN", new_y="NEXT")
+    _write(pdf, 0, 6, drawable(section.title), new_x="LMARGIN", new_y="NEXT")
     if section.columns:
         _heads(pdf, section.columns)
     for row in section.rows:
@@ -235,7 +291,7 @@ def _section(pdf: _Pdf, section: Section) -> None:
             if pdf.get_y() + lines * 4.6 > pdf.page_break_trigger:
                 pdf.add_page()
             pdf.set_text_color(50, 50, 50)
-            pdf.multi_cell(0, 4.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
+            _write(pdf, 0, 4.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0, 0, 0)
             pdf.ln(0.8)
             continue
@@ -249,7 +305,7 @@ def _section(pdf: _Pdf, section: Section) -> None:
             pdf.set_font(FAMILY, "B" if row.bold else "", 10)
         y = pdf.get_y() + 0.8
         pdf.set_xy(MARGIN, y)
-        pdf.multi_cell(desc_w, LINE_H, text, align="L", new_x="RIGHT", new_y="TOP")
+        _write(pdf, desc_w, LINE_H, text, align="L", new_x="RIGHT", new_y="TOP")
         pdf.set_xy(MARGIN + desc_w, y)
         pdf.cell(ENERGY_W, LINE_H, drawable(row.energy), align="R")
         pdf.cell(AMOUNT_W, LINE_H, drawable(row.amount), align="R")

@@ -10,14 +10,18 @@ renders the PDF here and the CSV there (machine numbers), and stores both with t
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
+from itertools import repeat
+from multiprocessing import get_context
+from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
-from energy_coop.documents.pdf import Document, Row, Section, render
-from energy_coop.formatting import Formatter, formatter_for
+from energy_coop.documents.pdf import Document, Row, Section, prepare_fonts, render
+from energy_coop.formatting import Formatter, formatter, formatter_for
 from energy_coop.services.credits import issued
 from energy_coop.services.credits.statements import Statement, statement, statement_csv
 from energy_coop.services.settings import CoopSettings, get_settings
@@ -40,13 +44,14 @@ class IssueResult:
 
 def issue_month(session: Session, period: str, *, actor: str, now: dt.datetime | None = None,
                 progress: Callable[[int], None] | None = None,
-                on_plan: Callable[[int], None] | None = None) -> IssueResult:
+                on_plan: Callable[[int], None] | None = None, pool: Executor | None = None) -> IssueResult:
     """Issue ``period``'s statements: one for every member with an entry booked in or before it, each stored as
     PDF and CSV with their SHA-256 and the document they were rendered from (``Statement.as_dict()``).
 
     Refusals are :func:`issued.prepare_issue`'s (not posted, stale, issued already: exit 3, not over, out of
     order); then nothing is written. ``on_plan(n)`` is told how many statements will be made before the first
-    is rendered, ``progress(1)`` after each.
+    is rendered, ``progress(1)`` after each. ``pool``: an executor (:func:`render_pool`) that renders the PDFs
+    in other processes, for a co-op with many members; the statements are read here, in the transaction.
     """
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     plan = issued.prepare_issue(session, period, now=now)
@@ -55,18 +60,38 @@ def issue_month(session: Session, period: str, *, actor: str, now: dt.datetime |
     if on_plan:
         on_plan(len(plan.member_numbers))
     issued_at = now.isoformat(timespec="seconds")
-    files = []
+    read = []
     for number in plan.member_numbers:
         st = statement(session, number, plan.period)
         st.number = issued.statement_number(plan.period, number)
         st.issued_at = issued_at
-        files.append(issued.StatementFiles(number, st.number, st.as_dict(), statement_pdf(st, settings, fmt, created=now),
+        read.append(st)
+    if pool is None:
+        pdfs: Iterable[bytes] = (statement_pdf(st, settings, fmt, created=now) for st in read)
+    else:
+        style = (fmt.locale, fmt.currency, fmt.timezone)
+        pdfs = pool.map(_render, read, repeat(settings), repeat(style), repeat(now), chunksize=8)
+    files = []
+    for st, pdf in zip(read, pdfs):
+        files.append(issued.StatementFiles(st.member_number, st.number or "", st.as_dict(), pdf,
                                            statement_csv(st).encode("utf-8")))
         if progress:
             progress(1)
     month = issued.store_month(session, plan, files, actor=actor, now=now)
     return IssueResult(month.period, now, actor, month.statements, month.allocation_run_id)
 
+
+
+def _render(st: Statement, settings: CoopSettings, style: tuple[str, str, str], created: dt.datetime) -> bytes:
+    """One statement's PDF in a worker process of :func:`render_pool`."""
+    return statement_pdf(st, settings, formatter(*style), created=created)
+
+
+def render_pool(workers: int | None = None) -> Executor:
+    """A pool of ``workers`` processes (default: one per core) for :func:`issue_month`'s ``pool``; use it as a
+    context manager. Started with "spawn", so a worker inherits no database connection."""
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=get_context("spawn"),
+                               initializer=prepare_fonts)
 
 
 ENTRY_LABELS = {"adjustment": "Adjustment", "payout": "Paid out to you", "bill_application": "Applied to your bill"}
