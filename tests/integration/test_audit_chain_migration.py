@@ -69,6 +69,8 @@ def test_the_backfill_chains_an_existing_log_that_then_verifies_and_grows(url_at
     engine = get_sessionmaker(url_at_0014).kw["bind"]
     with engine.begin() as conn:
         conn.execute(OLD_AUDIT.insert(), rows)
+        if conn.dialect.name == "postgresql":  # the old code's ids came from the sequence; these were given
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), max(id)) FROM audit_log"))
     dispose_all()
 
     upgrade(url_at_0014)
