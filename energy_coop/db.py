@@ -1,7 +1,10 @@
 """Engine and sessionmaker, made once per database URL.
 
 SQLite connections get ``foreign_keys=ON``, WAL journaling and a busy timeout so that two processes
-(the web app and the scheduler) can share one file. Nobody here creates tables: ``energy-coop db upgrade``
+(the web app and the scheduler) can share one file, and ``recursive_triggers=ON``, so that the row an ``INSERT OR
+REPLACE`` would delete fires the append-only DELETE trigger (``migrations/helpers.py``) and the REPLACE is refused:
+the ledger relies on that, since a BEFORE INSERT trigger on it would triple the cost of posting; the other
+append-only tables refuse a repeated key by trigger on every connection. Nobody here creates tables: ``energy-coop db upgrade``
 (Alembic) does.
 """
 
@@ -29,6 +32,7 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA recursive_triggers=ON")  # a REPLACE's delete fires the append-only DELETE triggers
     cur.execute("PRAGMA busy_timeout=30000")
     mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "memory" and mode != "wal":
@@ -79,6 +83,7 @@ def _sqlite_reader_on_connect(dbapi_conn, _record) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA recursive_triggers=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA query_only=ON")  # a read engine must never write, whatever a bug asks of it
     cur.close()

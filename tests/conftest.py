@@ -86,9 +86,12 @@ def _pg_reset(url: str) -> None:
             # Replica mode skips the append-only triggers: only the test harness may wipe the ledger.
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-            if "ledger_head" in names:  # the migration's single row at the end of the (empty) chain
+            if "ledger_head" in names:  # the migrations' single rows at the ends of the (empty) chains
                 conn.execute(text("INSERT INTO ledger_head (id, last_seq, last_hash, entries, total_wh, total_cents) "
                                   "VALUES (1, 0, :h, 0, 0, 0)"), {"h": "0" * 64})
+            if "audit_head" in names:  # and the audit log's (migration 0015)
+                conn.execute(text("INSERT INTO audit_head (id, last_seq, last_hash, entries) VALUES (1, 0, :h, 0)"),
+                             {"h": "0" * 64})
     engine.dispose()
 
 

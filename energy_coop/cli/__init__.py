@@ -5,7 +5,7 @@ on stderr (or, with ``--json``, the JSON document with its ``errors``) and exits
 is rolled back so nothing is half-written.
 
 The commands live by area (``registers``, ``accounts``, ``credits``, ``statements``, ``metering``,
-``forecasting``, ``operations``, ``settings``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
+``forecasting``, ``operations``, ``settings``, ``verification``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
 commands that call them: importing them pulls in pandas, pvlib and the models, and ``energy-coop --help``
 should not wait for that.
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import click
 
-from energy_coop.cli import accounts, credits, forecasting, metering, operations, registers, settings, statements
+from energy_coop.cli import (accounts, credits, forecasting, metering, operations, registers, settings, statements,
+                             verification)
 from energy_coop.cli.context import AppContext
 from energy_coop.cli.operations import JOB_NAMES
 
@@ -41,6 +42,7 @@ for _command in (
     credits.allocate,
     credits.battery,
     credits.ledger_group,
+    verification.verify_command,
     credits.export_group,
     statements.statements_group,
     metering.import_command,

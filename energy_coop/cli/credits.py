@@ -1,4 +1,5 @@
-"""Members' credits: ``allocate`` a month, ``ledger verify|record``, ``export statements|ledger|audit``."""
+"""Members' credits: ``allocate`` a month, ``ledger verify|record`` (``verify``: ``cli.verification``),
+``export statements|ledger|audit``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 
 from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option, emit_json, json_option,
                                      pass_app, progress_bar, refusals)
+from energy_coop.cli.verification import verify_command
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.period import Period
 from energy_coop.units import format_money
@@ -105,28 +107,8 @@ def ledger_group() -> None:
     """The credit ledger."""
 
 
-@ledger_group.command("verify")
-@db_option
-@json_option
-@pass_app
-@refusals()
-def ledger_verify(app: AppContext, as_json: bool) -> None:
-    """Re-walk the hash chain and re-sum every balance; exit status 1 on any mismatch."""
-    from energy_coop.services.credits import ledger  # lazy: the models; keeps --help fast
-
-    with app.snapshot() as session:
-        report = ledger.verify(session)
-    if as_json:
-        emit_json(report.as_dict())
-    else:
-        state = "intact" if report.ok else "BROKEN"
-        f = app.formatter()
-        click.echo(f"ledger {state}: {report.entries} entries, {report.members} members, "
-                   f"{f.energy_kwh(report.total_wh)} kWh, {f.money(report.total_cents)} in balances")
-        for problem in report.problems:
-            click.echo(f"  - {problem}", err=True)
-    if not report.ok:
-        sys.exit(EXIT_FAILED)
+# ``ledger verify``: the same command as ``energy-coop verify`` (the ledger and the audit log).
+ledger_group.add_command(verify_command, "verify")
 
 
 #: The service's field names as the options the user typed, for the refusal's list of problems.

@@ -1,7 +1,7 @@
 """Typed SQLAlchemy 2 models, one module per aggregate. Import from here."""
 
 from energy_coop.models.assets import ARRAY_TYPES, ASSET_KINDS, METER_KINDS, Asset, Meter
-from energy_coop.models.audit import AuditEntry
+from energy_coop.models.audit import AuditEntry, AuditHead
 from energy_coop.models.base import Base, utcnow
 from energy_coop.models.efficiency import (HEATING_FUELS, INCENTIVE_RULES, MEASURE_CATEGORIES,
                                            MEASURE_STATUSES, EnergyAudit, IncentiveAward, IncentivePayment,
@@ -41,6 +41,7 @@ __all__ = [
     "ApiToken",
     "Asset",
     "AuditEntry",
+    "AuditHead",
     "Base",
     "CoopSetting",
     "CreditRate",

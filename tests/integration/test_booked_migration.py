@@ -51,8 +51,7 @@ def _write_old_ledger(url: str, tmp_path, backend: str) -> list[tuple]:
     """Registers by the services, then 24 months of allocation entries plus manual ones (one without a period)
     inserted as revision 0012's code did. Returns the rows as written."""
     sessions = get_sessionmaker(url)
-    with sessions.begin() as s:
-        small_coop(s, tmp_path / "registers")
+    _registers_at_0012(url, tmp_path)
     rng = random.Random(13)
     members = {"1001": 1, "1002": 2, "1003": 3}
     assets = {"SUN1": 1, "BAT1": 2}
@@ -101,6 +100,21 @@ def _write_old_ledger(url: str, tmp_path, backend: str) -> list[tuple]:
                           "total_cents = :c WHERE id = 1"),
                      {"s": seq, "h": prev, "wh": sum(r[7] for r in rows), "c": sum(r[8] for r in rows)})
     return rows
+
+
+def _registers_at_0012(url: str, tmp_path) -> None:
+    """The small co-op's registers, loaded by today's services (which chain the audit log, so need revision 0015)
+    and then taken back down to revision 0012, where the old ledger is written."""
+    from alembic import command
+
+    from energy_coop.migrate import alembic_config
+
+    upgrade(url)
+    with get_sessionmaker(url).begin() as s:
+        small_coop(s, tmp_path / "registers")
+    dispose_all()
+    command.downgrade(alembic_config(url), "0012")
+    dispose_all()
 
 
 def _stored(when: dt.datetime, backend: str):

@@ -277,7 +277,11 @@ def iter_chain(session: Session, *, period: str | None = None, batch: int = 20_0
 
 @dataclass
 class VerifyReport:
+    """The ledger as verified: ``entries`` walked, the last ``seq`` and hash as the chain has them, the members'
+    totals [Wh, cents] re-summed, and every problem in plain words (none: intact)."""
+
     entries: int = 0
+    last_seq: int = 0
     members: int = 0
     total_wh: int = 0
     total_cents: int = 0
@@ -288,13 +292,20 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def head(self) -> dict[str, Any]:
+        """The head as ``energy-coop verify --json`` prints it: ``{"seq", "hash", "entries", "total_wh",
+        "total_cents"}`` (the chain's own, re-computed; the stored head is checked against it)."""
+        return {"seq": self.last_seq, "hash": self.last_hash if self.entries else GENESIS, "entries": self.entries,
+                "total_wh": self.total_wh, "total_cents": self.total_cents}
+
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "members": self.members, "total_wh": self.total_wh,
                 "total_cents": self.total_cents, "last_hash": self.last_hash, "problems": self.problems}
 
 
 def verify(session: Session) -> VerifyReport:
-    """Re-walk the whole hash chain and re-sum every balance, run and total; name every mismatch."""
+    """Re-walk the whole hash chain and re-sum every balance, run and total; name every mismatch. (The audit log's
+    chain: ``services.audit_chain.verify``; both at once: ``services.verification.verify``.)"""
     report = VerifyReport()
     balances: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     run_sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -311,6 +322,7 @@ def verify(session: Session) -> VerifyReport:
                 r[1] += e.cents
                 r[2] += 1
             report.last_hash = e.hash
+            report.last_seq = e.seq
             yield e
 
     report.problems.extend(verify_chain(counted()))
@@ -321,6 +333,11 @@ def verify(session: Session) -> VerifyReport:
     if head is None:
         report.problems.append("the ledger head row is missing")
     else:
+        if head.last_seq > report.last_seq:
+            missing = (f"entry {head.last_seq} is" if head.last_seq == report.last_seq + 1
+                       else f"entries {report.last_seq + 1}..{head.last_seq} are")
+            report.problems.append(f"{missing} missing: the ledger head ends at entry {head.last_seq}, the chain "
+                                   f"at entry {report.last_seq}")
         if head.entries != report.entries or head.last_seq != report.entries:
             report.problems.append(f"the ledger head counts {head.entries} entries ending at {head.last_seq}; "
                                    f"the chain has {report.entries}")

@@ -12,14 +12,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from energy_coop.period import Period
+from energy_coop.services import audit_chain
 from energy_coop.services.credits import issued, ledger
 from energy_coop.services.credits import queries as credits
 
 
 def audit_home(session: Session) -> dict[str, Any]:
-    """The auditor's home page: the ledger's verification report, the posted months, the stale ones and the
-    issued months (``{period: {"issued_at", "issued_by", "statements", ...}}``; only they have statements)."""
-    return {"verify": ledger.verify(session).as_dict(), "periods": credits.posted_periods(session),
+    """The auditor's home page: the ledger's verification report, the audit log's (``audit_log``: ok, seq,
+    hash, entries, problems), the posted months, the stale ones and the issued months (``{period: {"issued_at",
+    "issued_by", "statements", ...}}``; only they have statements)."""
+    return {"verify": ledger.verify(session).as_dict(), "audit_log": audit_chain.verify(session).as_dict(),
+            "periods": credits.posted_periods(session),
             "stale": credits.stale_runs(session),
             "issued": {m["period"]: m for m in issued.issued_months(session)}}
 
