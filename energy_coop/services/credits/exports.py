@@ -22,7 +22,7 @@ from energy_coop.calc.credits.rates import iso_utc
 from energy_coop.errors import RefusedError
 from energy_coop.services.credits import allocation as allocation_service
 from energy_coop.services.credits.ledger import CHAIN_COLUMNS, iter_chain
-from energy_coop.services.credits import issued
+from energy_coop.services.credits import anchors, issued
 from energy_coop.services.credits.statements import check_period
 from energy_coop.services.metering.imports import file_sha256
 from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
@@ -204,6 +204,9 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
         "posted_at": run.posted_at.isoformat(),
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs_match_posted_run": not stale,
+        # the ledger anchor recorded when the month was issued; for a month not issued, the newest one so far
+        "ledger_anchor": (issued.month_anchor(session, period) if issued_row is not None
+                          else anchors.latest_anchor(session)),
         "note": ("the readings, register or rates changed after this month was posted: the inputs here re-compute "
                  "the current draft, not the posted run; repost the month first") if stale else "",
         "files": {str(p.relative_to(out_dir)): file_sha256(p) for p in files},
