@@ -7,10 +7,12 @@ to :func:`verify_against_command` here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -85,6 +87,28 @@ def write_atomically(path: Path, text: str) -> None:
             os.remove(tmp)
         raise RefusedError(f"{path}: cannot write the anchor there ({exc.strerror or exc}); give a file in a "
                            "folder that exists and that you may write to; nothing was recorded") from None
+
+
+def against_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--against FILE|HASH`` and ``--public-key FILE`` on a verify command (put it right above the function,
+    under ``@refusals()``): with ``--against`` the command becomes :func:`verify_against_command`; without, it
+    runs as before."""
+
+    @click.option("--against", metavar="FILE|HASH", default=None,
+                  help="Also prove the ledger still extends this anchor (a `ledger anchor` file, or a head hash "
+                       "written down earlier).")
+    @click.option("--public-key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", default=None,
+                  help="The co-op's public key: the anchor must be signed by it.")
+    @functools.wraps(f)
+    def wrapper(app: AppContext, *args: Any, against: str | None = None, public_key: Path | None = None,
+                **kwargs: Any) -> Any:
+        if against is None and public_key is None:
+            return f(app, *args, **kwargs)
+        if against is None:
+            raise RefusedError("--public-key checks an anchor's signature: give the anchor with --against FILE")
+        return verify_against_command(app, against, public_key, bool(kwargs.get("as_json")))
+
+    return wrapper
 
 
 def verify_against_command(app: AppContext, against: str, public_key: Path | None, as_json: bool) -> None:

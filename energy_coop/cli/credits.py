@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from energy_coop.cli.anchors import anchor, anchor_key, verify_against_command
+from energy_coop.cli.anchors import against_options, anchor, anchor_key
 from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option, emit_json, json_option,
                                      pass_app, progress_bar, refusals)
 from energy_coop.errors import RefusedError, RowError
@@ -107,24 +107,15 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("verify")
-@click.option("--against", metavar="FILE|HASH", default=None,
-              help="Also prove the ledger still extends this anchor (a `ledger anchor` file, or a head hash "
-                   "written down earlier).")
-@click.option("--public-key", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", default=None,
-              help="The co-op's public key: the anchor must be signed by it.")
 @db_option
 @json_option
 @pass_app
 @refusals()
-def ledger_verify(app: AppContext, as_json: bool, against: str | None = None,
-                  public_key: Path | None = None) -> None:
+@against_options
+def ledger_verify(app: AppContext, as_json: bool) -> None:
     """Re-walk the hash chain and re-sum every balance; exit status 1 on any mismatch."""
     from energy_coop.services.credits import ledger  # lazy: the models; keeps --help fast
 
-    if against is not None or public_key is not None:
-        if against is None:
-            raise RefusedError("--public-key checks an anchor's signature: give the anchor with --against FILE")
-        return verify_against_command(app, against, public_key, as_json)
     with app.snapshot() as session:
         report = ledger.verify(session)
     if as_json:
