@@ -95,6 +95,9 @@ Re-computing SPEC section 5 from these files alone:
   issued; manifest.json lists each with the SHA-256 stored at issue beside the file's own. A statement shows
   what was booked in the month: a late posting or a repost of an issued month is on the next statement issued.
   If the month is not issued yet, manifest.json says so and statements/ is absent.
+- manifest.json's ledger_anchor: the signed anchor of the ledger's head recorded when the month was issued (for a
+  month not issued, the newest one): seq, hash, signed_at, public_key_fingerprint; `energy-coop ledger verify
+  --against HASH` (or the anchor file) proves the ledger still extends it. null when no anchor was made.
 Exact energy of holder m: sum over readings r of kwh_r x h(m, day(r)) / total_shares; value the same with
 kwh_r x rate_r. Asset totals are rounded half to even (Wh, cents), then split by largest remainder, ties to
 the key that sorts first, COOP after every member number.
