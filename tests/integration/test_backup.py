@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from energy_coop.db import get_sessionmaker
 from energy_coop.models import LedgerEntry
