@@ -6,6 +6,7 @@
 | ENERGY_COOP_SECRET_KEY     | generated once and kept in ``instance/secret_key``   |
 | ENERGY_COOP_INBOX          | ``instance/inbox``                                   |
 | ENERGY_COOP_PROXIES        | ``0``: how many reverse proxies (nginx, Caddy) stand in front of ``serve``; their ``X-Forwarded-For``/``-Proto`` are then trusted for the client's address (sign-in limits) and scheme |
+| ENERGY_COOP_ANCHOR_KEY     | none: the Ed25519 private key file ``ledger anchor`` signs with (kept outside the database; ``--key`` overrides) |
 
 Paths are relative to the current directory. ``ENERGY_COOP_INSTANCE`` may move ``instance/`` elsewhere.
 
@@ -123,6 +124,7 @@ class Config:
     cookie_secure: bool = True
     schedule_settings: tuple[tuple[str, str], ...] = ()
     proxies: int = 0  # trusted reverse proxies in front of the web server (ENERGY_COOP_PROXIES)
+    anchor_key: Path | None = None  # the ledger anchors' signing key file (ENERGY_COOP_ANCHOR_KEY)
 
     @property
     def schedule(self) -> Schedule:
@@ -173,4 +175,6 @@ def load_config(database_url: str | None = None, env: dict[str, str] | None = No
         performance_threshold=float(threshold) if threshold else 0.8,
         schedule_settings=tuple((name, env[name]) for name in SCHEDULE_VARIABLES.values() if name in env),
         proxies=int(proxies),
+        anchor_key=Path(env["ENERGY_COOP_ANCHOR_KEY"]).expanduser().resolve()
+        if (env.get("ENERGY_COOP_ANCHOR_KEY") or "").strip() else None,
     )

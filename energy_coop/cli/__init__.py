@@ -5,7 +5,7 @@ on stderr (or, with ``--json``, the JSON document with its ``errors``) and exits
 is rolled back so nothing is half-written.
 
 The commands live by area (``registers``, ``accounts``, ``credits``, ``statements``, ``metering``,
-``forecasting``, ``operations``, ``settings``, ``verification``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
+``forecasting``, ``operations``, ``settings``, ``verification``, ``anchors``, ``backup``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
 commands that call them: importing them pulls in pandas, pvlib and the models, and ``energy-coop --help``
 should not wait for that.
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import click
 
-from energy_coop.cli import (accounts, credits, forecasting, metering, operations, registers, settings, statements,
-                             verification)
+from energy_coop.cli import (accounts, backup, credits, forecasting, metering, operations, registers, settings,
+                             statements, verification)
 from energy_coop.cli.context import AppContext
 from energy_coop.cli.operations import JOB_NAMES
 
@@ -53,6 +53,8 @@ for _command in (
     operations.scheduler_command,
     operations.jobs_group,
     settings.settings_group,
+    backup.backup_command,
+    backup.restore_command,
 ):
     main.add_command(_command)
 del _command

@@ -133,6 +133,7 @@ def emit_json(doc: Any) -> None:
 OPTION_HINTS = {
     "allow_gaps": "use --allow-gaps to post anyway",
     "repost": "use --repost to replace it with reversal entries and new ones",
+    "force": "use --force to replace it",
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from energy_coop.cli.anchors import against_options, anchor, anchor_key
 from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option, emit_json, json_option,
                                      pass_app, progress_bar, refusals)
 from energy_coop.cli.verification import verify_command
@@ -110,6 +111,9 @@ def ledger_group() -> None:
 # ``ledger verify``: the same command as ``energy-coop verify`` (the ledger and the audit log).
 ledger_group.add_command(verify_command, "verify")
 
+
+ledger_group.add_command(anchor)
+ledger_group.add_command(anchor_key)
 
 #: The service's field names as the options the user typed, for the refusal's list of problems.
 MANUAL_OPTIONS = {"cents": "--amount", "wh": "--kwh", "member_number": "--member", "memo": "--memo",

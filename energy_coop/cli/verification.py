@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from energy_coop.cli.anchors import against_options
 from energy_coop.cli.context import EXIT_FAILED, AppContext, db_option, emit_json, json_option, pass_app, refusals
 
 
@@ -18,10 +19,12 @@ from energy_coop.cli.context import EXIT_FAILED, AppContext, db_option, emit_jso
 @json_option
 @pass_app
 @refusals()
+@against_options
 def verify_command(app: AppContext, as_json: bool) -> None:
     """Re-walk the ledger's and the audit log's hash chains and re-sum every balance; exit status 1 on any
     mismatch, each problem naming the first changed or missing entry. --json prints both heads (seq, hash,
-    entries; the ledger's totals in Wh and cents), "ok" and "problems"."""
+    entries; the ledger's totals in Wh and cents), "ok" and "problems". With --against FILE|HASH it proves the
+    ledger still extends that anchor (the ledger's chain only)."""
     from energy_coop.services import verification  # lazy: the models; keeps --help fast
 
     with app.snapshot() as session:

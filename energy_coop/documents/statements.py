@@ -65,6 +65,7 @@ def issue_month(session: Session, period: str, *, actor: str, now: dt.datetime |
         st = statement(session, number, plan.period)
         st.number = issued.statement_number(plan.period, number)
         st.issued_at = issued_at
+        st.anchor = plan.anchor
         read.append(st)
     if pool is None:
         pdfs: Iterable[bytes] = (statement_pdf(st, settings, fmt, created=now) for st in read)
@@ -162,6 +163,8 @@ def statement_document(st: Statement, settings: CoopSettings, fmt: Formatter | N
     contact = " · ".join(x for x in (settings.contact_email, settings.contact_phone) if x)
     if contact:
         notes.append(f"Questions about this statement: {contact}.")
+    if st.anchor:
+        notes.append(f"Ledger checkpoint: entry {st.anchor['seq']}, hash {str(st.anchor['hash'])[:16]}…")
     facts = [("Statement no.", st.number or "not issued (draft)")]
     if st.issued_at:
         facts.append(("Issued", fmt.date(dt.datetime.fromisoformat(st.issued_at))))

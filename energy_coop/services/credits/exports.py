@@ -22,7 +22,7 @@ from energy_coop.calc.credits.rates import iso_utc
 from energy_coop.errors import RefusedError
 from energy_coop.services.credits import allocation as allocation_service
 from energy_coop.services.credits.ledger import CHAIN_COLUMNS, iter_chain
-from energy_coop.services.credits import issued
+from energy_coop.services.credits import anchors, issued
 from energy_coop.services.credits.statements import check_period
 from energy_coop.services.metering.imports import file_sha256
 from energy_coop.units import mwh_to_kwh_decimal, rate_to_decimal
@@ -95,6 +95,9 @@ Re-computing SPEC section 5 from these files alone:
   issued; manifest.json lists each with the SHA-256 stored at issue beside the file's own. A statement shows
   what was booked in the month: a late posting or a repost of an issued month is on the next statement issued.
   If the month is not issued yet, manifest.json says so and statements/ is absent.
+- manifest.json's ledger_anchor: the signed anchor of the ledger's head recorded when the month was issued (for a
+  month not issued, the newest one): seq, hash, signed_at, public_key_fingerprint; `energy-coop ledger verify
+  --against HASH` (or the anchor file) proves the ledger still extends it. null when no anchor was made.
 Exact energy of holder m: sum over readings r of kwh_r x h(m, day(r)) / total_shares; value the same with
 kwh_r x rate_r. Asset totals are rounded half to even (Wh, cents), then split by largest remainder, ties to
 the key that sorts first, COOP after every member number.
@@ -204,6 +207,9 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
         "posted_at": run.posted_at.isoformat(),
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "inputs_match_posted_run": not stale,
+        # the ledger anchor recorded when the month was issued; for a month not issued, the newest one so far
+        "ledger_anchor": (issued.month_anchor(session, period) if issued_row is not None
+                          else anchors.latest_anchor(session)),
         "note": ("the readings, register or rates changed after this month was posted: the inputs here re-compute "
                  "the current draft, not the posted run; repost the month first") if stale else "",
         "files": {str(p.relative_to(out_dir)): file_sha256(p) for p in files},

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from energy_coop.calc.credits.booking import issue_blocker
 from energy_coop.errors import ConflictError, NotFoundError, RefusedError, RowError
-from energy_coop.models import AllocationRun, Asset, IssuedMonth, IssuedStatement, LedgerEntry, Member
+from energy_coop.models import AllocationRun, Asset, AuditEntry, IssuedMonth, IssuedStatement, LedgerEntry, Member
 from energy_coop.period import Period
 from energy_coop.services import audit
-from energy_coop.services.credits import allocation as allocation_service, ledger
+from energy_coop.services.credits import allocation as allocation_service, anchors, ledger
 from energy_coop.services.credits.statements import check_period
 from energy_coop.services.registers.queries import get_member
 
@@ -49,6 +49,7 @@ class IssuePlan:
     member_numbers: list[str]
     allocation_run_id: int
     ledger_seq: int  # the last ledger entry, held still by the head's lock while the month is issued
+    anchor: dict[str, Any] | None = None  # the newest ledger anchor recorded before issuing (anchors.latest_anchor)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def prepare_issue(session: Session, period: str, *, now: dt.datetime) -> IssuePl
     refusal = _refusal(session, period, now, _Ledger.read(session), run)
     if refusal is not None:
         raise refusal
-    return IssuePlan(period, _members_to_issue(session, period), run.id, head.last_seq)
+    return IssuePlan(period, _members_to_issue(session, period), run.id, head.last_seq,
+                     anchors.latest_anchor(session, up_to_seq=head.last_seq))
 
 
 def _reason(refusal: RefusedError) -> str:
@@ -244,7 +246,7 @@ def store_month(session: Session, plan: IssuePlan, files: list[StatementFiles], 
     session.flush()
     audit.record(session, actor=actor, action="issue", entity="statements", key=plan.period,
                  after={"statements": len(files), "allocation_run_id": plan.allocation_run_id,
-                        "ledger_seq": plan.ledger_seq})
+                        "ledger_seq": plan.ledger_seq, "ledger_anchor": plan.anchor})
     return month
 
 
@@ -254,6 +256,16 @@ def issued_months(session: Session) -> list[dict[str, Any]]:
     return [{"period": m.period, "issued_at": m.issued_at, "issued_by": m.issued_by, "statements": m.statements,
              "allocation_run_id": m.allocation_run_id, "ledger_seq": m.ledger_seq}
             for m in session.scalars(select(IssuedMonth).order_by(IssuedMonth.period.desc()))]
+
+
+def month_anchor(session: Session, period: str) -> dict[str, Any] | None:
+    """The ledger anchor recorded when ``period`` was issued (``{seq, hash, signed_at, public_key_fingerprint}``;
+    ``None`` when it is not issued or no anchor had been made by then), from the issue's audit entry."""
+    after = session.scalar(select(AuditEntry.after).where(AuditEntry.action == "issue",
+                                                          AuditEntry.entity == "statements",
+                                                          AuditEntry.entity_key == check_period(period))
+                           .order_by(AuditEntry.id.desc()).limit(1))
+    return after.get("ledger_anchor") if isinstance(after, dict) else None
 
 
 def issued_month(session: Session, period: str) -> IssuedMonth | None:

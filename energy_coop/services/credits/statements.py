@@ -147,6 +147,8 @@ class Statement:
     issued_at: str | None = None
     storage: list[StorageLine] = field(default_factory=list)  # the month's batteries, charged and discharged
     year: YearToDate | None = None
+    # the newest ledger anchor at issue, {seq, hash, signed_at, public_key_fingerprint} (services.credits.anchors)
+    anchor: dict[str, Any] | None = None
 
     @property
     def credits_wh(self) -> int:
@@ -189,6 +191,7 @@ class Statement:
                 "year": self.year.year, "wh": self.year.wh, "cents": self.year.cents,
                 "generated_wh": self.year.generated_wh},
             "stale": self.stale,
+            **({"anchor": self.anchor} if self.anchor else {}),
         }
 
     @classmethod
@@ -210,6 +213,7 @@ class Statement:
             storage=[StorageLine(b["asset_code"], b["charged_wh"], b["discharged_wh"])
                      for b in doc.get("storage", [])],
             year=None if not year else YearToDate(year["year"], year["wh"], year["cents"], year["generated_wh"]),
+            anchor=doc.get("anchor"),
         )
 
 
