@@ -151,10 +151,13 @@ class Formatter:
 
     # ------------------------------------------------------------------------------------ dates, months
 
-    def date(self, value: dt.date | None) -> str:
-        """A calendar date in the locale's medium form (``"Mar 1, 2024"``, ``"01.03.2024"``); None -> ``""``."""
-        if value is None:
+    def date(self, value: dt.date | str | None) -> str:
+        """A calendar date in the locale's medium form (``"Mar 1, 2024"``, ``"01.03.2024"``); an ISO 8601 text
+        (``"2024-03-01"``, as JSON documents carry dates) is read first; None or "" -> ``""``."""
+        if value is None or value == "":
             return ""
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value[:10])
         if isinstance(value, dt.datetime):
             value = self._local(value).date()
         return format_date(value, "medium", locale=self._locale)

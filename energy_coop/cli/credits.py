@@ -17,7 +17,6 @@ from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option,
 from energy_coop.cli.verification import verify_command
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.period import Period
-from energy_coop.units import format_money
 from energy_coop.vocabulary import MANUAL_ENTRY_KINDS
 
 # ------------------------------------------------------------------------------------------------- allocation
@@ -94,13 +93,14 @@ def battery(app: AppContext, period: Period, member_number: str | None, as_json:
         return
     if not doc["assets"]:
         click.echo(f"{doc['period']}: no battery")
+    f = app.formatter()
     for a in doc["assets"]:
-        click.echo(f"{a['asset_code']} {a['asset_name']}, {doc['period']}: charged {a['charged_wh'] / 1000:,.3f} kWh, "
-                   f"discharged {a['discharged_wh'] / 1000:,.3f} kWh")
+        click.echo(f"{a['asset_code']} {a['asset_name']}, {doc['period']}: charged {f.energy_kwh(a['charged_wh'])} kWh, "
+                   f"discharged {f.energy_kwh(a['discharged_wh'])} kWh")
         for h in a["holders"]:
-            value = "" if h["cents"] is None else f", value {format_money(h['cents'])}"
-            click.echo(f"  {h['holder']}: charged {h['charged_wh'] / 1000:,.3f} kWh, discharged "
-                       f"{h['discharged_wh'] / 1000:,.3f} kWh{value}")
+            value = "" if h["cents"] is None else f", value {f.money(h['cents'])}"
+            click.echo(f"  {h['holder']}: charged {f.energy_kwh(h['charged_wh'])} kWh, discharged "
+                       f"{f.energy_kwh(h['discharged_wh'])} kWh{value}")
 
 
 @click.group("ledger")
@@ -158,9 +158,10 @@ def ledger_record(app: AppContext, kind: str, member_number: str, amount: str, m
     else:
         moved = "" if entry.booked == entry.period else \
             f", on the {entry.booked} statement: {entry.period}'s are issued"
-        click.echo(f"ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {format_money(entry.cents)} "
+        f = app.formatter()
+        click.echo(f"ledger entry {entry.seq}: {entry.kind.replace('_', ' ')} of {f.money(entry.cents)} "
                    f"for member {entry.member_number} ({entry.period}{moved}); balance now "
-                   f"{format_money(entry.balance_cents)}")
+                   f"{f.money(entry.balance_cents)}")
 
 
 # ---------------------------------------------------------------------------------------------------- exports
