@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
@@ -12,6 +11,7 @@ import click
 
 from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option, emit_json, json_option,
                                      pass_app, progress_bar, refusals)
+from energy_coop import atomic_files, storage_faults
 from energy_coop.errors import RefusedError, RowError
 from energy_coop.period import Period
 from energy_coop.units import format_money
@@ -223,18 +223,15 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
         # /dev/null, a FIFO: the rename below would replace it with a plain file
         raise RefusedError(f"--out {out_file}: is not a regular file (a device, a pipe or a folder); give a new or "
                            "ordinary file")
-    tmp = out_file + ".part"
     try:
-        with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
-            count = exports.write_ledger_csv(session, fh)
-        os.replace(tmp, out_file)
+        with app.snapshot() as session, atomic_files.atomic_file(out_file) as fh:
+            count = exports.write_ledger_csv(session, fh)  # renamed onto FILE only once it is whole
         with open(out_file, "rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError as exc:  # a folder that does not exist, no permission, a full disk: nothing is left behind
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise RefusedError(f"--out {out_file}: cannot write the ledger there ({exc.strerror or exc}); "
-                           "give a file in a folder that exists and that you may write to") from None
+        raise storage_faults.from_os_error(exc, path=out_file) or RefusedError(
+            f"--out {out_file}: cannot write the ledger there ({exc.strerror or exc}); "
+            "give a file in a folder that exists and that you may write to") from None
     if as_json:
         emit_json({"file": out_file, "entries": count, "sha256": digest})
     else:
