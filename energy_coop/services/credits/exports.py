@@ -75,9 +75,8 @@ def export_statements(session: Session, period: str, fmt: str, out_dir: Path) ->
 
 
 def _make_folder(folder: Path) -> None:
-    """``folder`` itself may be new; its parent must exist (a mistyped path is named, not created)."""
-    if not folder.is_dir():
-        folder.mkdir()  # FileNotFoundError names a missing parent; FileExistsError a file in the way
+    """``folder`` is made when new, with its parents (``--out DIR`` names the folder to write)."""
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _file_safe(text: str) -> str:
@@ -119,6 +118,7 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
                                                        and not (out_dir / "manifest.json").is_file())):
         raise RefusedError(f"{out_dir} already holds other files; give a new or empty folder (an earlier audit "
                            "bundle there is replaced whole)")
+    _make_folder(out_dir.parent)
     with atomic_files.atomic_folder(out_dir) as tmp:
         manifest = _write_audit(session, period, run, outcome, tmp)
     return manifest
