@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from energy_coop.atomic_files import is_partial
 from energy_coop.errors import (DatabaseBusy, DatabaseUnreachable, DiskFull, MissingFolder, ReadOnlyStorage,
                                 StorageFault)
 
@@ -187,6 +188,8 @@ def _postgresql(sqlstate: str, database: str | None) -> StorageFault | None:
 def from_os_error(e: OSError, *, path: str | os.PathLike | None = None) -> StorageFault | None:
     """A file-system error while writing ``path`` (an export) as a :class:`StorageFault`, or None."""
     target = e.filename or path
+    if e.filename and is_partial(Path(str(e.filename)).name):  # our temporary name: name what was being written
+        target = path or Path(str(e.filename)).parent
     named = f" {target}" if target else ""
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return DiskFull(f"the disk is full: could not write{named}; nothing was left behind. Free some space (or "

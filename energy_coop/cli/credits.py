@@ -185,6 +185,12 @@ def export_group() -> None:
     """Statements and auditor exports (SPEC section 6)."""
 
 
+def _export_fault(exc: OSError, out: str) -> Exception:
+    """An export's file-system error as a storage fault naming the folder (or a plain refusal)."""
+    fault = storage_faults.from_os_error(exc, path=out)
+    return fault or RefusedError(f"--out {out}: cannot write there ({exc.strerror or exc})")
+
+
 @export_group.command("statements")
 @click.option("--period", required=True, metavar="YYYY-MM", type=PERIOD)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "csv"]), required=True)
@@ -203,6 +209,8 @@ def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, a
     except issued.NotIssuedError as exc:
         exc.message += f"; issue them with `energy-coop statements issue {exc.period}`"
         raise
+    except OSError as exc:  # a full disk, no permission: no statement was written (each is whole or absent)
+        raise _export_fault(exc, out_dir) from None
     if as_json:
         emit_json({"period": str(period), "format": fmt, "files": [str(p) for p in paths]})
     else:
@@ -249,8 +257,11 @@ def export_audit(app: AppContext, period: Period, out_dir: str, as_json: bool) -
     """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
     from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
 
-    with app.snapshot() as session:
-        manifest = exports.export_audit(session, str(period), Path(out_dir))
+    try:
+        with app.snapshot() as session:
+            manifest = exports.export_audit(session, str(period), Path(out_dir))
+    except OSError as exc:  # the bundle is one folder renamed into place: nothing of it is left behind
+        raise _export_fault(exc, out_dir) from None
     if as_json:
         emit_json(manifest)
     else:
