@@ -23,7 +23,7 @@ import click
 from sqlalchemy.orm import Session
 
 from energy_coop.config import Config, load_config
-from energy_coop.db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
+from energy_coop.db import get_engine, get_read_sessionmaker, get_sessionmaker, get_snapshot_sessionmaker
 from energy_coop import storage_faults
 from energy_coop.errors import RefusedError, StorageFault
 from energy_coop.period import Period
@@ -105,7 +105,9 @@ def require_current_schema(url: str) -> None:
 
     engine = get_engine(url)
     try:
-        current = current_revision(engine)
+        # through the read engine: on SQLite the write engine begins with BEGIN IMMEDIATE, so a mere look at the
+        # schema revision would queue behind (and, past the busy timeout, fail on) another process's change
+        current = current_revision(get_read_sessionmaker(url).kw["bind"])
     except Exception as exc:  # noqa: BLE001 - any connection failure becomes a plain message
         fault = storage_faults.translate(exc, database=url)
         if fault is not None:
