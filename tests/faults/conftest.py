@@ -123,3 +123,25 @@ def copy_database(template: Path, folder: Path) -> str:
     path = folder / "coop.db"
     shutil.copyfile(template, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def coop(sessions, tmp_path):
+    """The small co-op of tests.helpers, no readings."""
+    with sessions.begin() as s:
+        small_coop(s, tmp_path / "registers")
+    return sessions
+
+
+@pytest.fixture
+def job_rows(sessions):
+    from energy_coop.models import JobRun
+
+    def rows(job: str | None = None) -> list[JobRun]:
+        with sessions.begin() as s:
+            q = select(JobRun).order_by(JobRun.job, JobRun.period)
+            if job:
+                q = q.where(JobRun.job == job)
+            return list(s.scalars(q))
+
+    return rows
