@@ -49,8 +49,10 @@ def describe_database(url: str | None) -> str:
         return "the database"
     if parsed.get_backend_name() == "sqlite":
         name = parsed.database or ""
-        if not name or name == ":memory:" or name.startswith("file:"):
-            return "the SQLite database in memory" if not name or name == ":memory:" else f"the SQLite database {name}"
+        if not name or name == ":memory:":
+            return "the SQLite database in memory"
+        if name.startswith("file:"):  # a URI filename (``?mode=ro&uri=true``)
+            name = name[5:].split("?", 1)[0]
         return f"the SQLite database {os.path.abspath(name)}"
     return f"the database {parsed.render_as_string(hide_password=True)}"
 
