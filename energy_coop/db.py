@@ -4,8 +4,12 @@ SQLite connections get ``foreign_keys=ON``, WAL journaling and a busy timeout so
 (the web app and the scheduler) can share one file, and ``recursive_triggers=ON``, so that the row an ``INSERT OR
 REPLACE`` would delete fires the append-only DELETE trigger (``migrations/helpers.py``) and the REPLACE is refused:
 the ledger relies on that, since a BEFORE INSERT trigger on it would triple the cost of posting; the other
-append-only tables refuse a repeated key by trigger on every connection. Nobody here creates tables: ``energy-coop db upgrade``
-(Alembic) does.
+append-only tables refuse a repeated key by trigger on every connection. The busy timeout is 30 s unless the URL
+says otherwise with SQLite's own ``?timeout=SECONDS`` (``sqlite:///coop.db?timeout=5``); past it a write fails with
+"database is locked", which :mod:`energy_coop.storage_faults` words as "the database is busy; try again in a
+minute". On PostgreSQL the equivalent is the server's ``lock_timeout`` (e.g. ``?options=-c%20lock_timeout%3D30s``
+in the URL); without one a change waits for the lock as long as it takes. Nobody here creates tables:
+``energy-coop db upgrade`` (Alembic) does.
 """
 
 from __future__ import annotations
@@ -27,13 +31,30 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return name.startswith("sqlite")
 
 
-def _sqlite_on_connect(dbapi_conn, _record) -> None:
+#: How long a SQLite connection waits for another's write lock before "database is locked" [ms].
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+
+
+def sqlite_busy_timeout_ms(url: str) -> int:
+    """The busy timeout of a SQLite URL [ms]: its ``?timeout=SECONDS``, else :data:`DEFAULT_BUSY_TIMEOUT_MS`."""
+    from sqlalchemy.engine import make_url
+
+    text = make_url(url).query.get("timeout")
+    if isinstance(text, tuple):
+        text = text[-1]
+    try:
+        return max(0, int(float(text) * 1000)) if text is not None else DEFAULT_BUSY_TIMEOUT_MS
+    except ValueError:
+        return DEFAULT_BUSY_TIMEOUT_MS
+
+
+def _sqlite_on_connect(dbapi_conn, _record, busy_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (so BEGIN IMMEDIATE works).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA recursive_triggers=ON")  # a REPLACE's delete fires the append-only DELETE triggers
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "memory" and mode != "wal":
         cur.execute("PRAGMA journal_mode=WAL")
@@ -50,7 +71,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     """A new engine for ``url`` with this project's connection settings (prefer :func:`get_engine`)."""
     if is_sqlite(url):
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        busy_ms = sqlite_busy_timeout_ms(url)
+        event.listen(engine, "connect", lambda conn, record: _sqlite_on_connect(conn, record, busy_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -79,12 +101,12 @@ def get_sessionmaker(url: str) -> sessionmaker[Session]:
     return factory
 
 
-def _sqlite_reader_on_connect(dbapi_conn, _record) -> None:
+def _sqlite_reader_on_connect(dbapi_conn, _record, busy_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA recursive_triggers=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA query_only=ON")  # a read engine must never write, whatever a bug asks of it
     cur.close()
 
@@ -116,7 +138,9 @@ def get_read_sessionmaker(url: str) -> sessionmaker[Session]:
         if factory is None:
             if is_sqlite(url):
                 engine = create_engine(url)
-                event.listen(engine, "connect", _sqlite_reader_on_connect)
+                busy_ms = sqlite_busy_timeout_ms(url)
+                event.listen(engine, "connect",
+                             lambda conn, record: _sqlite_reader_on_connect(conn, record, busy_ms))
                 event.listen(engine, "begin", _sqlite_reader_on_begin)
             else:
                 engine = create_engine(url, pool_pre_ping=True, isolation_level="AUTOCOMMIT")

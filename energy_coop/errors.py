@@ -71,3 +71,65 @@ class ConflictError(RefusedError):
     """The request conflicts with what is already recorded (e.g. a month already posted)."""
 
     exit_code = 3
+
+
+class StorageFault(Exception):
+    """The database or a folder could not do what was asked (busy, full, read-only, missing): nothing was written.
+
+    Not a refusal of the input: the same request may succeed once the operator has fixed the cause (or, for
+    :class:`DatabaseBusy`, a minute later). ``message`` says what happened and what to check, naming the database
+    file or folder and never the SQL; each entry point turns it into its own answer: the command line's
+    ``exit_code`` (the BSD ``sysexits.h`` numbers, listed in the README), the web's ``http_status`` with
+    ``Retry-After: retry_after`` seconds when a retry is expected to succeed. Made by
+    :func:`energy_coop.storage_faults.translate`.
+    """
+
+    exit_code = 74  # EX_IOERR
+    http_status = 503
+    retry_after: int | None = None
+    word = "storage_fault"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DatabaseBusy(StorageFault):
+    """Another change held the database longer than this one would wait (SQLite's busy timeout, PostgreSQL's
+    ``lock_timeout``, a deadlock or serialization failure): retry in a minute. Exit status 75 (EX_TEMPFAIL)."""
+
+    exit_code = 75
+    retry_after = 60
+    word = "busy"
+
+
+class DiskFull(StorageFault):
+    """The disk (or quota) holding the database or an output folder is full. Exit status 74 (EX_IOERR)."""
+
+    exit_code = 74
+    word = "disk_full"
+
+
+class ReadOnlyStorage(StorageFault):
+    """The database (or an output folder) may be read but not written. Exit status 77 (EX_NOPERM)."""
+
+    exit_code = 77
+    word = "read_only"
+
+
+class MissingFolder(StorageFault):
+    """The folder of the database or of an output does not exist. Exit status 73 (EX_CANTCREAT)."""
+
+    exit_code = 73
+    word = "missing_folder"
+
+
+class DatabaseUnreachable(StorageFault):
+    """The database server does not answer, or the file cannot be opened. Exit status 69 (EX_UNAVAILABLE)."""
+
+    exit_code = 69
+    retry_after = 60
+    word = "unavailable"

@@ -30,7 +30,8 @@ from typing import Any
 
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
-from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
+from energy_coop.services.metering.imports import ConcurrentImport, FileReport, ImportRefused, import_file
+from energy_coop.storage_faults import translate
 from jobs.inbox_files import (
     INBOX_DONE,
     INBOX_PROCESSING,
@@ -150,17 +151,25 @@ def _import_one(factory, inbox: Path, claimed: Path, name: str, actor: str, run_
         notes.append(f"{name} refused ({exc.report.error_count} problem(s)): see {INBOX_REJECTED}/"
                      f"{target.name}{REPORT_SUFFIX}")
         return
+    except ConcurrentImport as exc:  # imported meanwhile by another process (a command, another scheduler)
+        move_aside(claimed, inbox / INBOX_DONE)
+        counts["duplicates"] += 1
+        notes.append(f"{name} was imported by another process at the same time"
+                     + (f" (batch {exc.batch_id})" if exc.batch_id is not None else ""))
+        return
     except Exception as exc:
         if not claimed.exists():
             counts["vanished"] += 1
             notes.append(f"{name} disappeared while it was being imported; nothing was imported from it")
             return
-        log.exception("importing %s failed", name)
+        fault = translate(exc, database=str(factory.kw["bind"].url))
+        if fault is None:
+            log.exception("importing %s failed", name)
         move_aside(claimed, inbox)
         counts["failed"] += 1
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        notes.append(f"{name} could not be imported ({exc.__class__.__name__}: {first}); it was put back into "
-                     "the inbox for the next run")
+        why = fault.message if fault is not None else f"{exc.__class__.__name__}: {first}"
+        notes.append(f"{name} could not be imported ({why}); it was put back into the inbox for the next run")
         return
     move_aside(claimed, inbox / INBOX_DONE)
     if report.status == "duplicate":

@@ -6,6 +6,11 @@ transaction left behind: an allocation posted by the run means it succeeded; fil
 are settled against the import batches (imported -> ``done/``, not imported -> back into the inbox); anything
 else is failed and retried as :mod:`jobs.runs` says. What was concluded is written into the row's message.
 
+When it runs: when a scheduler starts, at its hourly catch-up, and, for ``import-inbox`` runs, at the start of
+every inbox pass (:func:`jobs.runner.run_job`): so a surviving scheduler takes over the files of one killed
+mid-import within one inbox interval (a dead pid on this host at once; a run of another host once its lease
+has run out).
+
 Like services these functions take a session and never commit; the caller owns the transaction.
 """
 
@@ -63,16 +68,20 @@ _RESOLVERS = {MONTHLY_ALLOCATION: _resolve_allocation, REFRESH_FORECASTS: _resol
 
 
 def recover_stale_runs(session: Session, *, now: dt.datetime, host: str,
-                       running_here: Collection[tuple[str, str]] = (), inbox: Path | None = None) -> list[JobRun]:
-    """Resolve every abandoned ``running`` row (see the module docstring); return the rows resolved.
+                       running_here: Collection[tuple[str, str]] = (), inbox: Path | None = None,
+                       jobs: Collection[str] | None = None) -> list[JobRun]:
+    """Resolve every abandoned ``running`` row (of ``jobs`` only, when given; see the module docstring); return
+    the rows resolved.
 
     Each row is first taken over with a compare-and-set, so of two schedulers recovering at once only one
     settles it (on PostgreSQL the second waits on the row lock and then finds it no longer running).
     """
     now = aware(now)
     resolved = []
-    candidates = session.scalars(select(JobRun).where(JobRun.outcome == "running").order_by(JobRun.id)
-                                 .execution_options(populate_existing=True)).all()
+    query = select(JobRun).where(JobRun.outcome == "running")
+    if jobs is not None:
+        query = query.where(JobRun.job.in_(list(jobs)))
+    candidates = session.scalars(query.order_by(JobRun.id).execution_options(populate_existing=True)).all()
     for run in candidates:
         why = abandoned_reason(run, now=now, host=host, running_here=running_here)
         if why is None:

@@ -27,6 +27,7 @@ from typing import Any
 from energy_coop.config import Config
 from energy_coop.db import get_sessionmaker
 from energy_coop.models import utcnow
+from energy_coop.storage_faults import translate
 from jobs import allocation, forecasts, inbox, periods, recovery
 from jobs import runs as job_runs
 from jobs.result import WorkResult
@@ -89,7 +90,12 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, database: str | None = None) -> str:
+    """``exc`` in one line for a run's message: a storage fault in its plain words (never SQL), else the
+    exception's class and first line."""
+    fault = translate(exc, database=database)
+    if fault is not None:
+        return fault.message
     text = str(exc).strip().splitlines()
     return f"{exc.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")
 
@@ -107,6 +113,8 @@ def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period:
     schedule = config.schedule
     period = period or periods.period_for(job, now, schedule)
     key = (job, period)
+    if job == IMPORT_INBOX:  # a killed scheduler's claimed files are taken over within one inbox interval
+        recover(config, now=now, jobs=(IMPORT_INBOX,))
     with _active_lock:
         if key in _active:  # this very process is already at it (e.g. a firing and the catch-up at once)
             return RunResult(job, period, False, None, f"{job} {period} is already running in this process; "
@@ -128,7 +136,7 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
                                        started_by=started_by, force_retry=force_retry)
             run_id, attempt, previous = claim.run.id, claim.run.attempt, claim.run.outcome
     except Exception as exc:  # noqa: BLE001 - the database is unreachable: log, say so, try again next time
-        message = f"{job} {period} could not be started: the database could not be reached ({_first_line(exc)})"
+        message = f"{job} {period} could not be started: the database could not be reached ({_first_line(exc, config.database_url)})"
         log.error("%s", message)
         return RunResult(job, period, False, "failed", message, recorded=False)
     if not claim.claimed:
@@ -143,7 +151,7 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
         result.counts = jsonable(result.counts)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and logged; the next run still happens
         log.error("%s %s failed:\n%s", job, period, traceback.format_exc())
-        result = WorkResult("failed", {}, f"failed: {_first_line(exc)}")
+        result = WorkResult("failed", {}, f"failed: {_first_line(exc, config.database_url)}")
 
     finished = now if clock_given else utcnow()
     try:
@@ -152,7 +160,7 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
                                           counts=result.counts, message=result.message)
     except Exception as exc:  # noqa: BLE001 - the row stays 'running'; recovery will resolve it
         log.error("%s %s: %s, but its outcome could not be recorded (%s); it stays 'running' until recovered",
-                  job, period, result.outcome, _first_line(exc))
+                  job, period, result.outcome, _first_line(exc, config.database_url))
         return RunResult(job, period, True, result.outcome, result.message, result.counts, run_id, attempt,
                          recorded=False)
     if not written:
@@ -164,8 +172,10 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
                      recorded=written)
 
 
-def recover(config: Config, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Resolve runs abandoned by a crashed process (see :func:`jobs.recovery.recover_stale_runs`).
+def recover(config: Config, *, now: dt.datetime | None = None,
+            jobs: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Resolve runs abandoned by a crashed process (see :func:`jobs.recovery.recover_stale_runs`), of ``jobs``
+    only when given (every inbox pass recovers the inbox's own).
 
     Returns the resolved runs as dictionaries; a database that cannot be reached is logged and yields none.
     """
@@ -173,10 +183,10 @@ def recover(config: Config, *, now: dt.datetime | None = None) -> list[dict[str,
     try:
         with get_sessionmaker(config.database_url).begin() as session:
             runs = recovery.recover_stale_runs(session, now=now, host=HOST, running_here=running_here(),
-                                               inbox=config.inbox)
+                                               inbox=config.inbox, jobs=jobs)
             resolved = [r.as_dict() for r in runs]
     except Exception as exc:  # noqa: BLE001
-        log.error("recovery of abandoned runs failed: %s", _first_line(exc))
+        log.error("recovery of abandoned runs failed: %s", _first_line(exc, config.database_url))
         return []
     for run in resolved:
         log.warning("%s %s: %s - %s", run["job"], run["period"], run["outcome"], run["message"])
@@ -194,7 +204,7 @@ def catch_up(config: Config, *, now: dt.datetime | None = None) -> list[RunResul
             with get_sessionmaker(config.database_url).begin() as session:
                 owed = periods.missed_periods(session, job, now=now, schedule=schedule)
         except Exception as exc:  # noqa: BLE001
-            log.error("catch-up of %s could not read the job runs: %s", job, _first_line(exc))
+            log.error("catch-up of %s could not read the job runs: %s", job, _first_line(exc, config.database_url))
             continue
         for period in owed:
             log.info("%s %s: catching up", job, period)

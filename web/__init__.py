@@ -26,7 +26,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from energy_coop.config import Config, load_config
 from web import api, formatter
 from web.admin import bp as admin_bp
-from web.api.errors import error_response
+from web.api.errors import error_response, fault_response, public_fault_text
+from energy_coop.storage_faults import translate
 from web.audit import bp as audit_bp
 from web.auth import bp as auth_bp
 from web.efficiency import bp as efficiency_bp
@@ -47,6 +48,8 @@ ERROR_TEXT = {
           ("The upload is larger than this co-op accepts. Split the file and upload the parts one by one.")),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong", "The problem has been logged; nothing was half-saved. Please try again later."),
+    503: ("Please try again in a minute", "The database is busy with another change; nothing was saved. "
+                                          "Please try again in a minute."),
 }
 
 
@@ -144,6 +147,14 @@ def _register_error_pages(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        fault = translate(exc, database=app.config["ENERGY_COOP"].database_url)
+        if fault is not None:  # busy, full, read-only: 503 in plain words (and Retry-After), never a 500
+            log.error("storage fault on %s %s: %s", request.method, request.path, fault.message)
+            if _wants_json():
+                return fault_response(fault)
+            page, code = _error_page(503, public_fault_text(fault))
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            return page, code, headers
         log.exception("unexpected error on %s %s", request.method, request.path)
         return _error_page(500)
 

@@ -16,13 +16,13 @@ import click
 
 from energy_coop.cli import (accounts, backup, credits, forecasting, metering, operations, registers, settings,
                              statements, verification)
-from energy_coop.cli.context import AppContext
+from energy_coop.cli.context import AppContext, FaultGroup
 from energy_coop.cli.operations import JOB_NAMES
 
 __all__ = ["JOB_NAMES", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=FaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", "db_url", metavar="URL", help="Database URL (overrides ENERGY_COOP_DATABASE_URL).")
 @click.version_option(package_name="energy-coop")
 @click.pass_context

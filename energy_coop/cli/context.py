@@ -4,7 +4,10 @@ JSON output, refusals and their exit codes, progress bars, and the ``YYYY-MM`` p
 A command opens one transaction with :meth:`AppContext.transaction` (or a read-only
 :meth:`AppContext.snapshot`), calls one service, and prints. A :class:`RefusedError` from the service becomes ``error: ...`` on stderr (and,
 with ``--json``, a JSON document on stdout) and the error's exit status, through :func:`refusals`; the
-transaction is rolled back so nothing is half-written.
+transaction is rolled back so nothing is half-written. A storage fault (the database busy, a full disk, a
+read-only database, a missing folder: :mod:`energy_coop.storage_faults`) becomes its plain message and its own
+exit status the same way, never a traceback or SQL: :func:`refusals` for each command, and :class:`FaultGroup`
+(the ``main`` group) for anything raised outside one.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import click
 from sqlalchemy.orm import Session
 
 from energy_coop.config import Config, load_config
-from energy_coop.db import get_engine, get_sessionmaker, get_snapshot_sessionmaker
-from energy_coop.errors import RefusedError
+from energy_coop.db import get_engine, get_read_sessionmaker, get_sessionmaker, get_snapshot_sessionmaker
+from energy_coop import storage_faults
+from energy_coop.errors import RefusedError, StorageFault
 from energy_coop.period import Period
 
 if TYPE_CHECKING:
@@ -34,6 +38,14 @@ EXIT_REFUSED = 2
 EXIT_FAILED = 1
 #: ``jobs run``: the period is running in another process, so it was left alone.
 EXIT_RUNNING_ELSEWHERE = 3
+#: Storage faults (:mod:`energy_coop.storage_faults`), the BSD ``sysexits.h`` numbers: the database busy with
+#: another change past the wait (75, EX_TEMPFAIL: try again), a disk full (74, EX_IOERR), a read-only database or
+#: folder (77, EX_NOPERM), a missing folder (73, EX_CANTCREAT), a database that cannot be reached (69).
+EXIT_BUSY = 75
+EXIT_DISK_FULL = 74
+EXIT_READ_ONLY = 77
+EXIT_MISSING_FOLDER = 73
+EXIT_UNREACHABLE = 69
 
 
 class AppContext:
@@ -93,8 +105,13 @@ def require_current_schema(url: str) -> None:
 
     engine = get_engine(url)
     try:
-        current = current_revision(engine)
+        # through the read engine: on SQLite the write engine begins with BEGIN IMMEDIATE, so a mere look at the
+        # schema revision would queue behind (and, past the busy timeout, fail on) another process's change
+        current = current_revision(get_read_sessionmaker(url).kw["bind"])
     except Exception as exc:  # noqa: BLE001 - any connection failure becomes a plain message
+        fault = storage_faults.translate(exc, database=url)
+        if fault is not None:
+            raise fault from None
         raise RefusedError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
     if current != head_revision():
@@ -160,10 +177,54 @@ def refusals(as_json_doc: Callable[..., Any] | None = None) -> Callable:
                                "details": [e.as_dict() for e in exc.errors]})
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(exc.exit_code)
+            except Exception as exc:  # a storage fault in plain words; anything else is a bug and propagates
+                fault = fault_of(exc)
+                if fault is None:
+                    raise
+                if kwargs.get("as_json"):
+                    emit_json(fault_document(fault))
+                click.echo(f"error: {fault}", err=True)
+                sys.exit(fault.exit_code)
 
         return wrapper
 
     return deco
+
+
+def fault_of(exc: BaseException) -> StorageFault | None:
+    """``exc`` as a :class:`StorageFault` naming this command's database, or None when it is none."""
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    url = None
+    if app is not None:
+        try:
+            url = app.config.database_url
+        except Exception:  # noqa: BLE001 - a configuration that cannot even be read names no database
+            url = app.db_url
+    return storage_faults.translate(exc, database=url)
+
+
+def fault_document(fault: StorageFault) -> dict[str, Any]:
+    """The ``--json`` document of a storage fault: ``{"error", "message", "details", "retry_after"}``."""
+    return {"error": fault.__class__.__name__, "message": fault.message, "details": [],
+            "retry_after": fault.retry_after}
+
+
+class FaultGroup(click.Group):
+    """The ``main`` group: a storage fault raised anywhere below it (a command without :func:`refusals`, a
+    callback) ends in its plain message and exit status instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            fault = fault_of(exc)
+            if fault is None:
+                raise
+            click.echo(f"error: {fault}", err=True)
+            ctx.exit(fault.exit_code)
 
 
 def show_progress(as_json: bool) -> bool:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from energy_coop.cli.anchors import against_options, anchor, anchor_key
+from energy_coop import atomic_files, storage_faults
+from energy_coop.cli.anchors import anchor, anchor_key
 from energy_coop.cli.context import (EXIT_FAILED, PERIOD, AppContext, db_option, emit_json, json_option,
                                      pass_app, progress_bar, refusals)
 from energy_coop.cli.verification import verify_command
@@ -172,6 +172,12 @@ def export_group() -> None:
     """Statements and auditor exports (SPEC section 6)."""
 
 
+def _export_fault(exc: OSError, out: str) -> Exception:
+    """An export's file-system error as a storage fault naming the folder (or a plain refusal)."""
+    fault = storage_faults.from_os_error(exc, path=out)
+    return fault or RefusedError(f"--out {out}: cannot write there ({exc.strerror or exc})")
+
+
 @export_group.command("statements")
 @click.option("--period", required=True, metavar="YYYY-MM", type=PERIOD)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "csv"]), required=True)
@@ -190,6 +196,8 @@ def export_statements(app: AppContext, period: Period, fmt: str, out_dir: str, a
     except issued.NotIssuedError as exc:
         exc.message += f"; issue them with `energy-coop statements issue {exc.period}`"
         raise
+    except OSError as exc:  # a full disk, no permission: no statement was written (each is whole or absent)
+        raise _export_fault(exc, out_dir) from None
     if as_json:
         emit_json({"period": str(period), "format": fmt, "files": [str(p) for p in paths]})
     else:
@@ -210,18 +218,15 @@ def export_ledger(app: AppContext, out_file: str, as_json: bool) -> None:
         # /dev/null, a FIFO: the rename below would replace it with a plain file
         raise RefusedError(f"--out {out_file}: is not a regular file (a device, a pipe or a folder); give a new or "
                            "ordinary file")
-    tmp = out_file + ".part"
     try:
-        with app.snapshot() as session, open(tmp, "w", newline="", encoding="utf-8") as fh:
-            count = exports.write_ledger_csv(session, fh)
-        os.replace(tmp, out_file)
+        with app.snapshot() as session, atomic_files.atomic_file(out_file) as fh:
+            count = exports.write_ledger_csv(session, fh)  # renamed onto FILE only once it is whole
         with open(out_file, "rb") as fh:
             digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError as exc:  # a folder that does not exist, no permission, a full disk: nothing is left behind
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise RefusedError(f"--out {out_file}: cannot write the ledger there ({exc.strerror or exc}); "
-                           "give a file in a folder that exists and that you may write to") from None
+        raise storage_faults.from_os_error(exc, path=out_file) or RefusedError(
+            f"--out {out_file}: cannot write the ledger there ({exc.strerror or exc}); "
+            "give a file in a folder that exists and that you may write to") from None
     if as_json:
         emit_json({"file": out_file, "entries": count, "sha256": digest})
     else:
@@ -239,8 +244,11 @@ def export_audit(app: AppContext, period: Period, out_dir: str, as_json: bool) -
     """A month's audit bundle: inputs, allocation, ledger entries, statements and a manifest of SHA-256s."""
     from energy_coop.services.credits import exports  # lazy: pandas/pvlib; keeps --help fast
 
-    with app.snapshot() as session:
-        manifest = exports.export_audit(session, str(period), Path(out_dir))
+    try:
+        with app.snapshot() as session:
+            manifest = exports.export_audit(session, str(period), Path(out_dir))
+    except OSError as exc:  # the bundle is one folder renamed into place: nothing of it is left behind
+        raise _export_fault(exc, out_dir) from None
     if as_json:
         emit_json(manifest)
     else:

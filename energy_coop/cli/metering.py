@@ -7,9 +7,13 @@ import sys
 
 import click
 
-from energy_coop.cli.context import (EXIT_REFUSED, PERIOD, AppContext, db_option, emit_json, json_option,
-                                     pass_app, progress_bar, refusals, require_current_schema)
+from energy_coop.cli.context import (EXIT_REFUSED, PERIOD, AppContext, db_option, emit_json, fault_document,
+                                     fault_of, json_option, pass_app, progress_bar, refusals,
+                                     require_current_schema)
+from energy_coop.errors import ConflictError
 from energy_coop.errors import RowError
+
+EXIT_CONFLICT = ConflictError.exit_code
 from energy_coop.period import Period
 
 
@@ -29,13 +33,16 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
     Each file is its own transaction, committed before the next file is read: whatever happens to a later file
     (refused, or an unexpected failure while reading it), the earlier files stay imported and every file's
     outcome is printed (one line per file on stdout as it finishes; with ``--json`` one document at the end).
-    Exit status 2 when any file was refused.
+    Exit status 2 when any file was refused; else 3 when another process imported the same file at the same
+    time (nothing imported here). A storage fault (the database busy, a full disk, read-only) stops at that file
+    with its message and exit status (:mod:`energy_coop.storage_faults`); the files before it stay imported.
     """
     # lazy: pandas; keeps --help fast
-    from energy_coop.services.metering.imports import FileReport, ImportRefused, import_file
+    from energy_coop.services.metering.imports import ConcurrentImport, FileReport, ImportRefused, import_file
 
     require_current_schema(app.config.database_url)
     reports: list[FileReport] = []
+    conflicts = 0
     for path in paths:  # one transaction per file: each file is all-or-nothing on its own
         if not os.path.isfile(path):
             report = FileReport(file=os.path.basename(path))
@@ -50,7 +57,18 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
                                              skip_invalid=skip_invalid, progress=progress)
             except ImportRefused as exc:
                 report = exc.report
+            except ConcurrentImport as exc:
+                report = FileReport(file=os.path.basename(path), status="conflict", batch_id=exc.batch_id)
+                report.errors = [RowError("file", "", exc.message)]
+                report.error_count = 1
+                conflicts += 1
             except Exception as exc:  # noqa: BLE001 - one file's failure must not hide the others' outcomes
+                fault = fault_of(exc)
+                if fault is not None:  # the next file would meet it too: stop here, in plain words
+                    if as_json:
+                        emit_json({"files": [r.as_dict() for r in reports], **fault_document(fault)})
+                    click.echo(f"error: {os.path.basename(path)}: nothing of it was imported: {fault}", err=True)
+                    sys.exit(fault.exit_code)
                 report = FileReport(file=os.path.basename(path))
                 report.errors = [RowError("file", "", (
                     f"could not be imported: an unexpected {exc.__class__.__name__} while reading it "
@@ -66,6 +84,8 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
             _echo_report(r, summary_err=True)
     if any(r.status == "refused" for r in reports):
         sys.exit(EXIT_REFUSED)
+    if conflicts:
+        sys.exit(EXIT_CONFLICT)
 
 
 def _echo_report(r, *, summary_err: bool = False) -> None:

@@ -73,8 +73,8 @@ def test_an_absurd_csv_kwh_is_refused_not_a_decimal_overflow(coop, cli, write, k
 def test_export_ledger_into_a_folder_that_does_not_exist_is_refused(coop, cli, tmp_path):
     out = tmp_path / "nonexistent" / "dir" / "x.csv"
     result = cli("export", "ledger", "--out", str(out))
-    assert result.exit_code == 2
-    assert f"--out {out}: cannot write the ledger there (No such file or directory)" in result.stderr
+    assert result.exit_code == 73  # EX_CANTCREAT: a missing folder, named
+    assert f"error: the folder {out.parent} does not exist: create it (or give another)" in result.stderr
     assert not out.parent.exists()
 
 

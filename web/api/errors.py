@@ -16,7 +16,8 @@ from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
-from energy_coop.errors import ConflictError, NotFoundError, RefusedError
+from energy_coop.errors import ConflictError, DatabaseBusy, NotFoundError, RefusedError, StorageFault
+from energy_coop.storage_faults import translate
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ ERROR_WORDS = {
     422: "invalid_input",
     500: "server_error",
     501: "not_implemented",
+    503: "unavailable",
 }
 
 MESSAGES = {
@@ -129,6 +131,23 @@ def http_error_response(exc: HTTPException) -> Response:
     return error_response(status, message, details, headers=headers)
 
 
+def public_fault_text(fault: StorageFault) -> str:
+    """A storage fault in words for any signed-in user: the busy message as it is; the others without the
+    server's paths (those go to the log, for the administrator)."""
+    if isinstance(fault, DatabaseBusy):
+        return fault.message
+    what = {"disk_full": "its disk is full", "read_only": "it is read-only", "missing_folder": "a folder is missing",
+            "unavailable": "it does not answer"}.get(fault.word, "it failed to write")
+    return (f"The co-op's database cannot take changes right now ({what}); nothing was saved. The problem has "
+            "been logged for the administrator; please try again later.")
+
+
+def fault_response(fault: StorageFault) -> Response:
+    """A storage fault as the API's JSON error: 503, with ``Retry-After`` when a retry should succeed."""
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+    return error_response(503, public_fault_text(fault), [], headers=headers, fault=fault.word)
+
+
 def handle_api_exception(exc: Exception) -> Response:
     """The blueprints' handler for everything raised inside an API view."""
     if isinstance(exc, RefusedError):
@@ -137,6 +156,10 @@ def handle_api_exception(exc: Exception) -> Response:
         return error_response(422, MESSAGES[422], flatten_messages(exc.messages, "request"))
     if isinstance(exc, HTTPException):
         return http_error_response(exc)
+    fault = translate(exc, database=current_app.config["ENERGY_COOP"].database_url)
+    if fault is not None:
+        log.error("storage fault on %s %s: %s", request.method, request.path, fault.message)
+        return fault_response(fault)
     log.error("API error on %s %s", request.method, request.path, exc_info=exc)
     return error_response(500)
 

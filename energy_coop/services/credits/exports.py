@@ -1,7 +1,10 @@
 """The auditors' files (SPEC section 6): the ledger with its hashes, one statement per member, and the audit
 bundle of a posted month, with what an auditor needs to re-compute section 5 without this application.
 
-Each writer takes a Session and where to write; nothing here writes to the database.
+Each writer takes a Session and where to write; nothing here writes to the database. Files appear whole or not
+at all (:mod:`energy_coop.atomic_files`): written under a temporary name in the same folder and renamed when
+complete, so a full disk or a crash leaves nothing half-written; the audit bundle is one folder renamed into
+place with its manifest written last.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from energy_coop import atomic_files
 from energy_coop.calc.credits.allocation import COOP
 from energy_coop.calc.credits.chain import format_time
 from energy_coop.calc.credits.holdings import holding_segments
@@ -64,13 +68,15 @@ def export_statements(session: Session, period: str, fmt: str, out_dir: Path) ->
     if fmt not in ("pdf", "csv"):
         raise RefusedError(f"format {fmt!r} is not pdf or csv")
     stored = issued.statements_of_month(session, period)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for number, row in stored:
-        path = out_dir / statement_file_name(period, number, fmt)
-        path.write_bytes(row.pdf if fmt == "pdf" else row.csv)
-        paths.append(path)
-    return paths
+    _make_folder(out_dir)
+    files = [(out_dir / statement_file_name(period, number, fmt), row.pdf if fmt == "pdf" else row.csv)
+             for number, row in stored]
+    return atomic_files.write_all(files)
+
+
+def _make_folder(folder: Path) -> None:
+    """``folder`` is made when new, with its parents (``--out DIR`` names the folder to write)."""
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _file_safe(text: str) -> str:
@@ -111,7 +117,17 @@ def export_audit(session: Session, period: str, out_dir: Path) -> dict[str, Any]
     if run is None:
         raise RefusedError(f"{period} has not been posted; there is nothing to audit yet")
     outcome = allocation_service.compute(session, period, today=dt.date.max)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir())
+                                                       and not (out_dir / "manifest.json").is_file())):
+        raise RefusedError(f"{out_dir} already holds other files; give a new or empty folder (an earlier audit "
+                           "bundle there is replaced whole)")
+    _make_folder(out_dir.parent)
+    with atomic_files.atomic_folder(out_dir) as tmp:
+        manifest = _write_audit(session, period, run, outcome, tmp)
+    return manifest
+
+
+def _write_audit(session: Session, period: str, run: Any, outcome: Any, out_dir: Path) -> dict[str, Any]:
     files: list[Path] = []
 
     def writer(name: str):

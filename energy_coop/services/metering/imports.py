@@ -18,7 +18,11 @@ The file is refused whole (:class:`ImportRefused`, nothing kept: the caller roll
 unless ``skip_invalid``: then the good rows are kept and the bad ones written, with reasons, to
 ``FILE.rejected.csv``, each with its columns as read (also for rows refused after parsing, such as an unknown
 meter) and every cell neutralised against formula injection. A refused file reports no batch id (its batch
-was rolled back, and the id will be handed out again). A file already imported (same SHA-256) does nothing and says so. Large CSV files are
+was rolled back, and the id will be handed out again). A file already imported (same SHA-256) does nothing and says so;
+the same file imported by another process while this import ran (two processes importing it at once) is a
+:class:`ConcurrentImport` (a :class:`ConflictError`, exit 3) on both databases: on PostgreSQL the loser's batch
+meets the winner's on the unique SHA-256, on SQLite the loser waits for the lock and then finds a batch committed
+after it started. Large CSV files are
 streamed in chunks and written with one bulk statement per chunk (COPY on PostgreSQL), so memory stays bounded.
 """
 
@@ -34,15 +38,16 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from energy_coop.calc.metering.reading_checks import FileConsistency, check_intervals, check_not_future
-from energy_coop.errors import RefusedError, RowError
+from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.importers.metering.common import ParseReport, detect_format
 from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 from energy_coop.importers.metering.greenbutton import parse_greenbutton
-from energy_coop.models import ImportBatch, Meter, Reading, ReadingRevision, utcnow
+from energy_coop.models import AuditEntry, ImportBatch, Meter, Reading, ReadingRevision, utcnow
 from energy_coop.services import audit
 from energy_coop.services.credits.allocation import mark_stale
 
@@ -55,7 +60,7 @@ class FileReport:
 
     file: str
     sha256: str = ""
-    status: str = "refused"  # imported | partial | duplicate | refused
+    status: str = "refused"  # imported | partial | duplicate | refused | conflict (imported meanwhile elsewhere)
     meters: list[str] = field(default_factory=list)
     accepted: int = 0
     unchanged: int = 0
@@ -88,6 +93,8 @@ class FileReport:
     def summary(self) -> str:
         if self.status == "duplicate":
             return f"{self.file}: already imported; nothing to do"
+        if self.status == "conflict":
+            return f"{self.file}: imported by another process at the same time; nothing imported here"
         if self.status == "refused":
             more = f" (and {self.error_count - len(self.errors)} more)" if self.error_count > len(self.errors) else ""
             return f"{self.file}: refused, nothing imported: {self.error_count} problem(s){more}"
@@ -96,6 +103,18 @@ class FileReport:
         if self.stale_periods:
             text += f"; posted month(s) now stale: {', '.join(self.stale_periods)} (repost them to use the revised readings)"
         return text
+
+
+class ConcurrentImport(ConflictError):
+    """The same file (same SHA-256) was imported by another process while this import ran: nothing was
+    imported here. Exit status 3, HTTP 409."""
+
+    def __init__(self, file: str, sha256: str, batch_id: int | None):
+        where = f" as batch {batch_id}" if batch_id is not None else ""
+        super().__init__(f"{file}: another import of this same file (SHA-256 {sha256[:12]}...) finished{where} "
+                         "while this one was running, so nothing more was imported from it here",
+                         subject=file)
+        self.batch_id = batch_id
 
 
 class ImportRefused(RefusedError):
@@ -264,6 +283,7 @@ def import_file(
     if now is not None and (now.tzinfo is None or now.utcoffset() is None):
         raise ValueError("now must be an aware datetime (UTC), not a naive one")
     now_epoch = int((now or dt.datetime.now(dt.UTC)).timestamp())
+    started = dt.datetime.now(dt.UTC)  # before the database is read (or waited for): see ConcurrentImport
     try:
         report.sha256 = file_sha256(path)
         fmt = detect_format(path)
@@ -273,6 +293,10 @@ def import_file(
         raise ImportRefused(report) from None
     earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == report.sha256))
     if earlier is not None:
+        finished = session.scalar(select(func.max(AuditEntry.at)).where(
+            AuditEntry.entity == "import_batch", AuditEntry.entity_key == str(earlier.id)))
+        if finished is not None and finished > started:  # committed while this import waited for the lock
+            raise ConcurrentImport(name, report.sha256, earlier.id)
         report.status = "duplicate"
         report.batch_id = earlier.id
         report.notes.append(f"this file (SHA-256 {report.sha256[:12]}...) was already imported as batch {earlier.id} "
@@ -284,7 +308,10 @@ def import_file(
     batch = ImportBatch(file_name=name[:500], sha256=report.sha256, format=fmt, imported_by=actor,
                         status="imported", meters=[], accepted=0, unchanged=0, revised=0, rejected=0, notes=[])
     session.add(batch)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # PostgreSQL: another transaction committed a batch of this SHA-256 meanwhile
+        raise ConcurrentImport(name, report.sha256, None) from None
     report.batch_id = batch.id
     writer = _Writer(session, batch.id, {code: mid for code, (mid, _) in meters.items()})
 
