@@ -26,7 +26,7 @@ NOT_FOR_PEOPLE = ("Traceback", "[SQL:", "[parameters:", "INSERT INTO", "SELECT "
                   "OperationalError", "IntegrityError")
 
 
-def mount_tmpfs(folder: Path, size: str = "3m") -> None:
+def mount_tmpfs(folder: Path, size: str = "8m") -> None:
     """Mount a tmpfs of ``size`` on ``folder``, or skip saying why (not root, or mounting is not allowed)."""
     if os.geteuid() != 0:
         pytest.skip("the full-disk tests mount a tiny tmpfs, which needs root: run them as root (CI does) to "
@@ -47,7 +47,7 @@ def unmount(folder: Path) -> None:
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 3 MB tmpfs (root only; skipped otherwise), unmounted afterwards."""
+    """An 8 MB tmpfs (root only; skipped otherwise), unmounted afterwards."""
     folder = tmp_path / "tiny"
     mount_tmpfs(folder)
     yield folder
@@ -61,11 +61,10 @@ def fill(folder: Path, leave: int = 0) -> None:
     """Fill the file system of ``folder`` (a file ``.filler``), then give back ``leave`` bytes."""
     path = folder / FILLER
     chunk = b"\0" * 65536
-    with open(path, "ab") as fh:
+    with open(path, "ab", buffering=0) as fh:  # unbuffered: nothing is left to fail when the file closes
         try:
             while True:
                 fh.write(chunk)
-                fh.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     for size in (4096, 1):  # what the last chunk left: page by page, then byte by byte

@@ -2,7 +2,7 @@
 
 The commands run as real processes, as an operator runs them, and each test checks what that operator sees:
 the message (no traceback, no SQL), the exit status (README, "Exit status"), the ledger unchanged and intact,
-and no partial file left. The full disk is a 3 MB tmpfs (root only; skipped with a message otherwise).
+and no partial file left. The full disk is a 8 MB tmpfs (root only; skipped with a message otherwise).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _csv(folder: Path) -> Path:
 
 @pytest.fixture
 def db_on_tiny_disk(sqlite_template, tiny_disk, tmp_path):
-    """A SQLite database with an unposted February on a 3 MB tmpfs, and one connection holding it open (so
+    """A SQLite database with an unposted February on a 8 MB tmpfs, and one connection holding it open (so
     its -wal and -shm files stay), its write-ahead log emptied: every change must grow a file."""
     url = copy_database(sqlite_template, tiny_disk)
     seed_february(get_sessionmaker(url), tmp_path / "registers")

@@ -140,7 +140,7 @@ def test_the_command_records_a_payout_and_prints_the_new_balance(coop, cli):
                    "wh": 0, "cents": -1250, "memo": "cheque 18", "balance_wh": 12_345, "balance_cents": 3750}
     result = cli("ledger", "record", "adjustment", "--member", "1002", "--amount", "3.21", "--kwh", "-0.5",
                  "--memo", "meter correction", "--period", "2024-03")
-    assert result.exit_code == 0 and "balance now 3.21" in result.stdout
+    assert result.exit_code == 0 and "balance now $3.21" in result.stdout
     with coop.begin() as s:
         assert s.scalar(select(LedgerEntry.wh).where(LedgerEntry.seq == 3)) == -500
 

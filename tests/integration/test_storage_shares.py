@@ -130,7 +130,7 @@ def test_battery_command_prints_the_split_as_json_and_refuses_what_is_not_there(
     mine = json.loads(cli("battery", "2024-02", "--member", "1001", "--json").stdout)
     assert [h["holder"] for h in mine["assets"][0]["holders"]] == ["1001"]
     text = cli("battery", "2024-02", "--member", "1001")
-    assert "1001: charged 36.250 kWh, discharged 32.625 kWh, value 7.61" in text.stdout
+    assert "1001: charged 36.250 kWh, discharged 32.625 kWh, value $7.61" in text.stdout
     not_posted = cli("battery", "2024-01")
     assert not_posted.exit_code == 4 and "2024-01 is not posted" in not_posted.stderr
     assert cli("battery", "2024-02", "--member", "9999").exit_code == 4
