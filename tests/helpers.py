@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from energy_coop.models import ImportBatch, Meter, Reading
@@ -75,3 +77,49 @@ def add_readings(session: Session, meter_code: str, rows: Iterable[tuple[int, in
 
 def hourly(start: int, end: int, mwh: int = 1_000_000) -> list[tuple[int, int, int]]:
     return [(t, t + 3600, mwh) for t in range(start, end, 3600)]
+
+
+@contextlib.contextmanager
+def database_at(backend: str, folder: Path, revision: str) -> Iterator[str]:
+    """The URL of an empty database migrated to ``revision`` only: its own SQLite file in ``folder``, or its own
+    PostgreSQL schema (dropped afterwards). For the tests of a migration's backfill."""
+    from energy_coop.db import dispose_all
+    from energy_coop.migrate import upgrade
+
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / f'at_{revision}.db'}"
+        upgrade(url, revision)
+        yield url
+        dispose_all()
+        return
+    from tests.conftest import PG_URL
+
+    schema = f"ec_at_{revision}_{os.getpid()}"
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    upgrade(url, revision)
+    try:
+        yield url
+    finally:
+        dispose_all()
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+#: February to April 2024 (UTC): the months of :func:`three_metered_months`.
+FEB_TO_APR = ((utc(2024, 2, 1), utc(2024, 3, 1)), (utc(2024, 3, 1), utc(2024, 4, 1)),
+              (utc(2024, 4, 1), utc(2024, 5, 1)))
+
+
+def three_metered_months(sessions, folder: Path) -> None:
+    """The small co-op with complete hourly readings on both assets for February to April 2024; nothing posted."""
+    with sessions.begin() as s:
+        small_coop(s, folder)
+        for name, (start, end) in zip(("feb", "mar", "apr"), FEB_TO_APR):
+            add_readings(s, "PM-SUN1", hourly(start, end, 1_000_000), name=f"sun {name}")
+            add_readings(s, "PM-BAT1", hourly(start, end, 250_000), name=f"bat {name}")

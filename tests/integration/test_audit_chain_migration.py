@@ -4,17 +4,16 @@ upgrade, and new entries go on from its end (issue 16)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from energy_coop.db import dispose_all, get_sessionmaker
 from energy_coop.migrate import upgrade
 from energy_coop.models.base import UTCDateTime
 from energy_coop.services import audit, audit_chain, verification
-from tests.conftest import PG_URL
+from tests.helpers import database_at
 
 ROWS = 5_300  # more than the migration's batch of 5,000
 
@@ -22,25 +21,8 @@ ROWS = 5_300  # more than the migration's batch of 5,000
 @pytest.fixture
 def url_at_0014(backend, tmp_path):
     """An empty database migrated to revision 0014 only (its own file, or its own PostgreSQL schema)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        upgrade(url, "0014")
+    with database_at(backend, tmp_path, "0014") as url:
         yield url
-        dispose_all()
-        return
-    schema = f"ec_mig15_{os.getpid()}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url, "0014")
-    yield url
-    dispose_all()
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 OLD_AUDIT = sa.table("audit_log", sa.column("id", sa.Integer()), sa.column("at", UTCDateTime(timezone=True)),

@@ -7,18 +7,16 @@ verified by the old rule, upgraded, and verified again by ``ledger verify`` and 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from energy_coop.calc.credits.chain import GENESIS, ChainEntry, entry_content, entry_hash, verify_chain
 from energy_coop.db import dispose_all, get_sessionmaker
 from energy_coop.migrate import upgrade
 from energy_coop.services.credits import ledger
-from tests.conftest import PG_URL
-from tests.helpers import small_coop
+from tests.helpers import database_at, small_coop
 
 PERIODS = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
 
@@ -26,25 +24,8 @@ PERIODS = [f"{y}-{m:02d}" for y in (2024, 2025) for m in range(1, 13)]
 @pytest.fixture
 def url_at_0012(backend, tmp_path):
     """An empty database migrated to revision 0012 only (its own file, or its own PostgreSQL schema)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-        upgrade(url, "0012")
+    with database_at(backend, tmp_path, "0012") as url:
         yield url
-        dispose_all()
-        return
-    schema = f"ec_mig_{os.getpid()}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url, "0012")
-    yield url
-    dispose_all()
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def _write_old_ledger(url: str, tmp_path, backend: str) -> list[tuple]:

@@ -12,22 +12,15 @@ from energy_coop.documents.statements import issue_month
 from energy_coop.errors import RefusedError
 from energy_coop.models import AuditEntry, LedgerHead
 from energy_coop.services.credits import allocation, issued
-from tests.helpers import add_readings, hourly, small_coop, utc
+from tests.helpers import three_metered_months
 
-FEB = (utc(2024, 2, 1), utc(2024, 3, 1))
-MAR = (utc(2024, 3, 1), utc(2024, 4, 1))
-APR = (utc(2024, 4, 1), utc(2024, 5, 1))
 NOW = dt.datetime(2024, 5, 3, 4, 40, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
 def coop(sessions, tmp_path):
     """The small co-op with February to April 2024 metered; February to April posted, nothing issued."""
-    with sessions.begin() as s:
-        small_coop(s, tmp_path / "registers")
-        for name, (start, end) in (("feb", FEB), ("mar", MAR), ("apr", APR)):
-            add_readings(s, "PM-SUN1", hourly(start, end, 1_000_000), name=f"sun {name}")
-            add_readings(s, "PM-BAT1", hourly(start, end, 250_000), name=f"bat {name}")
+    three_metered_months(sessions, tmp_path / "registers")
     for period in ("2024-02", "2024-03", "2024-04"):
         with sessions.begin() as s:
             allocation.post(s, period, actor="test", today=NOW.date())

@@ -14,22 +14,16 @@ from energy_coop.documents.statements import issue_month
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.models import AuditEntry, IssuedMonth, IssuedStatement, LedgerEntry, Meter
 from energy_coop.services.credits import allocation, exports, issued, ledger, statements
-from tests.helpers import add_readings, hourly, small_coop, utc
+from tests.helpers import FEB_TO_APR, three_metered_months
 
-FEB = (utc(2024, 2, 1), utc(2024, 3, 1))
-MAR = (utc(2024, 3, 1), utc(2024, 4, 1))
-APR = (utc(2024, 4, 1), utc(2024, 5, 1))
+MAR = FEB_TO_APR[1]
 NOW = dt.datetime(2024, 5, 3, 4, 40, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
 def coop(sessions, tmp_path):
     """The small co-op with complete readings for February to April 2024; nothing posted."""
-    with sessions.begin() as s:
-        small_coop(s, tmp_path / "registers")
-        for name, (start, end) in (("feb", FEB), ("mar", MAR), ("apr", APR)):
-            add_readings(s, "PM-SUN1", hourly(start, end, 1_000_000), name=f"sun {name}")
-            add_readings(s, "PM-BAT1", hourly(start, end, 250_000), name=f"bat {name}")
+    three_metered_months(sessions, tmp_path / "registers")
     return sessions
 
 
