@@ -101,7 +101,8 @@ def test_dashboard_screen_reconciles_and_shows_the_battery_as_charged_and_discha
         assert [o.memo for o in st.other] == ["meter fault credit"]
         assert board.storage_codes == ["BAT1"]
         [share] = board.storage
-        assert board.statement_storage == {"BAT1": share}
+        [line] = board.statement_storage.values()  # the statement's battery line: the same split as the chart's
+        assert (line.asset_code, line.charged_wh, line.discharged_wh) == ("BAT1", share.charged_wh, share.discharged_wh)
         assert (share.charged_wh, share.discharged_wh) == (36_250, 32_625)
         [month] = board.months
         assert month["produced_wh"] == ledger_net_solar(s)

@@ -7,7 +7,9 @@ import re
 from sqlalchemy import select
 
 from energy_coop.models import IssuedStatement, Member
+from energy_coop.services.credits import allocation
 from energy_coop.services.credits.statements import Statement
+from tests.helpers import add_readings, hourly, utc
 
 
 def plain(html: str) -> str:
@@ -43,3 +45,19 @@ def test_a_month_not_issued_has_no_statement_page_and_another_members_is_closed(
     assert client.get("/members/1002/statements/2024-02").status_code in (403, 404)
     auditor = signed_in("auditor")
     assert auditor.get("/members/1002/statements/2024-02").status_code == 200
+
+
+def test_a_late_posting_shows_on_the_dashboard_and_its_rows_add_up_to_the_balance(signed_in, seeded, sessions):
+    """January 2024 posted after February was issued: booked in March, listed as "Credits for January 2024"."""
+    with sessions.begin() as s:
+        add_readings(s, "PM-SUN1", hourly(utc(2024, 1, 1), utc(2024, 2, 1)), name="january, late")
+    with sessions.begin() as s:
+        allocation.post(s, "2024-01", actor="test", allow_gaps=True)
+    html = signed_in("member_a").get("/members/1001").get_data(as_text=True)
+    table = html[html.index('id="month-entries"'):html.index("</table>", html.index('id="month-entries"'))]
+    text = plain(table)
+    assert "Every entry of March 2024" in text and "Credits for January 2024: School roof (SUN1)" in text
+    rows = [int(c) for c in re.findall(r'<td class="num"[^>]*data-cents="(-?\d+)"', table)]
+    opening, *entries, closing = rows
+    assert entries and opening + sum(entries) == closing
+    assert "The closing balance is your credit balance shown above." in html

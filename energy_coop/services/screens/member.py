@@ -63,7 +63,7 @@ class MemberDashboard:
     #: the page reconciles: opening + entries = closing = ``balance_cents``; None before any entry
     statement: statements.Statement | None = None
     #: the statement month's battery shares by asset code (the statement's credit lines for those assets)
-    statement_storage: dict[str, StorageShare] = field(default_factory=dict)
+    statement_storage: dict[str, statements.StorageLine] = field(default_factory=dict)
     storage_codes: list[str] = field(default_factory=list)  # the member's storage assets (batteries)
 
     @property
@@ -153,10 +153,8 @@ def member_dashboard(session: Session, member_number: str, *, today: dt.date, da
             statement = statements.statement(session, member_number, newest_booked)
         except (RefusedError, NotFoundError):  # a month without a statement: the page says so
             statement = None
-    statement_storage: dict[str, StorageShare] = {}
-    if statement is not None and storage_codes & {c.asset_code for c in statement.credits}:
-        statement_storage = {s.asset_code: s for s in storage_service.storage_history(
-            session, member_number, [statement.period], version=version)}
+    # the statement already holds its batteries' charged/discharged split (statements.statement reads it)
+    statement_storage = {b.asset_code: b for b in statement.storage} if statement is not None else {}
     return MemberDashboard(
         member=member_info(member), balance_wh=credits["balance_wh"], balance_cents=credits["balance_cents"],
         months=months, holdings=holdings,
