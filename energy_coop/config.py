@@ -39,13 +39,23 @@ from energy_coop.errors import RefusedError, RowError
 
 @dataclass(frozen=True)
 class Schedule:
-    """When the scheduler runs each job (UTC). ``inbox_minutes`` divides 60, so slots start on the hour."""
+    """When the scheduler runs each job (UTC). ``inbox_minutes`` divides 60, so slots start on the hour.
+
+    ``heartbeat_seconds``: how often a running job's process writes that it is alive [s]; after
+    :attr:`silence` without one (ten beats) any scheduler, on any host, takes the run over.
+    """
 
     inbox_minutes: int = 15
     forecasts_at: dt.time = dt.time(4, 20)
     allocation_day: int = 3
     allocation_at: dt.time = dt.time(4, 40)
     inbox_settle_seconds: float = 5.0
+    heartbeat_seconds: int = 30
+
+    @property
+    def silence(self) -> dt.timedelta:
+        """How long a running job may go without a heartbeat before it is presumed dead (ten beats)."""
+        return dt.timedelta(seconds=10 * self.heartbeat_seconds)
 
 
 SCHEDULE_VARIABLES = {
@@ -53,6 +63,7 @@ SCHEDULE_VARIABLES = {
     "forecasts": "ENERGY_COOP_SCHEDULE_FORECASTS",
     "allocation": "ENERGY_COOP_SCHEDULE_ALLOCATION",
     "settle": "ENERGY_COOP_INBOX_SETTLE_SECONDS",
+    "heartbeat": "ENERGY_COOP_JOB_HEARTBEAT_SECONDS",
 }
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -106,6 +117,12 @@ def parse_schedule(raw: dict[str, str]) -> Schedule:
             bad("settle", text, "a number of seconds between 0 and 3600")
         else:
             values["inbox_settle_seconds"] = seconds
+    text = (raw.get(SCHEDULE_VARIABLES["heartbeat"]) or "").strip()
+    if text:
+        if text.isdigit() and 1 <= int(text) <= 60:
+            values["heartbeat_seconds"] = int(text)
+        else:
+            bad("heartbeat", text, "a whole number of seconds between 1 and 60")
     if errors:
         raise RefusedError("the scheduler's timetable settings are malformed; fix them and start it again", errors)
     return Schedule(**{**default.__dict__, **values})

@@ -8,8 +8,9 @@ else is failed and retried as :mod:`jobs.runs` says. What was concluded is writt
 
 When it runs: when a scheduler starts, at its hourly catch-up, and, for ``import-inbox`` runs, at the start of
 every inbox pass (:func:`jobs.runner.run_job`): so a surviving scheduler takes over the files of one killed
-mid-import within one inbox interval (a dead pid on this host at once; a run of another host once its lease
-has run out).
+mid-import within one inbox interval (a dead pid on this host at once; a run of another host once its
+heartbeat has been silent for ten beats, five minutes by default). The scheduler also looks every minute
+(its ``watch`` job), so a dead claim is released at most a minute after its silence ends, whatever the job.
 
 Like services these functions take a session and never commit; the caller owns the transaction.
 """
@@ -69,9 +70,9 @@ _RESOLVERS = {MONTHLY_ALLOCATION: _resolve_allocation, REFRESH_FORECASTS: _resol
 
 def recover_stale_runs(session: Session, *, now: dt.datetime, host: str,
                        running_here: Collection[tuple[str, str]] = (), inbox: Path | None = None,
-                       jobs: Collection[str] | None = None) -> list[JobRun]:
+                       jobs: Collection[str] | None = None, silence: dt.timedelta | None = None) -> list[JobRun]:
     """Resolve every abandoned ``running`` row (of ``jobs`` only, when given; see the module docstring); return
-    the rows resolved.
+    the rows resolved. ``silence``: how long a heartbeat may be missing (the schedule's; None: leases only).
 
     Each row is first taken over with a compare-and-set, so of two schedulers recovering at once only one
     settles it (on PostgreSQL the second waits on the row lock and then finds it no longer running).
@@ -83,7 +84,7 @@ def recover_stale_runs(session: Session, *, now: dt.datetime, host: str,
         query = query.where(JobRun.job.in_(list(jobs)))
     candidates = session.scalars(query.order_by(JobRun.id).execution_options(populate_existing=True)).all()
     for run in candidates:
-        why = abandoned_reason(run, now=now, host=host, running_here=running_here)
+        why = abandoned_reason(run, now=now, host=host, running_here=running_here, silence=silence)
         if why is None:
             continue
         taken = session.execute(

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,6 +146,8 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
                          previous_outcome=previous)
 
     log.info("%s %s: started (%s, attempt %d, run %d)", job, period, trigger, attempt, run_id)
+    beat = Heartbeat(factory, run_id, attempt, claimed_at=now, every=config.schedule.heartbeat_seconds)
+    beat.start()
     try:
         work = _work_function(job)
         result = work(config, period, now=now, run_id=run_id, actor=started_by)
@@ -152,6 +155,8 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and logged; the next run still happens
         log.error("%s %s failed:\n%s", job, period, traceback.format_exc())
         result = WorkResult("failed", {}, f"failed: {_first_line(exc, config.database_url)}")
+    finally:
+        beat.stop()
 
     finished = now if clock_given else utcnow()
     try:
@@ -172,6 +177,45 @@ def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, 
                      recorded=written)
 
 
+class Heartbeat:
+    """A thread that writes ``job_runs.heartbeat_at`` for one claimed run every ``every`` seconds while the
+    work goes on, so a scheduler on another host can tell a slow run from a dead one (ten beats of silence).
+
+    The time written is the run's clock: ``claimed_at`` plus the time elapsed since the claim (the wall clock in
+    production; a test that drives the calendar gets beats on its own calendar). Each beat is one short
+    transaction on its own connection; a beat that fails (database busy or gone) is logged and the next one tries
+    again. A beat that finds the row no longer ``running`` at this attempt (another process took it over) stops.
+    """
+
+    def __init__(self, factory, run_id: int, attempt: int, *, claimed_at: dt.datetime, every: float):
+        self._factory, self._run_id, self._attempt, self._every = factory, run_id, attempt, every
+        self._claimed_at, self._started = claimed_at, time.monotonic()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-run-{run_id}", daemon=True)
+        self.beats = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self._every):
+            at = self._claimed_at + dt.timedelta(seconds=time.monotonic() - self._started)
+            try:
+                with self._factory.begin() as session:
+                    alive = job_runs.beat(session, self._run_id, self._attempt, at=at)
+            except Exception as exc:  # noqa: BLE001 - a missed beat is not fatal; ten in a row are
+                log.warning("run %d: its heartbeat could not be written (%s)", self._run_id, _first_line(exc))
+                continue
+            if not alive:
+                log.warning("run %d was taken over by another process; its heartbeat stops", self._run_id)
+                return
+            self.beats += 1
+
+
 def recover(config: Config, *, now: dt.datetime | None = None,
             jobs: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Resolve runs abandoned by a crashed process (see :func:`jobs.recovery.recover_stale_runs`), of ``jobs``
@@ -183,7 +227,7 @@ def recover(config: Config, *, now: dt.datetime | None = None,
     try:
         with get_sessionmaker(config.database_url).begin() as session:
             runs = recovery.recover_stale_runs(session, now=now, host=HOST, running_here=running_here(),
-                                               inbox=config.inbox, jobs=jobs)
+                                               inbox=config.inbox, jobs=jobs, silence=config.schedule.silence)
             resolved = [r.as_dict() for r in runs]
     except Exception as exc:  # noqa: BLE001
         log.error("recovery of abandoned runs failed: %s", _first_line(exc, config.database_url))

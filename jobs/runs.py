@@ -96,6 +96,15 @@ def _not_claimed_reason(run: JobRun, now: dt.datetime) -> str:
     return f"{what} failed (attempt {run.attempt}); it will be retried after {when(after)}"
 
 
+def beat(session: Session, run_id: int, attempt: int, *, at: dt.datetime) -> bool:
+    """Write that the process holding run ``run_id`` (at ``attempt``) is alive at ``at``; False when the row is
+    no longer ``running`` at that attempt (taken over: nothing written)."""
+    result = session.execute(
+        update(JobRun).where(JobRun.id == run_id, JobRun.outcome == "running", JobRun.attempt == attempt)
+        .values(heartbeat_at=aware(at)).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
 def claim_run(session: Session, job: str, period: str, *, now: dt.datetime, host: str, pid: int,
               trigger: str = "scheduled", started_by: str = "scheduler", force_retry: bool = False) -> Claim:
     """Claim (job, period) for this process: insert its ``running`` row, or re-claim a failed one.
@@ -106,7 +115,8 @@ def claim_run(session: Session, job: str, period: str, *, now: dt.datetime, host
     job_spec = spec(job)
     now = aware(now)
     fields = {"outcome": "running", "trigger": trigger, "started_by": started_by[:320], "started_at": now,
-              "finished_at": None, "lease_until": now + job_spec.lease, "host": host[:255], "pid": pid,
+              "finished_at": None, "lease_until": now + job_spec.lease, "heartbeat_at": now, "host": host[:255],
+              "pid": pid,
               "message": ""}
     new_id = _insert_running(session, dict(job=job, period=period, attempt=1, counts={}, **fields))
     if new_id is not None:

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 UTC = dt.UTC
 CATCH_UP = "catch-up"
+WATCH = "watch"
 
 
 # Module-level job functions (APScheduler refers to them by id; each catches everything, see runner.run_job).
@@ -66,6 +67,11 @@ def refresh_forecasts_job(config: Config) -> None:
 
 def monthly_allocation_job(config: Config) -> None:
     runner.run_job(config, MONTHLY_ALLOCATION)
+
+
+def watch_job(config: Config) -> None:
+    """Every minute: take over the runs of a process that stopped beating (see :mod:`jobs.processes`)."""
+    runner.recover(config)
 
 
 def catch_up_job(config: Config) -> None:
@@ -99,6 +105,9 @@ def timetable(schedule: Schedule) -> list[Timetable]:
         Timetable(MONTHLY_ALLOCATION, monthly_allocation_job,
                   CronTrigger(day=schedule.allocation_day, hour=a.hour, minute=a.minute, timezone=UTC),
                   24 * 3600, f"day {schedule.allocation_day} of each month at {a:%H:%M} UTC, for the month before"),
+        Timetable(WATCH, watch_job, CronTrigger(second=30, timezone=UTC), 30,
+                  f"every minute: take over the runs of a scheduler that went silent "
+                  f"({schedule.silence.total_seconds():g} s without a heartbeat)"),
         Timetable(CATCH_UP, catch_up_job, CronTrigger(minute=7, timezone=UTC), 30 * 60,
                   "on start, then hourly at :07: recover abandoned runs, run missed and retry-due periods"),
     ]

@@ -27,6 +27,8 @@ class JobRun(Base):
     ``refresh-forecasts`` (``2024-03-05``), the month allocated for ``monthly-allocation`` (``2024-02``).
     ``attempt`` counts claims of the row (1 for the first; a retry of a failed run increments it).
     ``lease_until`` is when a still-``running`` row may be presumed abandoned by another host.
+    ``heartbeat_at`` is when its process last said it was alive (every few seconds while it works, from its
+    claim on); ten beats of silence and any scheduler takes the row over (None: written before 0018).
     ``counts`` is what the run did (files imported, Wh and cents drafted, ...), as JSON.
     """
 
@@ -47,6 +49,7 @@ class JobRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -58,6 +61,7 @@ class JobRun(Base):
         return {
             "id": self.id, "job": self.job, "period": self.period, "outcome": self.outcome,
             "attempt": self.attempt, "trigger": self.trigger, "started_by": self.started_by,
-            "started_at": iso(self.started_at), "finished_at": iso(self.finished_at), "host": self.host,
+            "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
+            "heartbeat_at": iso(self.heartbeat_at), "host": self.host,
             "pid": self.pid, "counts": self.counts or {}, "message": self.message or "",
         }

@@ -142,3 +142,27 @@ def test_list_runs_newest_first_and_last_runs(sessions):
         assert [r.period for r in runs] == ["2024-03-05T10:30Z", "2024-03-05T10:15Z"]
         assert job_runs.last_runs(s)["import-inbox"].period == "2024-03-05T10:30Z"
         assert runs[0].as_dict()["outcome"] == "succeeded"
+
+
+def test_silence_is_judged_by_the_heartbeat_for_other_hosts_and_by_the_pid_here(sessions):
+    import datetime as dt
+
+    silence = dt.timedelta(minutes=5)
+    far = claim(sessions, period="2024-02", host="far-away", pid=4242)[1]
+    slow = claim(sessions, period="2024-01", host="far-away", pid=4243)[1]
+    old = claim(sessions, period="2023-12", host="far-away", pid=4244)[1]
+    here = claim(sessions, period="2023-11", pid=os.getppid())[1]  # a live process on this host, silent too
+    with sessions.begin() as s:
+        assert job_runs.beat(s, slow, 1, at=DUE + dt.timedelta(minutes=20)) is True
+        s.get(JobRun, old).heartbeat_at = None  # written before heartbeats existed: the lease decides
+    with sessions.begin() as s:
+        resolved = job_recovery.recover_stale_runs(s, now=DUE + dt.timedelta(minutes=24), host=HOST,
+                                                   silence=silence)
+        outcome = {r.id: r.message for r in resolved}
+    assert set(outcome) == {far}
+    assert ("its process (pid 4242 on far-away) has not been heard from since 2024-03-03 04:40:00 UTC "
+            "(it writes a heartbeat every 30 s; 5 minutes of silence means it stopped)") in outcome[far]
+    with sessions.begin() as s:
+        assert [s.get(JobRun, i).outcome for i in (slow, old, here)] == ["running"] * 3
+        assert job_runs.beat(s, far, 1, at=DUE + dt.timedelta(minutes=25)) is False  # taken over: no beat
+        assert s.get(JobRun, far).heartbeat_at == DUE

@@ -84,19 +84,26 @@ def test_every_malformed_schedule_setting_is_named():
     cfg = load_config("sqlite://", env={"ENERGY_COOP_SCHEDULE_INBOX_MINUTES": "7",
                                         "ENERGY_COOP_SCHEDULE_FORECASTS": "25:00",
                                         "ENERGY_COOP_SCHEDULE_ALLOCATION": "31 04:40",
-                                        "ENERGY_COOP_INBOX_SETTLE_SECONDS": "soon"})
+                                        "ENERGY_COOP_INBOX_SETTLE_SECONDS": "soon",
+                                        "ENERGY_COOP_JOB_HEARTBEAT_SECONDS": "0"})
     with pytest.raises(RefusedError) as info:
         _ = cfg.schedule
     names = [e.where for e in info.value.errors]
     assert names == ["ENERGY_COOP_SCHEDULE_INBOX_MINUTES", "ENERGY_COOP_SCHEDULE_FORECASTS",
-                     "ENERGY_COOP_SCHEDULE_ALLOCATION", "ENERGY_COOP_INBOX_SETTLE_SECONDS"]
+                     "ENERGY_COOP_SCHEDULE_ALLOCATION", "ENERGY_COOP_INBOX_SETTLE_SECONDS",
+                     "ENERGY_COOP_JOB_HEARTBEAT_SECONDS"]
+    assert "'0' is not a whole number of seconds between 1 and 60" in str(info.value)
     assert "'7' is not a whole number of minutes that divides an hour" in str(info.value)
 
 
 def test_timetable_options_are_deliberate():
     table = {t.job_id: t for t in timetable(S)}
-    assert set(table) == {*job_specs.JOBS, "catch-up"}
+    assert set(table) == {*job_specs.JOBS, "catch-up", "watch"}
     assert table["import-inbox"].misfire_grace_time == 300  # a third of the slot
+    # the watch fires every minute, so a silent run is taken over at most a minute after its silence ends
+    first = table["watch"].trigger.get_next_fire_time(None, dt.datetime(2024, 3, 5, 10, 0, 1, tzinfo=dt.UTC))
+    second = table["watch"].trigger.get_next_fire_time(first, first)
+    assert second - first == dt.timedelta(minutes=1)
     assert table["monthly-allocation"].misfire_grace_time == 24 * 3600
     for t in table.values():  # every trigger is in UTC, so clock changes cannot skip or repeat a run
         assert str(t.trigger.timezone) in ("UTC", "UTC+00:00")
