@@ -60,7 +60,8 @@ def _write_report(folder: Path, target: Path, report: FileReport, run_id: int, n
 
 
 def _scan(inbox: Path, settle_seconds: float) -> tuple[list[tuple[Path, os.stat_result]], list[str]]:
-    """The files ready to import (oldest first) and the names left because they are still being written.
+    """The files ready to import (oldest first) and, for those left because they are still being written,
+    "NAME (changed at HH:MM:SS UTC; taken by a run from HH:MM:SS UTC)".
 
     Raises OSError when the inbox cannot be listed (missing, not a folder, no permission): the run fails.
     """
@@ -75,11 +76,21 @@ def _scan(inbox: Path, settle_seconds: float) -> tuple[list[tuple[Path, os.stat_
             except FileNotFoundError:
                 continue
             if wall - st.st_mtime < settle_seconds:
-                recent.append(entry.name)
+                recent.append(_left(entry.name, st.st_mtime, settle_seconds))
             else:
                 ready.append((Path(entry.path), st))
     ready.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
     return ready, sorted(recent)
+
+
+def _left(name: str, mtime: float, settle_seconds: float) -> str:
+    changed = dt.datetime.fromtimestamp(mtime, dt.UTC)
+    ready_at = changed + dt.timedelta(seconds=settle_seconds)
+    return f"{name} (changed at {changed:%H:%M:%S} UTC; taken by a run from {ready_at:%H:%M:%S} UTC)"
+
+
+def _still_written(recent: list[str]) -> str:
+    return f"left because still being written: {', '.join(recent)}" if recent else ""
 
 
 def import_inbox(config: Config, period: str, *, now: dt.datetime, run_id: int, actor: str) -> WorkResult:
@@ -94,7 +105,7 @@ def import_inbox(config: Config, period: str, *, now: dt.datetime, run_id: int, 
     counts["still_being_written"] = len(recent)
     notes: list[str] = []
     if not ready:
-        left = f"; {len(recent)} file(s) still being written were left for the next run" if recent else ""
+        left = f"; {_still_written(recent)}" if recent else ""
         return WorkResult("succeeded", counts, f"nothing to import in {inbox}{left}")
 
     processing = inbox / INBOX_PROCESSING / str(run_id)
@@ -131,6 +142,8 @@ def import_inbox(config: Config, period: str, *, now: dt.datetime, run_id: int, 
     except OSError:
         pass
     outcome = "failed" if counts["failed"] else "succeeded"
+    if recent:
+        notes.append(_still_written(recent))
     return WorkResult(outcome, counts, _summary(counts, notes))
 
 

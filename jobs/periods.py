@@ -22,6 +22,7 @@ from energy_coop.config import Schedule
 from energy_coop.errors import RefusedError
 from energy_coop.models import JobRun
 from energy_coop.period import Period
+from energy_coop.services.credits.allocation import current_run
 from jobs.runs import get_run, retry_due
 from jobs.specs import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS, aware, spec
 
@@ -107,7 +108,8 @@ def parse_period(job: str, text: str, *, now: dt.datetime, schedule: Schedule) -
 def missed_periods(session: Session, job: str, *, now: dt.datetime, schedule: Schedule) -> list[str]:
     """The periods of ``job`` a scheduler starting at ``now`` should run once (oldest first).
 
-    Derived only from the job-run table and the timetable, so it needs no scheduler state of its own.
+    Derived from the job-run table and the timetable, so it needs no scheduler state of its own; a month
+    already posted (by hand or by an earlier run) is not owed.
     """
     spec(job)
     now = aware(now)
@@ -132,4 +134,6 @@ def missed_periods(session: Session, job: str, *, now: dt.datetime, schedule: Sc
             wanted.add(str(month))
             month = month.next()
     wanted |= {p for p, r in runs.items() if retry_due(r, now)}
-    return sorted(p for p in wanted if p not in runs or retry_due(runs[p], now))
+    owed = sorted(p for p in wanted if p not in runs or retry_due(runs[p], now))
+    # a month posted by hand (``allocate --post``, the admin page) is not owed: the job would only skip it
+    return [p for p in owed if current_run(session, p) is None]

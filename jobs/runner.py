@@ -102,12 +102,14 @@ def _first_line(exc: BaseException, database: str | None = None) -> str:
 
 
 def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period: str | None = None,
-            trigger: str = "scheduled", started_by: str = "scheduler", force_retry: bool = False) -> RunResult:
+            trigger: str = "scheduled", started_by: str = "scheduler", force_retry: bool = False,
+            rerun: bool = False) -> RunResult:
     """Run ``job`` for ``period`` (default: the period ``now`` falls in) exactly once, recorded.
 
     ``now`` (default: the clock) is the run's time for everything: the period, the claim, "today" for the
     services and the finish time, so tests can drive the calendar. ``force_retry`` re-claims a failed period
-    at once (a person's ``jobs run``).
+    at once (a person's ``jobs run``); ``rerun`` runs a finished one again (a person's ``jobs run import-inbox``:
+    see :func:`jobs.runs.claim_run`).
     """
     clock_given = now is not None
     now = now or utcnow()
@@ -122,19 +124,19 @@ def run_job(config: Config, job: str, *, now: dt.datetime | None = None, period:
                              "nothing was done", previous_outcome="running")
         _active.add(key)
     try:
-        return _claim_work_finish(config, job, period, now, clock_given, trigger, started_by, force_retry)
+        return _claim_work_finish(config, job, period, now, clock_given, trigger, started_by, force_retry, rerun)
     finally:
         with _active_lock:
             _active.discard(key)
 
 
 def _claim_work_finish(config: Config, job: str, period: str, now: dt.datetime, clock_given: bool, trigger: str,
-                       started_by: str, force_retry: bool) -> RunResult:
+                       started_by: str, force_retry: bool, rerun: bool = False) -> RunResult:
     try:
         factory = get_sessionmaker(config.database_url)
         with factory.begin() as session:
             claim = job_runs.claim_run(session, job, period, now=now, host=HOST, pid=os.getpid(), trigger=trigger,
-                                       started_by=started_by, force_retry=force_retry)
+                                       started_by=started_by, force_retry=force_retry, rerun=rerun)
             run_id, attempt, previous = claim.run.id, claim.run.attempt, claim.run.outcome
     except Exception as exc:  # noqa: BLE001 - the database is unreachable: log, say so, try again next time
         message = f"{job} {period} could not be started: the database could not be reached ({_first_line(exc, config.database_url)})"

@@ -106,10 +106,13 @@ def beat(session: Session, run_id: int, attempt: int, *, at: dt.datetime) -> boo
 
 
 def claim_run(session: Session, job: str, period: str, *, now: dt.datetime, host: str, pid: int,
-              trigger: str = "scheduled", started_by: str = "scheduler", force_retry: bool = False) -> Claim:
+              trigger: str = "scheduled", started_by: str = "scheduler", force_retry: bool = False,
+              rerun: bool = False) -> Claim:
     """Claim (job, period) for this process: insert its ``running`` row, or re-claim a failed one.
 
     ``force_retry`` (a person's ``jobs run``) re-claims a failed row at once, past the automatic retry limit.
+    ``rerun`` re-claims a finished (succeeded or skipped) row too: a person's ``jobs run import-inbox`` imports
+    what is in the inbox now, although the slot's scheduled pass already ran (importing is idempotent).
     The caller commits straight after, before doing the work, so the claim is what other processes see.
     """
     job_spec = spec(job)
@@ -127,6 +130,20 @@ def claim_run(session: Session, job: str, period: str, *, now: dt.datetime, host
         run = session.get(JobRun, new_id) if new_id is not None else get_run(session, job, period)
         if new_id is not None:
             return Claim(True, run, "claimed")
+    if rerun and run.outcome in ("succeeded", "skipped"):
+        earlier = list((run.counts or {}).get("earlier_runs", []))
+        earlier.append({"attempt": run.attempt, "outcome": run.outcome, "trigger": run.trigger,
+                        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                        "message": run.message})
+        result = session.execute(
+            update(JobRun)
+            .where(JobRun.id == run.id, JobRun.outcome == run.outcome, JobRun.attempt == run.attempt)
+            .values(attempt=run.attempt + 1, counts={"earlier_runs": earlier[-20:]}, **fields)
+            .execution_options(synchronize_session=False))
+        run = get_run(session, job, period)
+        if result.rowcount == 1:
+            return Claim(True, run, f"run again by hand (attempt {run.attempt})")
+        return Claim(False, run, f"{job} {period} was started by another process at the same moment; nothing was done")
     if run.outcome == "failed" and (force_retry or retry_due(run, now)):
         earlier = list((run.counts or {}).get("earlier_failures", []))
         earlier.append({"attempt": run.attempt, "finished_at": run.finished_at.isoformat() if run.finished_at else None,

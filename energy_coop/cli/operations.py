@@ -211,8 +211,9 @@ def jobs_list(app: AppContext, as_json: bool) -> None:
 def jobs_run(app: AppContext, name: str, period: str | None, as_json: bool) -> None:
     """Run one job now, recorded like a scheduled run.
 
-    A period that already succeeded is not run again (a no-op that says so); a failed one is retried; one that
-    is running elsewhere is left alone (exit status 3). A failed run exits with status 1.
+    A period that already succeeded is not run again (a no-op that says so), except the inbox's current slot:
+    `jobs run import-inbox` imports what is in the inbox now. A failed one is retried; one that is running
+    elsewhere is left alone (exit status 3). A failed run exits with status 1.
     """
     from jobs import periods as job_periods, runner  # lazy: pandas/pvlib; keeps --help fast
 
@@ -222,7 +223,8 @@ def jobs_run(app: AppContext, name: str, period: str | None, as_json: bool) -> N
     if period is not None:
         period = job_periods.parse_period(name, period, now=dt.datetime.now(dt.timezone.utc), schedule=schedule)
     runner.recover(config)
-    result = runner.run_job(config, name, period=period, trigger="manual", started_by=app.actor, force_retry=True)
+    result = runner.run_job(config, name, period=period, trigger="manual", started_by=app.actor, force_retry=True,
+                            rerun=name == "import-inbox" and period is None)
     if as_json:
         emit_json(result.as_dict())
     if result.ran:

@@ -144,3 +144,57 @@ def job_rows(sessions):
             return list(s.scalars(q))
 
     return rows
+
+
+@pytest.fixture
+def pg_on_tiny_disk(db_url, backend, tmp_path):
+    """The PostgreSQL test schema with an unposted February, every table and index of it moved into a
+    tablespace on an 8 MB tmpfs (root only; skipped otherwise), the server's own disk untouched. Yields
+    (url, folder); afterwards the tables go back to the default tablespace and the tmpfs is unmounted."""
+    if backend != "postgresql":
+        pytest.skip("the SQLite database's own file sits on the tiny disk in the test above")
+    if os.geteuid() != 0:
+        pytest.skip("the full-disk tests mount a tiny tmpfs, which needs root: run them as root (CI does)")
+    import tempfile
+
+    from sqlalchemy import create_engine, inspect, text
+
+    from tests.conftest import _worker
+
+    seed_february(get_sessionmaker(db_url), tmp_path / "registers")
+    dispose_all()
+    base = Path(tempfile.mkdtemp(prefix="energy-coop-pg-tiny-", dir="/tmp"))  # the server's user must reach it
+    base.chmod(0o755)
+    folder = base / "space"
+    mount_tmpfs(folder)
+    shutil.chown(folder, "postgres", "postgres")
+    folder.chmod(0o700)
+    name = f"ec_tiny_{_worker()}_{os.getpid()}"
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            try:
+                conn.execute(text(f"CREATE TABLESPACE {name} LOCATION '{folder}'"))
+            except Exception as exc:  # noqa: BLE001 - a server on another machine cannot see our tmpfs
+                unmount(folder)
+                pytest.skip(f"the PostgreSQL server could not use a tablespace in {folder} ({str(exc).splitlines()[0]}); "
+                            "it must run on this machine, as CI's does")
+            tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+            indexes = conn.execute(text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")).scalars().all()
+            for verb, what in [("TABLE", tables), ("INDEX", indexes)]:
+                for item in what:
+                    conn.execute(text(f'ALTER {verb} "{item}" SET TABLESPACE {name}'))
+        dispose_all()
+        yield db_url, folder
+    finally:
+        dispose_all()
+        (folder / FILLER).unlink(missing_ok=True)
+        with engine.connect() as conn:
+            for (table,) in conn.execute(text("SELECT tablename FROM pg_tables WHERE tablespace = :n"), {"n": name}):
+                conn.execute(text(f'ALTER TABLE "{table}" SET TABLESPACE pg_default'))
+            for (index,) in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablespace = :n"), {"n": name}):
+                conn.execute(text(f'ALTER INDEX "{index}" SET TABLESPACE pg_default'))
+            conn.execute(text(f"DROP TABLESPACE IF EXISTS {name}"))
+        engine.dispose()
+        unmount(folder)
+        shutil.rmtree(base, ignore_errors=True)

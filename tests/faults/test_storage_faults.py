@@ -2,7 +2,8 @@
 
 The commands run as real processes, as an operator runs them, and each test checks what that operator sees:
 the message (no traceback, no SQL), the exit status (README, "Exit status"), the ledger unchanged and intact,
-and no partial file left. The full disk is a 8 MB tmpfs (root only; skipped with a message otherwise).
+and no partial file left. The full disk is a 8 MB tmpfs (root only; skipped with a message otherwise): the
+SQLite file itself on it, or, for PostgreSQL, a tablespace the test schema's tables and indexes are moved into.
 """
 
 from __future__ import annotations
@@ -59,6 +60,21 @@ def test_posting_and_importing_onto_a_full_disk_say_so_and_change_nothing(db_on_
     done = cli_process(db_on_tiny_disk, "allocate", "2024-02", "--post", cwd=tmp_path)  # space again: it posts
     assert done.returncode == 0, done.stderr
     assert ledger_state(db_on_tiny_disk)[:2] == (1, 4)
+
+
+def test_postgresql_posting_and_importing_onto_a_full_tablespace_say_so_and_change_nothing(pg_on_tiny_disk, tmp_path):
+    url, folder = pg_on_tiny_disk
+    before = ledger_state(url)
+    fill(folder)
+    done = cli_process(url, "allocate", "2024-02", "--post", cwd=tmp_path)
+    assert_clear(done, 74, "is full", "nothing was changed", "database server")
+    done = cli_process(url, "import", str(_csv(tmp_path)), cwd=tmp_path)
+    assert_clear(done, 74, "march.csv: nothing of it was imported", "is full")
+    (folder / ".filler").unlink()
+    assert ledger_state(url) == before == (0, 0, 2, True)
+    done = cli_process(url, "allocate", "2024-02", "--post", cwd=tmp_path)  # space again: it posts
+    assert done.returncode == 0, done.stderr
+    assert ledger_state(url)[:2] == (1, 4)
 
 
 @pytest.fixture

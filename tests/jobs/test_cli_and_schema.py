@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from alembic import command
@@ -119,3 +120,46 @@ def test_the_job_run_table_has_its_unique_key(db_url):
     assert {"name": "uq_job_runs_job_period", "column_names": ["job", "period"]} in [
         {"name": u["name"], "column_names": u["column_names"]} for u in uniques]
     assert JobRun.__tablename__ == "job_runs"
+
+
+def test_jobs_run_import_inbox_by_hand_imports_what_is_there_now(cli, sessions, tmp_path, inbox_env):
+    from tests.helpers import small_coop
+    from tests.jobs.conftest import at, meter_csv
+
+    with sessions.begin() as s:
+        small_coop(s, tmp_path / "registers")
+    settled = time.time() - 60
+    first = cli("jobs", "run", "import-inbox", "--json")  # the slot's pass: nothing there yet
+    assert first.exit_code == 0 and json.loads(first.stdout)["counts"]["files"] == 0
+    (inbox_env / "sun.csv").write_text(meter_csv("PM-SUN1", at(2024, 3, 1), 24))
+    os.utime(inbox_env / "sun.csv", (settled, settled))
+    again = cli("jobs", "run", "import-inbox", "--json")  # the same quarter-hour: it still imports the file
+    assert again.exit_code == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert (doc["ran"], doc["outcome"], doc["attempt"], doc["counts"]["imported"]) == (True, "succeeded", 2, 1)
+    assert doc["period"] == json.loads(first.stdout)["period"]
+    assert sorted(p.name for p in (inbox_env / "done").iterdir()) == ["sun.csv"]
+
+
+def test_jobs_list_does_not_call_a_month_posted_by_hand_owed(cli, sessions, tmp_path, inbox_env):
+    import datetime as dt
+
+    from energy_coop.config import Schedule
+    from energy_coop.services.credits import allocation
+    from jobs.periods import latest_due_month
+    from tests.helpers import small_coop
+
+    month = latest_due_month(dt.datetime.now(dt.UTC), Schedule())
+    start = dt.datetime.fromisoformat(f"{month}-01").replace(tzinfo=dt.UTC)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    start, end = int(start.timestamp()), int(end.timestamp())
+    with sessions.begin() as s:
+        small_coop(s, tmp_path / "registers")
+        add_readings(s, "PM-SUN1", hourly(start, end))
+        add_readings(s, "PM-BAT1", hourly(start, end, 500_000), name="bat")
+    owed = {j["name"]: j["owed"] for j in json.loads(cli("jobs", "list", "--json").stdout)["jobs"]}
+    assert owed["monthly-allocation"] == [month]
+    with sessions.begin() as s:
+        allocation.post(s, month, actor="admin@example.org")
+    owed = {j["name"]: j["owed"] for j in json.loads(cli("jobs", "list", "--json").stdout)["jobs"]}
+    assert owed["monthly-allocation"] == []

@@ -69,9 +69,16 @@ def test_hidden_partial_and_fresh_files_are_left_for_the_next_run(coop, db_url, 
     for name in (".hidden.csv", "upload.csv.part", "upload.csv.tmp"):
         drop(config, name, meter_csv("PM-SUN1", at(2024, 3, 1), 1))
     (config.inbox / "fresh.csv").write_text(meter_csv("PM-SUN1", at(2024, 3, 2), 2))  # just written
-    result = runner.run_job(config, "import-inbox", now=SLOT)
+    os.utime(config.inbox / "fresh.csv", (1_700_000_000, 1_700_000_000))
+    real_time = time.time
+    time.time = lambda: 1_700_000_010.0  # ten seconds after it changed, of the thirty it must rest
+    try:
+        result = runner.run_job(config, "import-inbox", now=SLOT)
+    finally:
+        time.time = real_time
     assert result.outcome == "succeeded" and result.counts["still_being_written"] == 1
-    assert "left for the next run" in result.message
+    assert result.message.endswith("left because still being written: fresh.csv (changed at 22:13:20 UTC; "
+                                   "taken by a run from 22:13:50 UTC)")
     assert listing(config.inbox) == [".hidden.csv", "fresh.csv", "upload.csv.part", "upload.csv.tmp"]
     old = time.time() - 60
     os.utime(config.inbox / "fresh.csv", (old, old))
