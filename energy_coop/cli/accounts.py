@@ -1,4 +1,4 @@
-"""``energy-coop users add|token|tokens|revoke|unlock``: the people who sign in, their API tokens and sign-in
+"""``energy-coop users list|add|token|tokens|revoke|unlock``: the people who sign in, their API tokens and sign-in
 throttling."""
 
 from __future__ import annotations
@@ -15,6 +15,32 @@ from energy_coop.vocabulary import ROLES
 @click.group("users")
 def users() -> None:
     """People who sign in."""
+
+
+@users.command("list")
+@click.option("--role", type=click.Choice(sorted(ROLES)), help="Only the users of this role.")
+@db_option
+@json_option
+@pass_app
+@refusals()
+def users_list(app: AppContext, role: str | None, as_json: bool) -> None:
+    """List the users: email, role, the member a member user is, and whether they may sign in."""
+    from energy_coop.services.screens.admin import users_screen  # lazy: the models; keeps --help fast
+
+    with app.snapshot() as session:
+        rows = [r for r in users_screen(session) if role is None or r["role"] == role]
+    if as_json:
+        emit_json({"users": [{"email": r["email"], "role": r["role"], "member_number": r["member_number"],
+                              "active": bool(r["active"]), "created_at": r["created_at"].isoformat()} for r in rows]})
+        return
+    if not rows:
+        click.echo("no users" + (f" with the role {role}" if role else "") + "; add one with `energy-coop users add`")
+        return
+    width = max(len(r["email"]) for r in rows)
+    for r in rows:
+        member = f"member {r['member_number']}" if r["member_number"] else ""
+        state = "" if r["active"] else "  (may not sign in)"
+        click.echo(f"{r['email']:<{width}}  {r['role']:<8} {member}{state}".rstrip())
 
 
 @users.command("add")

@@ -222,6 +222,11 @@ def performance_uncached(session: Session, period: str, *, threshold: float = DE
         raise RefusedError(str(exc)) from None
     stmt = select(Asset).where(Asset.kind == "solar").order_by(Asset.asset_code)
     if asset_code:
+        asset = session.scalar(select(Asset).where(Asset.asset_code == asset_code))
+        if asset is None:
+            raise NotFoundError(f"no asset with code {asset_code!r}")
+        if asset.kind != "solar":
+            raise NotFoundError(f"{asset_code} is a {asset.kind} asset: performance is measured for solar assets only")
         stmt = stmt.where(Asset.asset_code == asset_code)
     out = []
     for asset in session.scalars(stmt):
