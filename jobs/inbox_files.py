@@ -17,12 +17,10 @@ from sqlalchemy.orm import Session
 
 from energy_coop.models import ImportBatch
 from energy_coop.services.metering.imports import file_sha256
+from energy_coop.services.metering.inbox import (INBOX_DONE, INBOX_PROCESSING, INBOX_REJECTED,  # noqa: F401
+                                                 REPORT_SUFFIX)
 
-INBOX_DONE = "done"
-INBOX_REJECTED = "rejected"
-INBOX_PROCESSING = "processing"
 PARTIAL_SUFFIXES = (".part", ".tmp")
-REPORT_SUFFIX = ".report.json"
 
 
 def inbox_candidate(name: str) -> bool:

@@ -44,14 +44,13 @@ from sqlalchemy.engine import make_url
 
 from energy_coop.config import Config, Schedule
 from energy_coop.models import utcnow
+from energy_coop.timetable import CATCH_UP, WATCH
 from jobs import runner
 from jobs.specs import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS
 
 log = logging.getLogger(__name__)
 
 UTC = dt.UTC
-CATCH_UP = "catch-up"
-WATCH = "watch"
 
 
 # Module-level job functions (APScheduler refers to them by id; each catches everything, see runner.run_job).

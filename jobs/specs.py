@@ -10,10 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from energy_coop.errors import RefusedError
-
-IMPORT_INBOX = "import-inbox"
-REFRESH_FORECASTS = "refresh-forecasts"
-MONTHLY_ALLOCATION = "monthly-allocation"
+from energy_coop.timetable import IMPORT_INBOX, MONTHLY_ALLOCATION, REFRESH_FORECASTS  # noqa: F401 - the names
 
 #: Attempts (the first run included) after which a failed period waits for a person.
 MAX_ATTEMPTS = 3

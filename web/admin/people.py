@@ -6,11 +6,14 @@ GET pages are open to admins and auditors; every POST here answers 403 for audit
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+import datetime as dt
+
+from flask import current_app, flash, redirect, render_template, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.services.accounts import sessions as accounts, sign_in_limits, users
 from energy_coop.services.screens import admin as screens
+from energy_coop.timetable import JOB_LABELS
 from energy_coop.vocabulary import STAFF_ROLES
 
 from web.helpers import actor, attach_errors, page_arg, run
@@ -132,4 +135,10 @@ def audit_log():
 @bp.get("/jobs")
 @roles_required(*STAFF)
 def jobs():
-    return render_template("admin/jobs.html", runs=run(screens.jobs_screen))
+    config = current_app.config["ENERGY_COOP"]
+    state = run(screens.scheduler_state, now=dt.datetime.now(dt.UTC), schedule=config.schedule)
+    return render_template("admin/jobs.html", runs=run(screens.jobs_screen), state=state, job_label=_job_label)
+
+
+def _job_label(job: str) -> str:
+    return JOB_LABELS.get(job, job)

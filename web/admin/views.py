@@ -58,9 +58,11 @@ def _period_arg() -> tuple[Period, str | None]:
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    threshold = current_app.config["ENERGY_COOP"].performance_threshold
-    return render_template("admin/index.html", overview=run(screens.overview, today=dt.date.today(),
-                                                            threshold=threshold))
+    config = current_app.config["ENERGY_COOP"]
+    now = dt.datetime.now(dt.UTC)
+    return render_template("admin/index.html", overview=run(
+        screens.overview, today=now.date(), threshold=config.performance_threshold, now=now,
+        schedule=config.schedule, inbox=config.inbox))
 
 
 # ------------------------------------------------------------------------------------------------ registers

@@ -10,12 +10,14 @@ rates [micro-units per kWh]), dates and codes, never formatted text: the pages f
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from energy_coop import models
+from energy_coop.config import Schedule
 from energy_coop.errors import RefusedError
 from energy_coop.models import AllocationRun, Asset, AuditEntry, ImportBatch, LedgerEntry, Member, Meter, User
 from energy_coop.period import Period
@@ -26,19 +28,25 @@ from energy_coop.services.metering import queries as metering
 from energy_coop.services.paging import Page, paged
 from energy_coop.services.registers import queries as registers
 from energy_coop.services.screens.member import performance_rows
+from energy_coop.services.screens.todo import scheduler_state  # noqa: F401 - the Jobs page's read function
+from energy_coop.services.screens.todo import todo as todo_list
 
 
-def overview(session: Session, *, today: dt.date, threshold: float = 0.8) -> dict[str, Any]:
-    """The admin home page: record counts, the newest posted months, and last month's performance ratio of
-    every solar array (flagged below ``threshold``)."""
+def overview(session: Session, *, today: dt.date, threshold: float = 0.8, now: dt.datetime | None = None,
+             schedule: Schedule | None = None, inbox: Path | None = None) -> dict[str, Any]:
+    """The admin home page: what needs doing (:func:`energy_coop.services.screens.todo.todo`), record counts,
+    the newest posted months, and last month's performance ratio of every solar array (flagged below
+    ``threshold``). ``now`` defaults to the start of ``today`` (UTC); ``schedule`` to the default timetable."""
     def count(model) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
-    return {"members": count(Member), "assets": count(Asset), "meters": count(Meter), "users": count(User),
+    now = now or dt.datetime.combine(today, dt.time.min, dt.UTC)
+    performance = forecasts.performance(session, str(Period.of(today).previous()), threshold=threshold)
+    return {"todo": todo_list(session, now=now, schedule=schedule or Schedule(), inbox=inbox, performance=performance),
+            "members": count(Member), "assets": count(Asset), "meters": count(Meter), "users": count(User),
             "batches": count(ImportBatch), "runs": count(AllocationRun), "ledger_entries": count(LedgerEntry),
             "posted_periods": credits.posted_periods(session)[:3],
-            "performance": performance_rows(forecasts.performance(session, str(Period.of(today).previous()),
-                                                                  threshold=threshold))}
+            "performance": performance_rows(performance)}
 
 
 # ------------------------------------------------------------------------------------------------ registers
