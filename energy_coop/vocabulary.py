@@ -24,6 +24,16 @@ MEMBER_TYPES = (
     "nonprofit",
     "public_body",
 )
+#: What a person reads for each member type (pages, CSV headers stay codes).
+MEMBER_TYPE_LABELS = {
+    "household": "Household",
+    "worker_coop": "Worker co-op",
+    "clt_household": "Land-trust household",
+    "anchor_institution": "Anchor institution",
+    "business": "Business",
+    "nonprofit": "Nonprofit",
+    "public_body": "Public body",
+}
 ASSET_KINDS = ("solar", "storage")
 ARRAY_TYPES = ("fixed_open_rack", "fixed_roof_mount", "single_axis")
 #: ``issue`` new shares, ``transfer`` them between members, ``redeem`` them back to the co-op.

@@ -72,6 +72,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.index", "GET"): Expect(fixed("/admin/"), STAFF_PAGE),
     ("admin.members", "GET"): Expect(fixed("/admin/members"), STAFF_PAGE),
     ("admin.members_csv", "GET"): Expect(fixed("/admin/members.csv"), STAFF_PAGE),
+    ("admin.members_list_csv", "GET"): Expect(fixed("/admin/members-list.csv"), STAFF_PAGE),
     ("admin.assets", "GET"): Expect(fixed("/admin/assets"), STAFF_PAGE),
     ("admin.shares", "GET"): Expect(fixed("/admin/shares"), STAFF_PAGE),
     ("admin.share_record", "POST"): Expect(fixed("/admin/shares/issue"), ADMIN_WRITE),

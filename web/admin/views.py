@@ -15,13 +15,16 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from energy_coop.errors import ConflictError, RefusedError
+from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.period import Period
 from energy_coop.services.credits import allocation, ledger
 from energy_coop.services.metering import imports
 from energy_coop.services.registers import loading as registers, tariff_templates
+from energy_coop.services.paging import Page
+from energy_coop.services.registers.queries import MEMBER_LIST_KEYS, MemberFilter
 from energy_coop.services.screens import admin as screens
-from energy_coop.vocabulary import SHARE_KINDS, STAFF_ROLES
+from energy_coop.units import parse_cents
+from energy_coop.vocabulary import MEMBER_TYPE_LABELS, SHARE_KINDS, STAFF_ROLES
 
 from web.formatter import current_formatter
 from web.helpers import actor, attach_errors, csv_response, page_arg, run
@@ -71,9 +74,43 @@ def index():
 @bp.get("/members")
 @roles_required(*STAFF)
 def members():
-    q = request.args.get("q", "")[:100]
-    page = run(screens.members_screen, q=q, page=page_arg())
-    return render_template("admin/members.html", page=page, q=q)
+    f, args, problems = _member_filter()
+    data, refusal = None, None
+    if not problems:
+        try:
+            data = run(screens.members_screen, page=page_arg(), filter=f, today=dt.date.today())
+        except RefusedError as exc:
+            refusal = exc
+    if data is None:  # a filter that cannot be applied shows no rows, and says why
+        data = {"page": Page([], 1, 1, 0, 50), "asset_codes": run(screens.asset_codes)}
+    messages = [f"{e.field}: {e.reason}" for e in problems] + (
+        [f"{e.field}: {e.reason}" for e in refusal.errors] if refusal is not None else [])
+    return render_template("admin/members.html", page=data["page"], asset_codes=data["asset_codes"], args=args,
+                           f=f, problems=messages, member_types=MEMBER_TYPE_LABELS, sorts=MEMBER_SORT_LABELS), \
+        (400 if messages else 200)
+
+
+MEMBER_SORT_LABELS = {"number": "Number", "name": "Name", "type": "Type", "joined": "Joined",
+                      "shares": "Shares held", "balance": "Balance"}
+
+
+def _member_filter() -> tuple[MemberFilter, dict[str, str], list[RowError]]:
+    """The members list's filter from the query string, the arguments to keep in its links, and what is wrong
+    with them (a balance that is not an amount)."""
+    a = request.args
+    args = {k: a.get(k, "")[:100].strip() for k in ("q", "type", "low_income", "asset", "balance_above", "sort",
+                                                   "order")}
+    problems = []
+    balance = None
+    if args["balance_above"]:
+        try:
+            balance = parse_cents(args["balance_above"])
+        except ValueError as exc:
+            problems.append(RowError("", "balance above", str(exc)))
+    low = {"yes": True, "no": False}.get(args["low_income"])
+    f = MemberFilter(q=args["q"], member_type=args["type"] or None, low_income=low, asset_code=args["asset"] or None,
+                     balance_above_cents=balance, sort=args["sort"] or "number", descending=args["order"] == "desc")
+    return f, {k: v for k, v in args.items() if v}, problems
 
 
 @bp.get("/members.csv")
@@ -82,6 +119,20 @@ def members_csv():
     rows = run(screens.members_csv)
     header = ["member_number", "name", "email", "member_type", "joined_on", "low_income", "meter_code"]
     return csv_response(header, rows, "members.csv")
+
+
+@bp.get("/members-list.csv")
+@roles_required(*STAFF)
+def members_list_csv():
+    """The members list as its filter shows it, every row, with shares held and balance [cents]."""
+    f, _, problems = _member_filter()
+    if problems:
+        abort(400, "; ".join(f"{e.field}: {e.reason}" for e in problems))
+    try:
+        rows = run(screens.members_list_csv, filter=f, today=dt.date.today())
+    except RefusedError as exc:
+        abort(400, "; ".join(f"{e.field}: {e.reason}" for e in exc.errors))
+    return csv_response(list(MEMBER_LIST_KEYS), rows, "members-list.csv")
 
 
 @bp.get("/assets")

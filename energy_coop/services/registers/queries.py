@@ -8,14 +8,17 @@ prices in cents); capacities are the register's numbers [kW, kWh].
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import BigInteger, case, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from energy_coop.calc.credits.holdings import holdings_timelines
-from energy_coop.errors import NotFoundError
-from energy_coop.models import Asset, CreditRate, Member, Meter, ShareTransaction
+from energy_coop.errors import NotFoundError, RefusedError, RowError
+from energy_coop.models import Asset, CreditRate, LedgerEntry, Member, Meter, ShareTransaction
+from energy_coop.units import shown
+from energy_coop.vocabulary import MEMBER_TYPES
 from energy_coop.services import memo
 from energy_coop.services.paging import Page, paged
 from energy_coop.services.registers.loading import share_register
@@ -38,19 +41,112 @@ def member_info(m: Member) -> dict[str, Any]:
             "meter_code": m.meter.code if m.meter is not None else None}
 
 
-def members_page(session: Session, *, q: str = "", page: int = 1, per_page: int = 50) -> Page:
-    """Members by number, optionally filtered by a text in their number, name or email."""
-    stmt = select(Member.member_number, Member.name, Member.member_type, Member.email, Member.joined_on)
-    count = select(func.count()).select_from(Member)
-    q = (q or "").strip()[:100]
+@dataclass(frozen=True)
+class MemberFilter:
+    """What the members list shows: ``q`` (a text in the number, name or email), a ``member_type``, low income
+    only (True), not (False) or either (None), holders of ``asset_code`` (today), a balance above
+    ``balance_above_cents`` [cents]; sorted by ``sort`` (:data:`MEMBER_SORTS`), ``descending`` or not."""
+
+    q: str = ""
+    member_type: str | None = None
+    low_income: bool | None = None
+    asset_code: str | None = None
+    balance_above_cents: int | None = None
+    sort: str = "number"
+    descending: bool = False
+
+
+#: The columns the members list sorts by.
+MEMBER_SORTS = ("number", "name", "type", "joined", "shares", "balance")
+MEMBER_LIST_KEYS = ("member_number", "name", "member_type", "email", "joined_on", "low_income", "shares",
+                    "balance_cents")
+
+
+def _holdings(today: dt.date):
+    """(member_id, asset_id, shares) change rows of every share transaction up to ``today``, as a subquery."""
+    received = select(ShareTransaction.member_id.label("member_id"), ShareTransaction.asset_id.label("asset_id"),
+                      case((ShareTransaction.kind == "redeem", -ShareTransaction.shares),
+                           else_=ShareTransaction.shares).label("delta")).where(ShareTransaction.date <= today)
+    given = select(ShareTransaction.from_member_id, ShareTransaction.asset_id, -ShareTransaction.shares).where(
+        ShareTransaction.kind == "transfer", ShareTransaction.date <= today)
+    return union_all(received, given).subquery("holding_changes")
+
+
+def _member_list(f: MemberFilter, today: dt.date):
+    changes = _holdings(today)
+    shares = (select(changes.c.member_id, func.sum(changes.c.delta).label("shares"))
+              .group_by(changes.c.member_id).subquery("member_shares"))
+    balances = (select(LedgerEntry.member_id, func.sum(LedgerEntry.cents).label("cents"))
+                .group_by(LedgerEntry.member_id).subquery("member_balances"))
+    held = cast(func.coalesce(shares.c.shares, 0), BigInteger)  # PostgreSQL's SUM is NUMERIC: back to integers
+    balance = cast(func.coalesce(balances.c.cents, 0), BigInteger)
+    stmt = (select(Member.member_number, Member.name, Member.member_type, Member.email, Member.joined_on,
+                   Member.low_income, held.label("shares"), balance.label("balance_cents"))
+            .outerjoin(shares, shares.c.member_id == Member.id)
+            .outerjoin(balances, balances.c.member_id == Member.id))
+    conds = []
+    q = (f.q or "").strip()[:100]
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        cond = or_(Member.member_number.ilike(like, escape="\\"), Member.name.ilike(like, escape="\\"),
-                   Member.email.ilike(like, escape="\\"))
-        stmt = stmt.where(cond)
-        count = count.where(cond)
-    return paged(session, stmt.order_by(Member.member_number), count, page, per_page,
-                 ("member_number", "name", "member_type", "email", "joined_on"))
+        conds.append(or_(Member.member_number.ilike(like, escape="\\"), Member.name.ilike(like, escape="\\"),
+                         Member.email.ilike(like, escape="\\")))
+    if f.member_type:
+        conds.append(Member.member_type == f.member_type)
+    if f.low_income is not None:
+        conds.append(Member.low_income.is_(f.low_income))
+    if f.asset_code:
+        holders = (select(changes.c.member_id).join(Asset, Asset.id == changes.c.asset_id)
+                   .where(Asset.asset_code == f.asset_code).group_by(changes.c.member_id)
+                   .having(func.sum(changes.c.delta) > 0))
+        conds.append(Member.id.in_(holders))
+    if f.balance_above_cents is not None:
+        conds.append(balance > f.balance_above_cents)
+    if conds:
+        stmt = stmt.where(*conds)
+    column = {"number": Member.member_number, "name": Member.name, "type": Member.member_type,
+              "joined": Member.joined_on, "shares": held, "balance": balance}[f.sort]
+    order = [column.desc() if f.descending else column.asc()]
+    if f.sort != "number":
+        order.append(Member.member_number.asc())
+    return stmt.order_by(*order), conds
+
+
+def check_member_filter(session: Session, f: MemberFilter) -> list[RowError]:
+    """What is wrong with a members-list filter, in words (an unknown type, asset or sort)."""
+    problems = []
+    if f.member_type and f.member_type not in MEMBER_TYPES:
+        problems.append(RowError("", "member type", f"{shown(f.member_type)} is not a member type; the types are "
+                                 + ", ".join(MEMBER_TYPES)))
+    if f.asset_code and session.scalar(select(Asset.id).where(Asset.asset_code == f.asset_code)) is None:
+        problems.append(RowError("", "asset", f"no asset with code {shown(f.asset_code)}"))
+    if f.sort not in MEMBER_SORTS:
+        problems.append(RowError("", "sort", f"{shown(f.sort)} is not a column to sort by; use "
+                                 + ", ".join(MEMBER_SORTS)))
+    return problems
+
+
+def members_page(session: Session, *, q: str = "", page: int = 1, per_page: int = 50,
+                 filter: MemberFilter | None = None, today: dt.date | None = None) -> Page:
+    """Members with their shares held ``today`` [shares, all assets] and balance [cents], filtered and sorted by
+    ``filter`` (or by ``q`` alone); a bad filter is refused naming each problem."""
+    f = filter or MemberFilter(q=q)
+    problems = check_member_filter(session, f)
+    if problems:
+        raise RefusedError("the members list cannot show that", problems)
+    stmt, conds = _member_list(f, today or dt.date.today())
+    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return paged(session, stmt, count, page, per_page, MEMBER_LIST_KEYS)
+
+
+def members_list_export(session: Session, f: MemberFilter, today: dt.date) -> list[list[Any]]:
+    """Every row the members list shows for ``f`` (no pages), for its CSV: the columns of
+    :data:`MEMBER_LIST_KEYS` (``low_income`` as true/false, money in cents)."""
+    problems = check_member_filter(session, f)
+    if problems:
+        raise RefusedError("the members list cannot show that", problems)
+    stmt, _ = _member_list(f, today)
+    return [[n, name, mtype, email or "", joined.isoformat() if joined else "", "true" if low else "false",
+             int(held), int(cents)] for n, name, mtype, email, joined, low, held, cents in session.execute(stmt)]
 
 
 def members_export(session: Session) -> list[list[Any]]:

@@ -52,9 +52,22 @@ def overview(session: Session, *, today: dt.date, threshold: float = 0.8, now: d
 # ------------------------------------------------------------------------------------------------ registers
 
 
-def members_screen(session: Session, *, q: str = "", page: int = 1) -> Page:
-    """The members register page: members by number, optionally those whose number, name or email has ``q``."""
-    return registers.members_page(session, q=q, page=page)
+def members_screen(session: Session, *, q: str = "", page: int = 1,
+                   filter: registers.MemberFilter | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """The members register page: one page of members (with shares held ``today`` and balance) as ``filter``
+    says (or those whose number, name or email has ``q``), and the asset codes its filter offers."""
+    return {"page": registers.members_page(session, q=q, page=page, filter=filter, today=today),
+            "asset_codes": registers.asset_codes(session)}
+
+
+def asset_codes(session: Session) -> list[str]:
+    """Every asset code, in order (a filter's or a form's choices)."""
+    return registers.asset_codes(session)
+
+
+def members_list_csv(session: Session, *, filter: registers.MemberFilter, today: dt.date) -> list[list[Any]]:
+    """The members list as filtered, every row (its CSV download)."""
+    return registers.members_list_export(session, filter, today)
 
 
 def members_csv(session: Session) -> list[list[Any]]:
