@@ -20,8 +20,6 @@ SAPM_PARAMETER_SET = {
     "fixed_roof_mount": "close_mount_glass_glass",
     "single_axis": "open_rack_glass_polymer",
 }
-#: Installed nominal operating cell temperature for the Fuentes model, as in PVWatts v5 [°C].
-FUENTES_NOCT = {"fixed_open_rack": 45.0, "fixed_roof_mount": 49.0, "single_axis": 45.0}
 
 GAMMA_PDC_STANDARD = -0.0047  # [1/°C]
 GAMMA_PDC_PREMIUM = -0.0035  # [1/°C]

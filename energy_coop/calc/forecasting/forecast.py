@@ -62,7 +62,6 @@ from energy_coop.calc.forecasting.arrays import (  # noqa: F401 - re-exported: t
     DC_AC_RATIO_RANGE,
     DEFAULT_LOSSES_PCT,
     ETA_INV_NOM,
-    FUENTES_NOCT,
     GAMMA_PDC_PREMIUM,
     GAMMA_PDC_STANDARD,
     SAPM_PARAMETER_SET,
@@ -85,6 +84,7 @@ from energy_coop.calc.forecasting.sun import (  # noqa: F401 - re-exported
     require_interval,
     solar_position,
 )
+from energy_coop.calc.forecasting.thermal import INOCT, START_K, fuentes_cell_temperature
 from energy_coop.calc.forecasting.typical import month_factor, typical_year_factors  # noqa: F401 - re-exported
 
 #: Used when the weather has no air temperature or wind speed (pvlib ``ModelChain``'s defaults).
@@ -165,8 +165,9 @@ def _column(values) -> np.ndarray:
     return np.asarray(values, dtype=float)[:, None]
 
 
-def _chunk_power(arrays: Sequence[SolarArray], pos, irr, transposition, temperature_model, dni_extra, airmass):
-    """AC power [W], shape (T, len(arrays))."""
+def _chunk_power(arrays: Sequence[SolarArray], pos, irr, transposition, temperature_model, dni_extra, airmass,
+                 step_hours, follows, temp_air_before):
+    """AC power [W], shape (T, len(arrays)); ``follows`` / ``temp_air_before`` place the rows in time for Fuentes."""
     zen = _column(pos["apparent_zenith"])
     azi = _column(pos["azimuth"])
     tilt = np.array([[a.tilt_deg for a in arrays]], dtype=float)
@@ -201,23 +202,19 @@ def _chunk_power(arrays: Sequence[SolarArray], pos, irr, transposition, temperat
 
     temp_air = _column(np.broadcast_to(np.asarray(irr["temp_air"], dtype=float), (len(pos),)))
     wind = _column(np.broadcast_to(np.asarray(irr["wind_speed"], dtype=float), (len(pos),)))
-    if temperature_model == "sapm":
+    if temperature_model == "fuentes":
+        inoct = np.array([INOCT[a.array_type] for a in arrays])
+        temp_cell = fuentes_cell_temperature(poa_global, temp_air, wind, inoct, step_hours, follows=follows,
+                                             temp_air_before=temp_air_before)
+    elif temperature_model == "sapm":
         table = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]
         params = [table[SAPM_PARAMETER_SET[a.array_type]] for a in arrays]
         a_ = np.array([[p["a"] for p in params]])
         b_ = np.array([[p["b"] for p in params]])
         dt = np.array([[p["deltaT"] for p in params]])
         temp_cell = pvlib.temperature.sapm_cell(poa_global, temp_air, wind, a_, b_, dt)
-    elif temperature_model == "fuentes":
-        temp_cell = np.empty_like(poa_global)
-        index = pos.index
-        for i, a in enumerate(arrays):
-            temp_cell[:, i] = pvlib.temperature.fuentes(
-                pd.Series(poa_global[:, i], index=index), pd.Series(temp_air[:, 0], index=index),
-                pd.Series(wind[:, 0], index=index), FUENTES_NOCT[a.array_type], surface_tilt=a.tilt_deg,
-            ).to_numpy()
     else:
-        raise ValueError(f"temperature_model must be 'sapm' or 'fuentes', not {temperature_model!r}")
+        raise ValueError(f"temperature_model must be 'fuentes' or 'sapm', not {temperature_model!r}")
 
     pdc0 = np.array([[a.capacity_kw_dc * 1000.0 for a in arrays]])
     gamma = np.array([[a.gamma_pdc for a in arrays]])
@@ -244,7 +241,7 @@ def expected_ac_power(
     *,
     band: str = "typical",
     transposition: str = "perez",
-    temperature_model: str = "sapm",
+    temperature_model: str = "fuentes",
     sunlit_midpoint: bool = False,
     factors: pd.DataFrame | None = None,
     chunk_columns: int = CHUNK_COLUMNS,
@@ -305,16 +302,22 @@ def expected_ac_power(
     dni_extra = _column(pvlib.irradiance.get_extra_radiation(eval_times.tz_convert("UTC").day_of_year.to_numpy()))
     airmass = _column(pvlib.atmosphere.get_relative_airmass(pos["apparent_zenith"].to_numpy()))
     # Rows without any irradiance give exactly 0 W through every step (POA 0, DC 0, inverter 0): skip them.
-    # Fuentes integrates over time, so it keeps every row.
+    # Fuentes carries temperature from one interval to the next, but PVWatts puts a dark cell at air
+    # temperature, so a sunlit row after skipped ones needs only whether its predecessor was kept and that
+    # predecessor's air temperature.
     lit = (irr[["ghi", "dni", "dhi"]].to_numpy() > 0).any(axis=1)
-    if temperature_model == "fuentes":
-        lit[:] = True
+    follows = np.zeros(len(times), dtype=bool)
+    follows[1:] = lit[:-1]
+    temp_air = np.broadcast_to(np.asarray(irr["temp_air"], dtype=float), (len(times),))
+    temp_air_before = np.concatenate([[START_K - 273.15], temp_air[:-1]])
+    step_hours = interval / pd.Timedelta("1h")
     out = np.zeros((len(times), len(arrays)))
     if lit.any():
         step = max(1, int(chunk_columns))
         for lo in range(0, len(arrays), step):
             out[lit, lo:lo + step] = _chunk_power(arrays[lo:lo + step], pos[lit], irr[lit], transposition,
-                                                  temperature_model, dni_extra[lit], airmass[lit])
+                                                  temperature_model, dni_extra[lit], airmass[lit], step_hours,
+                                                  follows[lit], temp_air_before[lit])
     return pd.DataFrame(out, index=times, columns=labels)
 
 
@@ -339,7 +342,7 @@ def forecast_asset(
     weather: pd.DataFrame | None = None,
     *,
     interval: pd.Timedelta = HOURLY,
-    temperature_model: str = "sapm",
+    temperature_model: str = "fuentes",
     factors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Expected AC energy of one solar asset per interval [kWh].
