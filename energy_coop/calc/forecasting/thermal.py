@@ -53,7 +53,7 @@ THERMAL_MASS = 11000.0  # [J/m²K]
 SIN_TILT = 0.5  # Fuentes' sin(30°) in the free-convection Grashof number
 START_K = 293.15  # first interval's previous temperature [K]
 REYNOLDS_TURBULENT = 1.2e5
-TOLERANCE_K = 1e-5  # [K]
+TOLERANCE_K = 1e-4  # [K]
 MAX_SWEEPS = 200
 BRACKET_AFTER = 8
 BISECT_AFTER = 40
@@ -88,12 +88,14 @@ def _top_convection(tave, wind, delta, turbulent_allowed):
     return np.cbrt(free ** 3 + forced ** 3)
 
 
-# The same coefficient as powers of the three variables, for the sweeps (one logarithm and three exponentials
-# instead of five powers): with density ρ = R/T, viscosity ν = V·T^1.76/R, conductivity k = K·T^0.84,
+# The same coefficient as powers of the three variables, for the sweeps: with density ρ = R/T, viscosity
+# ν = V·T^1.76/R and conductivity k = K·T^0.84 (Fuentes' air properties),
 #   laminar forced   0.86·Re^−0.5·ρ·w·cp/Pr^0.67  = LAMINAR · w^0.5 · T^−0.12
-#   turbulent forced 0.0282·Re^−0.2·ρ·w·cp/Pr^0.4 = TURBULENT · w^0.8 · T^−0.648   (where Re > 1.2e5)
+#   turbulent forced 0.0282·Re^−0.2·ρ·w·cp/Pr^0.4 = TURBULENT · w^0.8 · T^−0.648   (where Re > 1.2e5,
+#                                                    that is w > REYNOLDS_WIND · T^1.76)
 #   free             0.21·(Gr·Pr)^0.32·k/D        = FREE · |ΔT|^0.32 · T^−0.6064
-# (T the mean of cell and air, w the wind at module height; test_thermal checks them against the named form).
+# with T the mean of cell and air and w the wind at module height; cubed, as the cube-root sum needs them, each is
+# one exponential of a sum of logarithms (test_thermal checks this form against the named one).
 _R = 0.003484 * 101325.0
 _V = 0.24237e-6
 _K = 2.1695e-4
@@ -101,19 +103,32 @@ _D = HYDRAULIC_DIAMETER
 LAMINAR = 0.8600 * np.sqrt(_V / (_D * _R)) * _R * 1007.0 / _PRANDTL ** 0.67
 TURBULENT = 0.0282 * (_V / (_D * _R)) ** 0.2 * _R * 1007.0 / _PRANDTL ** 0.4
 FREE = 0.21 * (9.8 * _D ** 3 * SIN_TILT * _PRANDTL * _R ** 2 / _V ** 2) ** 0.32 * _K / _D
-#: Re > 1.2e5 ⇔ w > REYNOLDS_WIND · T^1.76
 REYNOLDS_WIND = REYNOLDS_TURBULENT * _V / (_D * _R)
 
 
-def _top_convection_fast(tave, wind_half, wind_turbulent, turbulent_wind, delta):
-    """:func:`_top_convection` from precomputed wind factors (``w^0.5``, ``w^0.8``, ``w``)."""
+def _forced_cubed_terms(wind):
+    """Per cell, from the wind at module height: ``log(forced³) = c + e·log T`` has (c, e) laminar and turbulent,
+    and turbulence sets in where ``log T < t``; returns (c_laminar, c_turbulent, t)."""
+    log_w = np.log(wind)
+    c_laminar = 3 * np.log(LAMINAR) + 1.5 * log_w
+    c_turbulent = 3 * np.log(TURBULENT) + 2.4 * log_w
+    threshold = (log_w - np.log(REYNOLDS_WIND)) / 1.76
+    return c_laminar, c_turbulent, threshold
+
+
+def _top_convection_fast(tave, delta, c_laminar, c_turbulent, threshold):
+    """:func:`_top_convection` from the wind's precomputed terms (:func:`_forced_cubed_terms`)."""
     log_t = np.log(tave)
-    forced = LAMINAR * wind_half * np.exp(-0.12 * log_t)
-    turbulent = turbulent_wind > REYNOLDS_WIND * np.exp(1.76 * log_t)
+    forced_log = c_laminar - 0.36 * log_t
+    turbulent = log_t < threshold
     if turbulent.any():
-        forced[turbulent] = TURBULENT * wind_turbulent[turbulent] * np.exp(-0.648 * log_t[turbulent])
-    free = FREE * np.power(delta, 0.32) * np.exp(-0.6064 * log_t)
-    return np.cbrt(free ** 3 + forced ** 3)
+        forced_log[turbulent] = c_turbulent[turbulent] - 1.944 * log_t[turbulent]
+    with np.errstate(divide="ignore"):
+        free_log = _FREE_LOG3 + 0.96 * np.log(delta) - 1.8192 * log_t
+    return np.cbrt(np.exp(forced_log) + np.exp(free_log))
+
+
+_FREE_LOG3 = 3 * np.log(FREE)
 
 
 def inoct_constants(inoct_c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -223,8 +238,7 @@ def fuentes_cell_temperature(
     last_x = np.zeros(rows.size)
     last_residual = np.zeros(rows.size)
     es = EMISSIVITY * STEFAN_BOLTZMANN
-    wind_half = np.sqrt(wind_module)
-    wind_turbulent = wind_module ** 0.8
+    c_laminar, c_turbulent, threshold = _forced_cubed_terms(wind_module)
     everything = slice(None)
     active = everything  # the cells still iterating: all at first (a slice, so no copies), then index arrays
     pending = np.zeros(rows.size, dtype=bool)
@@ -235,7 +249,7 @@ def fuentes_cell_temperature(
         link = linked[a]
         previous = np.where(link, x[pred[a]], dark_before[a])
         h_conv = ratio_convection[a] * _top_convection_fast(
-            (xa + tam) / 2, wind_half[a], wind_turbulent[a], wind_module[a], np.abs(xa - tam))
+            (xa + tam) / 2, np.abs(xa - tam), c_laminar[a], c_turbulent[a], threshold[a])
         h_sky = es * (xa * xa + tsk * tsk) * (xa + tsk)
         t_ground = tam + ratio_ground[a] * (xa - tam)
         h_ground = es * (xa * xa + t_ground * t_ground) * (xa + t_ground)
