@@ -54,9 +54,9 @@ SIN_TILT = 0.5  # Fuentes' sin(30°) in the free-convection Grashof number
 START_K = 293.15  # first interval's previous temperature [K]
 REYNOLDS_TURBULENT = 1.2e5
 TOLERANCE_K = 1e-4  # [K]
-MAX_SWEEPS = 200
-BRACKET_AFTER = 8
-BISECT_AFTER = 40
+MAX_SWEEPS = 400
+BRACKET_AFTER = 30
+BISECT_AFTER = 100
 _PRANDTL = 0.71
 _KELVIN = 273.15
 _NOCT_AIR = 293.15  # 20 °C, the NOCT condition's air temperature [K]
@@ -260,6 +260,8 @@ def fuentes_cell_temperature(
         s1, s0 = sun[a], sun_before[a]
         new = previous * lag + ((1.0 - lag) * (h_conv * tam + h_sky * tsk + h_ground * t_ground + s0
                                                + (s1 - s0) / eigen) + s1 - s0) / h_total
+        # converged: the plain step (the residual) is within the tolerance, or the bracket is narrower than it
+        moving = np.abs(new - xa) >= TOLERANCE_K
         if 0 < sweep < BRACKET_AFTER:
             # secant step on the residual g(x) − x, from this sweep's and the last: superlinear where the
             # plain iteration contracts by a constant factor
@@ -270,7 +272,11 @@ def fuentes_cell_temperature(
             last_residual[a] = residual
             ok = np.abs(slope) > 1e-12
             secant = xa - residual * np.divide(run, slope, out=np.zeros_like(run), where=ok)
-            new = np.where(ok & (np.abs(secant - new) < 10.0), secant, new)
+            # only where the slope is plausible (a contraction's secant step is at most ten plain steps; a
+            # previous temperature that moved in between spoils the slope) and the cell is still moving: a
+            # converged cell keeps its plain step
+            ok &= moving & (np.abs(secant - xa) <= 10.0 * np.abs(residual))
+            new = np.where(ok, secant, new)
         elif sweep == 0:
             last_x[a] = xa
             last_residual[a] = new - xa
@@ -293,7 +299,7 @@ def fuentes_cell_temperature(
             if sweep >= BISECT_AFTER:
                 bisect |= ~reset
             new[bisect] = (low_a[bisect] + high_a[bisect]) / 2
-        moving = np.abs(new - xa) >= TOLERANCE_K
+            moving &= (high_a - low_a) >= TOLERANCE_K
         x[a] = new
         if not moving.any():
             break
