@@ -14,7 +14,8 @@ import pvlib
 
 from energy_coop.vocabulary import ARRAY_TYPES
 
-#: SAPM cell temperature parameter set per array type (``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS['sapm']``).
+#: SAPM cell temperature parameter set per array type, for ``temperature_model='sapm'``
+#: (``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS['sapm']``); the default is PVWatts' Fuentes (``thermal.INOCT``).
 SAPM_PARAMETER_SET = {
     "fixed_open_rack": "open_rack_glass_polymer",
     "fixed_roof_mount": "close_mount_glass_glass",
