@@ -1,9 +1,10 @@
-"""Cell temperature as PVWatts v5 computes it: the Fuentes (1987) heat balance, vectorised over time and arrays.
+"""Cell temperature as PVWatts v5 computes it: Fuentes' (1987) heat balance, vectorised over time and arrays.
 
-PVWatts v5 (Dobos 2014, NREL/TP-6A20-62641, section 7) takes the module temperature from Fuentes' first-principles
-energy balance (SAND85-0330): absorbed sunlight against convection (free and forced, from the wind at module
-height), long-wave radiation to the sky and to the ground, and the module's thermal mass between time steps. The
-only parameter that differs by mount is the **installed nominal operating cell temperature** (INOCT):
+PVWatts v5 (Dobos 2014, NREL/TP-6A20-62641, section 7) takes the module temperature from Fuentes'
+first-principles energy balance (SAND85-0330): absorbed sunlight against convection (free and forced, from the
+wind at module height), long-wave radiation to the sky and to the ground, and the module's thermal mass
+between time steps. The one parameter that differs by mount is the **installed nominal operating cell
+temperature**:
 
 ====================  ==========  =====================================================
 array type            INOCT       why
@@ -14,23 +15,29 @@ fixed_roof_mount      49 °C       restricted air flow behind the modules (therm
 single_axis           45 °C       PVWatts treats trackers as open rack
 ====================  ==========  =====================================================
 
-The fixed values of PVWatts v5 (and of pvlib's :py:func:`pvlib.temperature.fuentes` defaults): absorptance 0.83,
-emissivity 0.84, hydraulic diameter 0.5 m, module height 5 m, wind measured at 9.144 m and carried to module height
-by a 0.2 power law (Menicucci and Hall) plus 1e-4 m/s, sky temperature ``0.68 × 0.0552 × Ta^1.5 + 0.32 × Ta``,
-free convection with ``sin(tilt)`` fixed at 0.5 (Fuentes' 30°, whatever the array's tilt: PVWatts passes no
-tilt), turbulent forced convection above Reynolds 1.2e5, thermal mass 11,000 J/m²K. The heat input is the
-**total** plane-of-array irradiance (before the cover's angle-of-incidence loss). PVWatts' own conventions for the
-dark: an interval with no plane-of-array irradiance has the cell at air temperature, and the next sunlit interval
-starts from there with no absorbed sun before it; the first interval starts from 20 °C.
+The fixed values of PVWatts v5 (also pvlib's :py:func:`pvlib.temperature.fuentes` defaults): absorptance 0.83,
+emissivity 0.84, hydraulic diameter 0.5 m, module height 5 m, wind measured at 9.144 m and carried to module
+height by a 0.2 power law (Menicucci and Hall) plus 1e-4 m/s, sky temperature ``0.68 × 0.0552 × Ta^1.5 + 0.32
+× Ta``, free convection with ``sin(tilt)`` fixed at 0.5 (Fuentes' 30°, whatever the array's tilt: PVWatts
+passes none), turbulent forced convection above Reynolds 1.2e5, thermal mass 11,000 J/m²K. The heat input is
+the **total** plane-of-array irradiance (before the cover's angle-of-incidence loss); negative wind is taken
+as 0. PVWatts' conventions for the dark: an interval with no plane-of-array irradiance has the cell at air
+temperature, and the next sunlit interval starts from there with no absorbed sun before it; the first starts
+from 20 °C.
 
-How it is vectorised: per interval, PVWatts iterates the balance ten times, starting from the previous interval's
-temperature, because the loss coefficients depend on the temperature being solved for. Here the same equations
-are iterated for *all* intervals and arrays at once (a Jacobi fixed-point iteration on the whole ``(T, N)`` block,
-each interval's "previous temperature" taken from the previous iterate), until no temperature moves by more than
-``TOLERANCE_K``. The fixed point is the one PVWatts' per-interval loop converges to; the coupling between
-intervals is the thermal lag ``exp(−h·Δt/C)``, about e^−10 at hourly steps, so a handful of sweeps suffice
-(shorter steps couple more and take more sweeps, still bounded by ``MAX_SWEEPS``). Pure numpy; tested against
-pvlib's per-interval loop.
+How it is vectorised: per interval, PVWatts iterates the balance ten times, starting from the previous
+interval's temperature, because the loss coefficients depend on the temperature being solved for. Here the
+same equations are iterated for many intervals and arrays at once: sunlit cells only, in blocks of consecutive
+intervals (``BLOCK_CELLS`` cells, in time order, so that a block's predecessors are final and its work stays
+in cache), a fixed-point sweep over the whole block with each interval's previous temperature taken from the
+last sweep, a secant step on the residual, and only the cells still moving (and the interval after each)
+sweeping again, until no residual exceeds ``TOLERANCE_K``. That is the point PVWatts' per-interval loop
+converges to; intervals couple through the thermal lag ``exp(−h·Δt/C)``, about e^−10 at hourly steps, so about
+four sweeps do at hourly steps and more at minutes. Where calm air makes the plain iteration oscillate (the
+cell within a fraction of a degree of the air, where free convection's |ΔT|^0.32 is steepest), PVWatts' ten
+iterations stop wherever they are; here a bracket bisects to the balance instead (``BRACKET_AFTER``,
+``BISECT_AFTER``), a few tenths of a degree from them at low sun. Pure numpy;
+``tests/unit/forecast/test_thermal.py`` compares it with pvlib's per-interval loop.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ START_K = 293.15  # first interval's previous temperature [K]
 REYNOLDS_TURBULENT = 1.2e5
 TOLERANCE_K = 1e-4  # [K]
 MAX_SWEEPS = 400
+BLOCK_CELLS = 1 << 16
 BRACKET_AFTER = 30
 BISECT_AFTER = 100
 _PRANDTL = 0.71
@@ -94,8 +102,8 @@ def _top_convection(tave, wind, delta, turbulent_allowed):
 #   turbulent forced 0.0282·Re^−0.2·ρ·w·cp/Pr^0.4 = TURBULENT · w^0.8 · T^−0.648   (where Re > 1.2e5,
 #                                                    that is w > REYNOLDS_WIND · T^1.76)
 #   free             0.21·(Gr·Pr)^0.32·k/D        = FREE · |ΔT|^0.32 · T^−0.6064
-# with T the mean of cell and air and w the wind at module height; cubed, as the cube-root sum needs them, each is
-# one exponential of a sum of logarithms (test_thermal checks this form against the named one).
+# with T the mean of cell and air and w the wind at module height; cubed, as the cube-root sum needs them,
+# each is one exponential of a sum of logarithms (test_thermal checks this form against the named one).
 _R = 0.003484 * 101325.0
 _V = 0.24237e-6
 _K = 2.1695e-4
@@ -107,7 +115,7 @@ REYNOLDS_WIND = REYNOLDS_TURBULENT * _V / (_D * _R)
 
 
 def _forced_cubed_terms(wind):
-    """Per cell, from the wind at module height: ``log(forced³) = c + e·log T`` has (c, e) laminar and turbulent,
+    """Per cell, from the wind at module height: ``log(forced³) = c + e·log T``, with c laminar and turbulent,
     and turbulence sets in where ``log T < t``; returns (c_laminar, c_turbulent, t)."""
     log_w = np.log(wind)
     c_laminar = 3 * np.log(LAMINAR) + 1.5 * log_w
@@ -170,11 +178,12 @@ def fuentes_cell_temperature(
     step_hours : float or array (T,)
         Interval length [h], the thermal lag's time step.
     follows : bool array (T,), optional
-        Whether interval ``i`` directly follows row ``i − 1`` of these arrays (default: all do). Where it does not
-        (dark rows were left out in between), interval ``i`` starts from ``temp_air_before`` with no sun before.
+        Whether interval ``i`` directly follows row ``i − 1`` of these arrays (default: all do). Where it
+        does not (dark rows were left out in between), interval ``i`` starts from ``temp_air_before`` with no
+        sun before.
     temp_air_before : array (T,), optional
-        Air temperature [°C] of the interval before each row, used where ``follows`` is False (and for the first
-        row); default 20 °C, PVWatts' starting temperature.
+        Air temperature [°C] of the interval before each row, used where ``follows`` is False (and for the
+        first row); default 20 °C, PVWatts' starting temperature.
 
     Returns
     -------
@@ -185,7 +194,8 @@ def fuentes_cell_temperature(
     if poa.ndim == 1:
         poa = poa[:, None]
     n_t = poa.shape[0]
-    ground_ratio, convection_ratio, mass = (np.asarray(v, dtype=float).reshape(-1) for v in inoct_constants(inoct_c))
+    ground_ratio, convection_ratio, mass = (np.asarray(v, dtype=float).reshape(-1)
+                                            for v in inoct_constants(inoct_c))
     n_arrays = max(poa.shape[1], ground_ratio.size)
     poa = np.broadcast_to(poa, (n_t, n_arrays))
     ground_ratio, convection_ratio, mass = (np.broadcast_to(v, (n_arrays,)) for v in
@@ -230,8 +240,8 @@ def fuentes_cell_temperature(
     x = ta + (inoct_k - _NOCT_AIR) * sun / (ABSORPTANCE * _NOCT_SUN)
     successor = np.full(rows.size, -1, dtype=np.int64)
     successor[pred[linked]] = np.nonzero(linked)[0]
-    # the balance's solution lies in this bracket (the cell is neither 100 K below the air nor 200 K above it);
-    # each sweep narrows it by the sign of the residual, for the safeguard below
+    # the balance's solution lies in this bracket (the cell is neither 100 K below the air nor 200 K above
+    # it); each sweep narrows it by the sign of the residual, for the safeguard below
     low = ta - 100.0
     high = ta + 200.0
     seen = np.full(rows.size, np.nan)
@@ -239,76 +249,84 @@ def fuentes_cell_temperature(
     last_residual = np.zeros(rows.size)
     es = EMISSIVITY * STEFAN_BOLTZMANN
     c_laminar, c_turbulent, threshold = _forced_cubed_terms(wind_module)
-    everything = slice(None)
-    active = everything  # the cells still iterating: all at first (a slice, so no copies), then index arrays
     pending = np.zeros(rows.size, dtype=bool)
-    for sweep in range(MAX_SWEEPS):
-        a = active
-        xa = x[a]
-        tam, tsk = ta[a], t_sky[a]
-        link = linked[a]
-        previous = np.where(link, x[pred[a]], dark_before[a])
-        h_conv = ratio_convection[a] * _top_convection_fast(
-            (xa + tam) / 2, np.abs(xa - tam), c_laminar[a], c_turbulent[a], threshold[a])
-        h_sky = es * (xa * xa + tsk * tsk) * (xa + tsk)
-        t_ground = tam + ratio_ground[a] * (xa - tam)
-        h_ground = es * (xa * xa + t_ground * t_ground) * (xa + t_ground)
-        h_total = h_conv + h_sky + h_ground
-        eigen = -h_total / cap[a] * step[a]
-        lag = np.exp(np.maximum(eigen, -10.0))
-        lag[eigen <= -10.0] = 0.0  # PVWatts' cut-off
-        s1, s0 = sun[a], sun_before[a]
-        new = previous * lag + ((1.0 - lag) * (h_conv * tam + h_sky * tsk + h_ground * t_ground + s0
-                                               + (s1 - s0) / eigen) + s1 - s0) / h_total
-        # converged: the plain step (the residual) is within the tolerance, or the bracket is narrower than it
-        moving = np.abs(new - xa) >= TOLERANCE_K
-        if 0 < sweep < BRACKET_AFTER:
-            # secant step on the residual g(x) − x, from this sweep's and the last: superlinear where the
-            # plain iteration contracts by a constant factor
-            residual = new - xa
-            slope = residual - last_residual[a]
-            run = xa - last_x[a]
-            last_x[a] = xa
-            last_residual[a] = residual
-            ok = np.abs(slope) > 1e-12
-            secant = xa - residual * np.divide(run, slope, out=np.zeros_like(run), where=ok)
-            # only where the slope is plausible (a contraction's secant step is at most ten plain steps; a
-            # previous temperature that moved in between spoils the slope) and the cell is still moving: a
-            # converged cell keeps its plain step
-            ok &= moving & (np.abs(secant - xa) <= 10.0 * np.abs(residual))
-            new = np.where(ok, secant, new)
-        elif sweep == 0:
-            last_x[a] = xa
-            last_residual[a] = new - xa
-        if sweep >= BRACKET_AFTER:
-            # Safeguard for the few cells still moving: in calm air with the cell within a fraction of a degree
-            # of the air, free convection's |ΔT|^0.32 makes the plain iteration oscillate without settling
-            # (PVWatts' ten iterations stop wherever they are). Each sweep narrows a bracket by the residual's
-            # sign; a step that leaves it, or any step after BISECT_AFTER sweeps, bisects instead. The bracket
-            # holds for one previous temperature, so it starts again where that has moved.
-            reset = ~(np.abs(previous - seen[a]) < TOLERANCE_K * 1e-3)
-            seen[a] = previous
-            low_a = np.where(reset, tam - 100.0, low[a])
-            high_a = np.where(reset, tam + 200.0, high[a])
-            above = new > xa
-            low_a = np.where(above, xa, low_a)
-            high_a = np.where(above, high_a, xa)
-            low[a] = low_a
-            high[a] = high_a
-            bisect = (new < low_a) | (new > high_a)
-            if sweep >= BISECT_AFTER:
-                bisect |= ~reset
-            new[bisect] = (low_a[bisect] + high_a[bisect]) / 2
-            moving &= (high_a - low_a) >= TOLERANCE_K
-        x[a] = new
-        if not moving.any():
-            break
-        # next sweep: the cells that moved and the intervals right after them
-        still = np.flatnonzero(moving) if a is everything else a[moving]
-        pending[still] = True
-        after = successor[still]
-        pending[after[after >= 0]] = True
-        active = np.flatnonzero(pending)
-        pending[active] = False
+    # Blocks of consecutive intervals, in time order, each solved before the next: an interval's predecessor
+    # in an earlier block is final already, and a block's work fits in the processor's caches.
+    rows_per_block = max(1, BLOCK_CELLS // n_arrays)
+    cuts = np.searchsorted(rows, np.arange(0, n_t + rows_per_block, rows_per_block))
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        if lo == hi:
+            continue
+        everything = slice(lo, hi)
+        active = everything  # the cells still iterating: all at first (a slice, no copies), then index arrays
+        for sweep in range(MAX_SWEEPS):
+            a = active
+            xa = x[a]
+            tam, tsk = ta[a], t_sky[a]
+            link = linked[a]
+            previous = np.where(link, x[pred[a]], dark_before[a])
+            h_conv = ratio_convection[a] * _top_convection_fast(
+                (xa + tam) / 2, np.abs(xa - tam), c_laminar[a], c_turbulent[a], threshold[a])
+            h_sky = es * (xa * xa + tsk * tsk) * (xa + tsk)
+            t_ground = tam + ratio_ground[a] * (xa - tam)
+            h_ground = es * (xa * xa + t_ground * t_ground) * (xa + t_ground)
+            h_total = h_conv + h_sky + h_ground
+            eigen = -h_total / cap[a] * step[a]
+            lag = np.exp(np.maximum(eigen, -10.0))
+            lag[eigen <= -10.0] = 0.0  # PVWatts' cut-off
+            s1, s0 = sun[a], sun_before[a]
+            new = previous * lag + ((1.0 - lag) * (h_conv * tam + h_sky * tsk + h_ground * t_ground + s0
+                                                   + (s1 - s0) / eigen) + s1 - s0) / h_total
+            # converged: the plain step (the residual) is within the tolerance, or the bracket is narrower
+            moving = np.abs(new - xa) >= TOLERANCE_K
+            if 0 < sweep < BRACKET_AFTER:
+                # secant step on the residual g(x) − x, from this sweep's and the last: superlinear where the
+                # plain iteration contracts by a constant factor
+                residual = new - xa
+                slope = residual - last_residual[a]
+                run = xa - last_x[a]
+                last_x[a] = xa
+                last_residual[a] = residual
+                ok = np.abs(slope) > 1e-12
+                secant = xa - residual * np.divide(run, slope, out=np.zeros_like(run), where=ok)
+                # only where the slope is plausible (a contraction's secant step is at most ten plain steps; a
+                # previous temperature that moved in between spoils the slope) and the cell is still moving: a
+                # converged cell keeps its plain step
+                ok &= moving & (np.abs(secant - xa) <= 10.0 * np.abs(residual))
+                new = np.where(ok, secant, new)
+            elif sweep == 0:
+                last_x[a] = xa
+                last_residual[a] = new - xa
+            if sweep >= BRACKET_AFTER:
+                # Safeguard for the few cells still moving: in calm air with the cell within a fraction
+                # of a degree of the air, free convection's |ΔT|^0.32 makes the plain iteration oscillate
+                # without settling (PVWatts' ten iterations stop wherever they are). Each sweep narrows a
+                # bracket by the residual's sign; a step that leaves it, or any step after BISECT_AFTER
+                # sweeps, bisects. The bracket holds for one previous temperature, so it starts again where
+                # that has moved.
+                reset = ~(np.abs(previous - seen[a]) < TOLERANCE_K * 1e-3)
+                seen[a] = previous
+                low_a = np.where(reset, tam - 100.0, low[a])
+                high_a = np.where(reset, tam + 200.0, high[a])
+                above = new > xa
+                low_a = np.where(above, xa, low_a)
+                high_a = np.where(above, high_a, xa)
+                low[a] = low_a
+                high[a] = high_a
+                bisect = (new < low_a) | (new > high_a)
+                if sweep >= BISECT_AFTER:
+                    bisect |= ~reset
+                new[bisect] = (low_a[bisect] + high_a[bisect]) / 2
+                moving &= (high_a - low_a) >= TOLERANCE_K
+            x[a] = new
+            if not moving.any():
+                break
+            # next sweep: the cells that moved and the intervals right after them
+            still = np.flatnonzero(moving) + lo if a is everything else a[moving]
+            pending[still] = True
+            after = successor[still]
+            pending[after[(after >= 0) & (after < hi)]] = True
+            active = np.flatnonzero(pending)
+            pending[active] = False
     temp[rows, cols] = x
     return temp - _KELVIN
