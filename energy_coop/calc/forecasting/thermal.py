@@ -36,11 +36,14 @@ converges to; intervals couple through the thermal lag ``exp(−h·Δt/C)``, abo
 four sweeps do at hourly steps and more at minutes. Where calm air makes the plain iteration oscillate (the
 cell within a fraction of a degree of the air, where free convection's |ΔT|^0.32 is steepest), PVWatts' ten
 iterations stop wherever they are; here a bracket bisects to the balance instead (``BRACKET_AFTER``,
-``BISECT_AFTER``), a few tenths of a degree from them at low sun. Pure numpy;
+``BISECT_AFTER``), a few tenths of a degree from them at low sun. The sweeps run in single precision
+(3e-5 K at 300 K, inside the tolerance; half the memory traffic). Pure numpy;
 ``tests/unit/forecast/test_thermal.py`` compares it with pvlib's per-interval loop.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -63,6 +66,7 @@ REYNOLDS_TURBULENT = 1.2e5
 TOLERANCE_K = 1e-3  # [K]
 MAX_SWEEPS = 400
 BLOCK_CELLS = 1 << 16
+WORKING_DTYPE = np.float32
 BRACKET_AFTER = 30
 BISECT_AFTER = 100
 _PRANDTL = 0.71
@@ -108,7 +112,7 @@ _R = 0.003484 * 101325.0
 _V = 0.24237e-6
 _K = 2.1695e-4
 _D = HYDRAULIC_DIAMETER
-LAMINAR = 0.8600 * np.sqrt(_V / (_D * _R)) * _R * 1007.0 / _PRANDTL ** 0.67
+LAMINAR = 0.8600 * (_V / (_D * _R)) ** 0.5 * _R * 1007.0 / _PRANDTL ** 0.67
 TURBULENT = 0.0282 * (_V / (_D * _R)) ** 0.2 * _R * 1007.0 / _PRANDTL ** 0.4
 FREE = 0.21 * (9.8 * _D ** 3 * SIN_TILT * _PRANDTL * _R ** 2 / _V ** 2) ** 0.32 * _K / _D
 REYNOLDS_WIND = REYNOLDS_TURBULENT * _V / (_D * _R)
@@ -136,7 +140,7 @@ def _top_convection_fast(tave, delta, c_laminar, c_turbulent, threshold):
     return np.cbrt(np.exp(forced_log) + np.exp(free_log))
 
 
-_FREE_LOG3 = 3 * np.log(FREE)
+_FREE_LOG3 = 3 * math.log(FREE)
 
 
 def inoct_constants(inoct_c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -249,6 +253,12 @@ def fuentes_cell_temperature(
     last_residual = np.zeros(rows.size)
     es = EMISSIVITY * STEFAN_BOLTZMANN
     c_laminar, c_turbulent, threshold = _forced_cubed_terms(wind_module)
+    # the sweeps work in single precision (3e-5 K at 300 K, well inside TOLERANCE_K): half the memory traffic
+    (ta, t_sky, step, ratio_ground, ratio_convection, cap, sun, sun_before, dark_before, x, low, high, seen,
+     last_x, last_residual, c_laminar, c_turbulent, threshold) = (
+        np.asarray(v, dtype=WORKING_DTYPE) for v in (
+            ta, t_sky, step, ratio_ground, ratio_convection, cap, sun, sun_before, dark_before, x, low, high,
+            seen, last_x, last_residual, c_laminar, c_turbulent, threshold))
     pending = np.zeros(rows.size, dtype=bool)
     # Blocks of consecutive intervals, in time order, each solved before the next: an interval's predecessor
     # in an earlier block is final already, and a block's work fits in the processor's caches.
