@@ -76,7 +76,9 @@ def make_assets(n: int, meta: dict, seed: int = 20240601) -> list[SolarArray]:
 
 
 def vectorised(assets, weather) -> pd.Series:
-    power = expected_ac_power(assets, weather.index, weather, HOUR)
+    # the SAPM option, which the ModelChain baseline below has (the default is PVWatts' Fuentes since issue 17:
+    # benchmarks/forecast_temperature.py)
+    power = expected_ac_power(assets, weather.index, weather, HOUR, temperature_model="sapm")
     return to_interval_kwh(power, HOUR).sum()
 
 

@@ -105,3 +105,56 @@ def test_refresh_covers_every_solar_asset(coop, sessions):
         assert s.scalar(select(func.count()).select_from(Forecast)) == 72
         stored = forecasts.stored_forecast(s, "SUN1", utc(2024, 6, 1), utc(2024, 6, 2))
         assert len(stored) == 24 and stored[0]["source"] == "typical"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# agreement with PVWatts v5 per array type, through the command and the stored Wh (issue 17)
+
+PVWATTS_ASSETS = """asset_code,name,kind,meter_code,timezone,latitude,longitude,altitude_m,total_shares,capacity_kw_dc,capacity_kw_ac,tilt_deg,azimuth_deg,losses_pct,array_type,storage_kwh,storage_kw
+RACK,Open rack,solar,PM-RACK,America/Denver,39.73,-105.18,1819.6,10,4,3.333333,20,180,14.08,fixed_open_rack,,
+ROOF,Roof mount,solar,PM-ROOF,America/Denver,39.73,-105.18,1819.6,10,4,3.333333,20,180,14.08,fixed_roof_mount,,
+TRACK,Tracker,solar,PM-TRACK,America/Denver,39.73,-105.18,1819.6,10,4,3.333333,0,180,14.08,single_axis,,
+"""
+
+
+@pytest.fixture(scope="module")
+def pvwatts_year():
+    from tests.pvwatts_reference import PVWATTS_FILE, read_pvwatts_file
+
+    if not PVWATTS_FILE.exists():
+        pytest.skip(f"PVWatts reference file not found at {PVWATTS_FILE} (shared/ must be a sibling of the repo)")
+    return read_pvwatts_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("asset_code, array_type", [
+    ("RACK", "fixed_open_rack"), ("ROOF", "fixed_roof_mount"), ("TRACK", "single_axis"),
+])
+def test_a_years_forecast_agrees_with_pvwatts_v5_for_each_array_type(sessions, tmp_path, cli, write, pvwatts_year,
+                                                                     asset_code, array_type):
+    from tests.helpers import MEMBERS, load_registers
+    from tests.pvwatts_reference import pvwatts_v5
+
+    meta, weather, nrel_ac = pvwatts_year
+    with sessions.begin() as s:
+        load_registers(s, tmp_path / "registers", members=MEMBERS, assets=PVWATTS_ASSETS)
+    lines = ["time,dni,dhi,temp_air,wind_speed"]
+    lines += [f"{t.isoformat()},{r.dni:g},{r.dhi:g},{r.temp_air:g},{r.wind_speed:g}"
+              for t, r in zip(weather.index, weather.itertuples())]
+    path = write("denver_year.csv", "\n".join(lines) + "\n")
+    result = cli("forecast", "--asset", asset_code, "--weather", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert len(doc["points"]) == 8760
+    total_kwh = float(doc["total_kwh"])
+    with sessions.begin() as s:
+        stored_wh = s.scalar(select(func.sum(Forecast.wh)))
+    assert stored_wh == round(total_kwh * 1000)
+    tilt = 0.0 if array_type == "single_axis" else 20.0
+    reference = pvwatts_v5(weather, latitude=39.73, longitude=-105.18, elevation=1819.6, tilt=tilt, azimuth=180.0,
+                           dc_w=4000.0, dc_ac_ratio=4 / 3.333333, array_type=array_type, losses_pct=14.08)
+    reference_kwh = reference.sum() / 1000.0
+    assert abs(total_kwh / reference_kwh - 1) < 0.01  # the contract: within 1 % over the year
+    assert abs(total_kwh / reference_kwh - 1) < 0.001
+    if array_type == "fixed_open_rack":  # and NREL's own output for the one mount it published
+        assert abs(total_kwh / (nrel_ac.sum() / 1000.0) - 1) < 0.001

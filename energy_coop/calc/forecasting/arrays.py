@@ -14,14 +14,13 @@ import pvlib
 
 from energy_coop.vocabulary import ARRAY_TYPES
 
-#: SAPM cell temperature parameter set per array type (``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS['sapm']``).
+#: SAPM cell temperature parameter set per array type, for ``temperature_model='sapm'``
+#: (``pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS['sapm']``); the default is PVWatts' Fuentes (``thermal.INOCT``).
 SAPM_PARAMETER_SET = {
     "fixed_open_rack": "open_rack_glass_polymer",
     "fixed_roof_mount": "close_mount_glass_glass",
     "single_axis": "open_rack_glass_polymer",
 }
-#: Installed nominal operating cell temperature for the Fuentes model, as in PVWatts v5 [°C].
-FUENTES_NOCT = {"fixed_open_rack": 45.0, "fixed_roof_mount": 49.0, "single_axis": 45.0}
 
 GAMMA_PDC_STANDARD = -0.0047  # [1/°C]
 GAMMA_PDC_PREMIUM = -0.0035  # [1/°C]
