@@ -93,8 +93,20 @@ def _echo_report(r, *, summary_err: bool = False) -> None:
     click.echo(r.summary(), err=summary_err)
     for note in r.skipped:
         click.echo(f"  skipped: {note}", err=True)
-    for e in r.errors:
-        click.echo(f"  - {e}", err=True)
+    for flag in r.flags:
+        first = ", ".join(flag["first"][:3])
+        click.echo(f"  warning: {flag['message']} (first: {first})", err=True)
+    for line in r.lines():
+        click.echo(f"  - {line}" if not line.startswith("... ") else f"    {line}", err=True)
+    for hint in r.hints:
+        if hint in IMPORT_HINTS:
+            click.echo(f"  hint: {IMPORT_HINTS[hint]}", err=True)
+
+
+#: What an import's ``hints`` mean on the command line.
+IMPORT_HINTS = {
+    "meter": "for a file of one meter, name it with --meter CODE (e.g. energy-coop import FILE --meter PV-1)",
+}
 
 
 @click.command("coverage")
