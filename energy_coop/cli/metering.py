@@ -117,7 +117,8 @@ IMPORT_HINTS = {
 @pass_app
 @refusals()
 def coverage_command(app: AppContext, period: Period, meter_code: str | None, as_json: bool) -> None:
-    """Intervals present / expected per meter for a local month, with the gaps listed."""
+    """Intervals present / expected per meter for its local month (an asset's zone; a consumption meter's
+    premises', else the co-op's), with the gaps and the readings of the wrong sign."""
     from energy_coop.services.metering.coverage import month_coverage  # lazy: numpy; keeps --help fast
 
     with app.transaction() as session:
@@ -132,6 +133,8 @@ def coverage_command(app: AppContext, period: Period, meter_code: str | None, as
             click.echo(f"    missing {gap['start']} .. {gap['end']} ({gap['intervals']} intervals)")
         if len(r["gaps"]) > 20:
             click.echo(f"    ... and {len(r['gaps']) - 20} more gaps")
+        for flag in r["flags"]:
+            click.echo(f"    warning: {flag}")
 
 
 @click.command("batches")

@@ -468,11 +468,15 @@ class SignFlags:
         return out
 
 
-def wrong_sign_message(code: str, count: int, months: str, allowed_w: int) -> str:
-    """"meter 'PV-1' has 312 readings with the wrong sign in 2026-05 (...)" for reports and to-do lines."""
-    return (f"meter {code!r} has {count:,} reading{'s' if count != 1 else ''} with the wrong sign in {months}: "
-            f"a solar meter reads its production (0 or more), yet these are negative by more than its standby "
-            f"draw of {allowed_w:,} W; check the file's direction (received and delivered may be swapped)")
+def wrong_sign_message(code: str, count: int, months: str, allowed_w: int | None) -> str:
+    """"meter 'PV-1' has 312 readings with the wrong sign in 2026-05: ..." for reports and to-do lines;
+    ``allowed_w`` is a solar meter's standby draw [W], ``None`` for a consumption meter."""
+    head = f"meter {code!r} has {count:,} reading{'s' if count != 1 else ''} with the wrong sign in {months}"
+    if allowed_w is None:
+        return (f"{head}: a consumption meter reads the energy its premises used (0 or more), yet these are "
+                "negative; re-import them as used energy, or put a net export on an asset's meter")
+    return (f"{head}: a solar meter reads its production (0 or more), yet these are negative by more than its "
+            f"standby draw of {allowed_w:,} W; check the file's direction (received and delivered may be swapped)")
 
 
 def wrong_sign(df: pd.DataFrame, limits: Mapping[str, MeterLimit]) -> np.ndarray:

@@ -29,8 +29,9 @@ from energy_coop.services.screens.member import performance_rows
 
 
 def overview(session: Session, *, today: dt.date, threshold: float = 0.8) -> dict[str, Any]:
-    """The admin home page: record counts, the newest posted months, and last month's performance ratio of
-    every solar array (flagged below ``threshold``)."""
+    """The admin home page: record counts, the newest posted months, last month's performance ratio of every
+    solar array (flagged below ``threshold``), and the to-do lines (``todo``: meters and months holding readings
+    of the wrong sign, SPEC 20)."""
     def count(model) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -38,7 +39,8 @@ def overview(session: Session, *, today: dt.date, threshold: float = 0.8) -> dic
             "batches": count(ImportBatch), "runs": count(AllocationRun), "ledger_entries": count(LedgerEntry),
             "posted_periods": credits.posted_periods(session)[:3],
             "performance": performance_rows(forecasts.performance(session, str(Period.of(today).previous()),
-                                                                  threshold=threshold))}
+                                                                  threshold=threshold)),
+            "todo": metering.wrong_sign_todos(session)}
 
 
 # ------------------------------------------------------------------------------------------------ registers
