@@ -105,7 +105,7 @@ def _echo_report(r, *, summary_err: bool = False) -> None:
 
 #: What an import's ``hints`` mean on the command line.
 IMPORT_HINTS = {
-    "meter": "for a file of one meter, name it with --meter CODE (e.g. energy-coop import FILE --meter PV-1)",
+    "meter": "for a file of one meter, name it with --meter CODE (the code of a registered meter)",
 }
 
 
