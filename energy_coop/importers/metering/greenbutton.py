@@ -27,7 +27,7 @@ What is stored, and how:
   absent) and flowing in direction 1 (delivered to the customer, "forward") or 19 (received from the customer,
   "reverse", i.e. exported); others (power, register readings, net direction 4, ...) are skipped with a note;
 * value [Wh] = ``value`` x 10^``powerOfTenMultiplier``, converted exactly to mWh (a value finer than 1 mWh is
-  an error), and at most 10^9 kWh; ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole
+  an error), and at most 10^6 kWh (10^12 mWh); ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole
   numbers of ASCII digits: the start in 1970..2099, the duration from 1 s to 92 days (a quarterly billing
   period, :data:`~energy_coop.importers.metering.common.MAX_INTERVAL_SECONDS`), the end before 2100;
 * **direction rule**: when one UsagePoint has readings of both directions, each interval yields one reading
