@@ -340,6 +340,11 @@ STANDBY_MIN_W = 5
 STANDBY_BP = 50
 #: Flagged readings listed by where they are in the file; the rest are counted.
 FLAG_EXAMPLES = 5
+#: The integer comparisons below run in int64: a rating is taken as at most 1 GW and a length as at most
+#: 10^6 s (11.6 days) for them, so no product overflows (3 x 1,000 x 10^9 x 10^6 < 2^63). An asset meter's
+#: reading longer than an hour is refused by :func:`check_intervals` anyway, and no co-op asset is near 1 GW.
+_MAX_RATING_W = 10**9
+_MAX_LENGTH_S = 10**6
 
 
 @dataclass(frozen=True)
@@ -388,18 +393,13 @@ def check_physical(df: pd.DataFrame, meter_kinds: Mapping[str, str], limits: Map
     if len(df) == 0:
         return []
     codes, uniques = pd.factorize(df["meter_code"].to_numpy(dtype=object))
-    cap = np.array([(limits[u].capacity_w or 0) if u in limits and limits[u].asset_kind else 0
-                    for u in uniques], dtype=object)[codes]
+    cap = np.array([min(limits[u].capacity_w or 0, _MAX_RATING_W) if u in limits and limits[u].asset_kind else 0
+                    for u in uniques], dtype=np.int64)[codes]
     consumption = np.array([meter_kinds.get(u) == "consumption" for u in uniques], dtype=bool)[codes]
     mwh = df["mwh"].to_numpy(dtype=np.int64)
-    length = df["end"].to_numpy(dtype=np.int64) - df["start"].to_numpy(dtype=np.int64)
-    # exact integers (Python ints: a register's capacity is not bounded, so int64 products could overflow)
-    over = np.zeros(len(df), dtype=bool)
-    has_cap = np.asarray(cap > 0, dtype=bool) & (length > 0)
-    if has_cap.any():
-        lhs = np.abs(mwh[has_cap]).astype(object) * (3600 * BOUND_DEN)
-        rhs = cap[has_cap] * (BOUND_NUM * 1000) * length[has_cap].astype(object)
-        over[has_cap] = np.asarray(lhs > rhs, dtype=bool)
+    length = np.clip(df["end"].to_numpy(dtype=np.int64) - df["start"].to_numpy(dtype=np.int64), 0, _MAX_LENGTH_S)
+    # exact int64: |mwh| <= 10^12 (the parsers' bound) and the clips above keep every product below 2^63
+    over = (cap > 0) & (np.abs(mwh) * (3600 * BOUND_DEN) > cap * (BOUND_NUM * 1000) * length)
     negative = consumption & (mwh < 0)
     where = df["where"].to_numpy(dtype=object)
     meter = df["meter_code"].to_numpy(dtype=object)
@@ -483,13 +483,9 @@ def wrong_sign(df: pd.DataFrame, limits: Mapping[str, MeterLimit]) -> np.ndarray
     """Which readings of a chunk are a solar meter's negative beyond its standby draw (see :class:`SignFlags`):
     ``mwh x 3,600 < -standby [W] x 1,000 x length [s]``."""
     codes, uniques = pd.factorize(df["meter_code"].to_numpy(dtype=object))
-    standby = np.array([standby_w(limits[u].capacity_w) if u in limits and limits[u].asset_kind == "solar"
-                        else -1 for u in uniques], dtype=object)[codes]
+    standby = np.array([standby_w(min(limits[u].capacity_w or 0, _MAX_RATING_W) or None)
+                        if u in limits and limits[u].asset_kind == "solar" else -1 for u in uniques],
+                       dtype=np.int64)[codes]
     mwh = df["mwh"].to_numpy(dtype=np.int64)
-    out = np.zeros(len(df), dtype=bool)
-    candidates = np.asarray(standby >= 0, dtype=bool) & (mwh < 0)  # only negatives can be flagged
-    if candidates.any():
-        length = (df["end"].to_numpy(dtype=np.int64) - df["start"].to_numpy(dtype=np.int64))[candidates]
-        lhs = mwh[candidates].astype(object) * 3600
-        out[candidates] = np.asarray(lhs < -standby[candidates] * 1000 * length.astype(object), dtype=bool)
-    return out
+    length = np.clip(df["end"].to_numpy(dtype=np.int64) - df["start"].to_numpy(dtype=np.int64), 0, _MAX_LENGTH_S)
+    return (standby >= 0) & (mwh * 3600 < -standby * 1000 * length)  # exact int64 (see _MAX_RATING_W)
