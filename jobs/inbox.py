@@ -192,6 +192,7 @@ def _import_one(factory, inbox: Path, claimed: Path, name: str, actor: str, run_
         counts["imported"] += 1
         counts["batches"].append(report.batch_id)
         notes.append(report.summary())
+        notes.extend(f"{name}: warning: {flag['message']}" for flag in report.flags)  # stored, but flagged
     counts["accepted"] += report.accepted
     counts["unchanged"] += report.unchanged
     counts["revised"] += report.revised

@@ -93,8 +93,20 @@ def _echo_report(r, *, summary_err: bool = False) -> None:
     click.echo(r.summary(), err=summary_err)
     for note in r.skipped:
         click.echo(f"  skipped: {note}", err=True)
-    for e in r.errors:
-        click.echo(f"  - {e}", err=True)
+    for flag in r.flags:
+        first = ", ".join(flag["first"][:3])
+        click.echo(f"  warning: {flag['message']} (first: {first})", err=True)
+    for line in r.lines():
+        click.echo(f"  - {line}" if not line.startswith("... ") else f"    {line}", err=True)
+    for hint in r.hints:
+        if hint in IMPORT_HINTS:
+            click.echo(f"  hint: {IMPORT_HINTS[hint]}", err=True)
+
+
+#: What an import's ``hints`` mean on the command line.
+IMPORT_HINTS = {
+    "meter": "for a file of one meter, name it with --meter CODE (the code of a registered meter)",
+}
 
 
 @click.command("coverage")
@@ -105,7 +117,8 @@ def _echo_report(r, *, summary_err: bool = False) -> None:
 @pass_app
 @refusals()
 def coverage_command(app: AppContext, period: Period, meter_code: str | None, as_json: bool) -> None:
-    """Intervals present / expected per meter for a local month, with the gaps listed."""
+    """Intervals present / expected per meter for its local month (an asset's zone; a consumption meter's
+    premises', else the co-op's), with the gaps and the readings of the wrong sign."""
     from energy_coop.services.metering.coverage import month_coverage  # lazy: numpy; keeps --help fast
 
     with app.transaction() as session:
@@ -120,6 +133,8 @@ def coverage_command(app: AppContext, period: Period, meter_code: str | None, as
             click.echo(f"    missing {gap['start']} .. {gap['end']} ({gap['intervals']} intervals)")
         if len(r["gaps"]) > 20:
             click.echo(f"    ... and {len(r['gaps']) - 20} more gaps")
+        for flag in r["flags"]:
+            click.echo(f"    warning: {flag}")
 
 
 @click.command("batches")

@@ -127,6 +127,36 @@ def main() -> None:
     whole = (HERE / "gb_month_end.xml").read_text()
     (HERE / "gb_truncated.xml").write_text(whole[: len(whole) * 2 // 3])
 
+    redacted_links()
+
+
+#: The redacted-links file's values [Wh]: delivered (flowDirection 1) and received (19), two blocks of four
+#: quarter hours each from 2024-06-01 12:00 UTC; the net (received - delivered) is 25,650 Wh.
+REDACTED_DELIVERED = [[100, 200, 0, 50], [10, 20, 30, 40]]
+REDACTED_RECEIVED = [[5000, 6000, 7000, 8000], [100, 0, 0, 0]]
+
+
+def redacted_links() -> None:
+    """6. A utility's net-metering file whose links were redacted (issue 17): both MeterReadings have the same
+    ``self`` href, and their ``related`` link to the IntervalBlocks and the blocks' ``up`` and ``self`` hrefs
+    are the same too, so only document order tells which blocks are delivered (1) and which received (19):
+    each MeterReading is followed by its ReadingType and its two IntervalBlocks. The ReadingTypes' hrefs are
+    distinct, as they are in the files that do this."""
+    p = "espi:"
+    base = "https://utility.example/DataCustodian/espi/1_1/resource/RetailCustomer/REDACTED/UsagePoint/REDACTED"
+    mr = f"{base}/MeterReading/REDACTED"
+    start = epoch(2024, 6, 1, 12)
+    entries = [entry("PM-SUN1", base, base.rsplit("/", 1)[0], [f"{base}/MeterReading"], usage_point(p, 0))]
+    for flow, values in ((1, REDACTED_DELIVERED), (19, REDACTED_RECEIVED)):
+        rt = f"https://utility.example/DataCustodian/espi/1_1/resource/ReadingType/RT{flow}"
+        entries.append(entry("", mr, f"{base}/MeterReading", [f"{mr}/IntervalBlock", rt],
+                             f"      <{p}MeterReading/>\n"))
+        entries.append(entry("", rt, rt.rsplit("/", 1)[0], [], reading_type(p, 72, flow, 0, 900)))
+        for k, vals in enumerate(values):
+            entries.append(entry("", f"{mr}/IntervalBlock/REDACTED", f"{mr}/IntervalBlock", [],
+                                 block(p, start + k * 3600, 900, vals)))
+    (HERE / "gb_redacted_links.xml").write_text(feed(entries))
+
 
 if __name__ == "__main__":
     main()

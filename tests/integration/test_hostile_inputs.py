@@ -50,7 +50,7 @@ def test_a_green_button_value_of_ten_to_the_thirty_is_refused_not_an_overflow(co
     assert code == 2 and report["status"] == "refused"
     assert [(e["where"], e["field"]) for e in report["errors"]] == [
         ("UsagePoint 'PV-ME', IntervalBlock 1, IntervalReading 1", "value")]
-    assert "too large for one reading (the limit is 1,000,000,000 kWh)" in report["errors"][0]["reason"]
+    assert "too large for one reading (the limit is 1,000,000 kWh)" in report["errors"][0]["reason"]
     assert "Traceback" not in stderr
     assert counts(coop) == (0, 0)
 

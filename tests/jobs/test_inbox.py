@@ -187,3 +187,11 @@ def test_recovery_settles_the_files_a_crashed_run_had_claimed(coop, config, sess
     assert not folder.exists()
     later = runner.run_job(config, "import-inbox", now=at(2024, 3, 5, 10, 30))
     assert later.counts["imported"] == 1 and batches(coop) == 2
+
+
+def test_a_dropped_file_with_readings_of_the_wrong_sign_is_imported_and_the_run_says_so(coop, config, job_rows):
+    # PM-SUN1 is 200 kW AC: its standby draw is 1,000 W, 1 kWh an hour; -2 kWh an hour is flagged, not refused
+    drop(config, "night.csv", meter_csv("PM-SUN1", at(2024, 3, 1), 3, "-2"))
+    result = runner.run_job(config, "import-inbox", now=SLOT)
+    assert result.outcome == "succeeded" and result.counts["accepted"] == 3
+    assert "night.csv: warning: meter 'PM-SUN1' has 3 readings with the wrong sign in 2024-03" in result.message

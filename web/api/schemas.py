@@ -306,6 +306,28 @@ class ForecastSchema(Schema):
     total_wh = fields.Integer(required=True)
 
 
+class MoreLikeThisSchema(Schema):
+    """The last listed error of a kind that recurred, and how many more of it were not listed."""
+
+    where = fields.String(required=True)
+    field = fields.String(required=True)
+    reason = fields.String(required=True)
+    line = fields.Integer()
+    more = fields.Integer(required=True)
+
+
+class ReadingFlagSchema(Schema):
+    """Readings stored but flagged (SPEC 20): a solar meter's negative beyond its standby draw."""
+
+    meter_code = fields.String(required=True)
+    check = fields.String(required=True, metadata={"description": "wrong_sign"})
+    count = fields.Integer(required=True)
+    months = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    first = fields.List(fields.String(), required=True, metadata={"description": "where the first ones are"})
+    standby_w = fields.Integer(required=True, metadata={"description": "standby draw allowed [W]"})
+    message = fields.String(required=True)
+
+
 class ImportReportSchema(Schema):
     """One element of SPEC 4's ``import --json`` ``files`` list."""
 
@@ -319,6 +341,9 @@ class ImportReportSchema(Schema):
     rejected = fields.Integer(required=True)
     errors = fields.List(fields.Nested(ErrorProblemSchema), required=True)
     errors_not_listed = fields.Integer()
+    more_like_this = fields.List(fields.Nested(MoreLikeThisSchema))
+    flags = fields.List(fields.Nested(ReadingFlagSchema))
+    hints = fields.List(fields.String(), metadata={"description": "options that may help: meter"})
     skipped = fields.List(fields.String())
     notes = fields.List(fields.String())
     stale_periods = fields.List(fields.String())

@@ -6,12 +6,16 @@ line, meter_code, start, end, mwh, quality``; ``start``/``end`` [UTC epoch s], `
 * :func:`check_intervals` – each reading against its meter's kind (one chunk at a time, no state);
 * :func:`check_not_future` – no reading may start after the instant of the import;
 * :class:`FileConsistency` – readings against the other readings of the same file, fed chunk by chunk:
-  one interval length per meter, duplicate intervals, overlapping billing periods.
+  one interval length per meter, duplicate intervals, overlapping billing periods;
+* :func:`check_physical` – what a meter could not have recorded (beyond 1.5 x its asset's rating, a consumption
+  meter's negative), refused;
+* :class:`SignFlags` – a solar meter's negative beyond its standby draw, stored but flagged (SPEC 20).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -322,3 +326,166 @@ class FileConsistency:
                 "billing periods of one meter must not overlap"))))
         accepted = np.where(is_new, ok[np.maximum(row_of, 0)], True)
         self._periods = both[accepted]
+
+
+# -- what a meter could have recorded, and which sign it should read -----------------------------------------
+
+#: An asset meter's reading may be at most this many times what its rated power delivers over the interval
+#: (``BOUND_NUM / BOUND_DEN`` = 1.5 x AC capacity x length); beyond it the reading is refused as impossible.
+BOUND_NUM, BOUND_DEN = 3, 2
+#: Standby draw of an inverter at night, the negative a solar meter may read without being flagged:
+#: ``max(STANDBY_MIN_W, STANDBY_BP / 10,000 x AC capacity)`` x the interval, i.e. 0.5 % of the AC capacity
+#: and at least 5 W (a 10 kW array: 50 W, 12.5 Wh per 15 minutes; a 400 kW array: 2 kW, 500 Wh).
+STANDBY_MIN_W = 5
+STANDBY_BP = 50
+#: Flagged readings listed by where they are in the file; the rest are counted.
+FLAG_EXAMPLES = 5
+#: The integer comparisons below run in int64: a rating is taken as at most 1 GW and a length as at most
+#: 10^6 s (11.6 days) for them, so no product overflows (3 x 1,000 x 10^9 x 10^6 < 2^63). An asset meter's
+#: reading longer than an hour is refused by :func:`check_intervals` anyway, and no co-op asset is near 1 GW.
+_MAX_RATING_W = 10**9
+_MAX_LENGTH_S = 10**6
+
+
+@dataclass(frozen=True)
+class MeterLimit:
+    """What the checks need to know of one meter beyond its kind.
+
+    ``asset_kind``: ``"solar"`` or ``"storage"`` for an asset's meter, ``None`` for a member's consumption
+    meter (or a production meter no asset uses); ``capacity_w``: the asset's AC capacity (solar) or power
+    rating (storage) [W], ``None`` when the register does not say; ``timezone``: the meter's zone (months of
+    flags are its local months).
+    """
+
+    asset_kind: str | None
+    capacity_w: int | None
+    timezone: str = "UTC"
+
+
+def standby_w(capacity_w: int | None) -> int:
+    """The standby draw [W] a solar meter may read negative without a flag (see :data:`STANDBY_BP`)."""
+    share = -(-int(capacity_w) * STANDBY_BP // 10_000) if capacity_w else 0  # rounded up
+    return max(STANDBY_MIN_W, share)
+
+
+def _value_field(where: str) -> str:
+    return "kwh" if str(where).startswith("line ") else "value"
+
+
+def _power_text(watts: int) -> str:
+    return f"{mwh_to_kwh_text(int(watts) * 1000)} kW"
+
+
+def check_physical(df: pd.DataFrame, meter_kinds: Mapping[str, str], limits: Mapping[str, MeterLimit]
+                   ) -> list[RowError]:
+    """Refuse readings no meter of that kind could have recorded, one :class:`RowError` each, in the chunk's
+    order (field ``kwh`` for a CSV line, ``value`` for a Green Button reading):
+
+    * an asset meter's reading whose size is more than 1.5 x the asset's rated power (AC capacity, or a
+      battery's power) over the interval: ``|mwh| x 3,600 x 2 > 3 x capacity [W] x 1,000 x length [s]``,
+      in integers;
+    * a consumption meter's negative reading: SPEC 4's sign rule says a member's meter reads the energy the
+      premises used, 0 or more; a net export belongs on an asset's meter, so the row is refused with the reason.
+
+    The absolute bound of any reading (10^12 mWh) and of its duration are the parsers' (``MAX_READING_MWH``,
+    ``MAX_INTERVAL_SECONDS``). Meters not in ``meter_kinds`` are left to :func:`check_intervals`.
+    """
+    if len(df) == 0:
+        return []
+    codes, uniques = pd.factorize(df["meter_code"].to_numpy(dtype=object))
+    cap = np.array([min(limits[u].capacity_w or 0, _MAX_RATING_W) if u in limits and limits[u].asset_kind else 0
+                    for u in uniques], dtype=np.int64)[codes]
+    consumption = np.array([meter_kinds.get(u) == "consumption" for u in uniques], dtype=bool)[codes]
+    mwh = df["mwh"].to_numpy(dtype=np.int64)
+    length = np.clip(df["end"].to_numpy(dtype=np.int64) - df["start"].to_numpy(dtype=np.int64), 0, _MAX_LENGTH_S)
+    # exact int64: |mwh| <= 10^12 (the parsers' bound) and the clips above keep every product below 2^63
+    over = (cap > 0) & (np.abs(mwh) * (3600 * BOUND_DEN) > cap * (BOUND_NUM * 1000) * length)
+    negative = consumption & (mwh < 0)
+    where = df["where"].to_numpy(dtype=object)
+    meter = df["meter_code"].to_numpy(dtype=object)
+    errors: list[RowError] = []
+    for r in np.flatnonzero(over | negative).tolist():
+        kwh = mwh_to_kwh_text(int(mwh[r]))
+        if over[r]:
+            most = int(cap[r]) * BOUND_NUM * 1000 * int(length[r]) // (3600 * BOUND_DEN)
+            errors.append(RowError(where[r], _value_field(where[r]), (
+                f"{kwh} kWh in {length_text(length[r])} is more than meter {meter[r]!r} could record: its asset "
+                f"is rated {_power_text(cap[r])}, so at most {mwh_to_kwh_text(most)} kWh (1.5 x its rating) in "
+                "that time; check the unit (Wh or kWh) or the multiplier")))
+        else:
+            errors.append(RowError(where[r], _value_field(where[r]), (
+                f"{kwh} kWh is negative, but {meter[r]!r} is a consumption meter, whose readings are the energy "
+                "the premises used (0 or more); a file's net export (received minus delivered) belongs on an "
+                "asset's meter")))
+    return errors
+
+
+class SignFlags:
+    """Readings whose sign contradicts their meter's kind but which are stored (SPEC 20), fed chunk by chunk.
+
+    A solar asset's meter reading negative by more than its standby draw (:func:`standby_w` x the interval) is
+    flagged, counted per meter and local month, the first :data:`FLAG_EXAMPLES` named by where they are;
+    storage reads either sign and is never flagged; a consumption meter's negative reading is refused by
+    :func:`check_physical`, not flagged here.
+    """
+
+    def __init__(self, limits: Mapping[str, MeterLimit]):
+        self.limits = limits
+        self._count: dict[str, int] = {}
+        self._months: dict[str, dict[str, int]] = {}
+        self._first: dict[str, list[str]] = {}
+
+    def feed(self, df: pd.DataFrame) -> None:
+        if len(df) == 0:
+            return
+        mask = wrong_sign(df, self.limits)
+        if not mask.any():
+            return
+        flagged = df.loc[mask]
+        for code, group in flagged.groupby("meter_code", sort=False):
+            self._count[code] = self._count.get(code, 0) + len(group)
+            first = self._first.setdefault(code, [])
+            first.extend(group["where"].tolist()[:FLAG_EXAMPLES - len(first)])
+            zone = self.limits[code].timezone
+            months = (pd.to_datetime(group["start"].to_numpy(dtype=np.int64), unit="s", utc=True)
+                      .tz_convert(zone).strftime("%Y-%m"))
+            per = self._months.setdefault(code, {})
+            for month, n in pd.Series(months).value_counts(sort=False).items():
+                per[month] = per.get(month, 0) + int(n)
+
+    def flags(self) -> list[dict]:
+        """One dict per flagged meter, in code order: ``meter_code``, ``check`` ("wrong_sign"), ``count``,
+        ``months`` (local 'YYYY-MM' -> count), ``first`` (where the first flagged readings are), ``standby_w``
+        and ``message``."""
+        out = []
+        for code in sorted(self._count):
+            n = self._count[code]
+            months = dict(sorted(self._months[code].items()))
+            allowed = standby_w(self.limits[code].capacity_w)
+            out.append({"meter_code": code, "check": "wrong_sign", "count": n, "months": months,
+                        "first": self._first[code], "standby_w": allowed,
+                        "message": wrong_sign_message(code, n, ", ".join(months), allowed)})
+        return out
+
+
+def wrong_sign_message(code: str, count: int, months: str, allowed_w: int | None) -> str:
+    """"meter 'PV-1' has 312 readings with the wrong sign in 2026-05: ..." for reports and to-do lines;
+    ``allowed_w`` is a solar meter's standby draw [W], ``None`` for a consumption meter."""
+    head = f"meter {code!r} has {count:,} reading{'s' if count != 1 else ''} with the wrong sign in {months}"
+    if allowed_w is None:
+        return (f"{head}: a consumption meter reads the energy its premises used (0 or more), yet these are "
+                "negative; re-import them as used energy, or put a net export on an asset's meter")
+    return (f"{head}: a solar meter reads its production (0 or more), yet these are negative by more than its "
+            f"standby draw of {allowed_w:,} W; check the file's direction (received and delivered may be swapped)")
+
+
+def wrong_sign(df: pd.DataFrame, limits: Mapping[str, MeterLimit]) -> np.ndarray:
+    """Which readings of a chunk are a solar meter's negative beyond its standby draw (see :class:`SignFlags`):
+    ``mwh x 3,600 < -standby [W] x 1,000 x length [s]``."""
+    codes, uniques = pd.factorize(df["meter_code"].to_numpy(dtype=object))
+    standby = np.array([standby_w(min(limits[u].capacity_w or 0, _MAX_RATING_W) or None)
+                        if u in limits and limits[u].asset_kind == "solar" else -1 for u in uniques],
+                       dtype=np.int64)[codes]
+    mwh = df["mwh"].to_numpy(dtype=np.int64)
+    length = np.clip(df["end"].to_numpy(dtype=np.int64) - df["start"].to_numpy(dtype=np.int64), 0, _MAX_LENGTH_S)
+    return (standby >= 0) & (mwh * 3600 < -standby * 1000 * length)  # exact int64 (see _MAX_RATING_W)

@@ -144,10 +144,88 @@ def read_entry(ordinal: int, e: Element) -> Entry:
 
 
 def linked(parent: Entry, child: Entry, collection: str) -> bool:
-    """Whether ``child`` belongs to ``parent`` (see :mod:`energy_coop.importers.metering.greenbutton`)."""
-    if parent.related & {h for h in (child.self_href, child.up_href) if h}:
-        return True
-    if parent.self_href:
-        base = f"{parent.self_href}/{collection}"
-        return child.up_href == base or child.self_href.startswith(base + "/")
-    return False
+    """Whether ``child`` belongs to ``parent`` by its hrefs: :func:`by_related` or :func:`by_up`."""
+    return by_related(parent, child) or by_up(parent, child, collection)
+
+
+def by_related(parent: Entry, child: Entry) -> bool:
+    """One of ``parent``'s ``related`` hrefs is ``child``'s ``self`` or ``up`` href."""
+    return bool(parent.related & {h for h in (child.self_href, child.up_href) if h})
+
+
+def by_up(parent: Entry, child: Entry, collection: str) -> bool:
+    """``child``'s ``up`` href is ``parent``'s ``self`` href + ``/collection`` (or its ``self`` lies under it)."""
+    if not parent.self_href:
+        return False
+    base = f"{parent.self_href}/{collection}"
+    return child.up_href == base or child.self_href.startswith(base + "/")
+
+
+@dataclass
+class Links:
+    """What :func:`assign` found: ``owner`` (child ordinal -> its parent), ``how`` (child ordinal -> "related",
+    "up" or "document order"), and ``problems`` (child -> why it has no parent: ``"none"`` or a sentence)."""
+
+    owner: dict[int, Entry]
+    how: dict[int, str]
+    problems: dict[int, str]
+
+
+def assign(parents: list[Entry], children: list[Entry], collection: str, parent_kind: str) -> Links:
+    """Link each child entry to one parent entry (a MeterReading to its UsagePoint, an IntervalBlock to its
+    MeterReading), trying in turn:
+
+    1. the parent's ``related`` hrefs (:func:`by_related`);
+    2. the ``up`` hierarchy of hrefs (:func:`by_up`);
+    3. document order, only between the parents the hrefs could not tell apart (or, for a child without any
+       href, all parents): the child belongs to the nearest of them before it, as feeds list a MeterReading
+       and then its IntervalBlocks. Utilities that redact hrefs leave identical ones behind, which is where
+       this decides. It is trusted only when every such child has a candidate before it: a feed that lists
+       children before their parents is refused rather than guessed.
+
+    The first method naming exactly one parent wins. A child linked to none by its hrefs (they point outside
+    the file) gets problem ``"none"``; one that no method settles gets a sentence saying why.
+    """
+    links = Links({}, {}, {})
+    pending: dict[int, list[Entry]] = {}  # child ordinal -> candidates left to document order
+    by_ordinal = {c.ordinal: c for c in children}
+    for child in children:
+        related = [p for p in parents if by_related(p, child)]
+        if len(related) == 1:
+            links.owner[child.ordinal], links.how[child.ordinal] = related[0], "related"
+            continue
+        up = [p for p in parents if by_up(p, child, collection)]
+        if len(up) == 1:
+            links.owner[child.ordinal], links.how[child.ordinal] = up[0], "up"
+            continue
+        both = [p for p in related if any(p is q for q in up)]
+        candidates = both or related or up
+        if not candidates and (child.self_href or child.up_href):
+            links.problems[child.ordinal] = "none"
+            continue
+        pending[child.ordinal] = candidates or list(parents)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for ordinal, candidates in pending.items():
+        groups.setdefault(tuple(sorted(p.ordinal for p in candidates)), []).append(ordinal)
+    for key, ordinals in groups.items():
+        candidates = sorted(pending[ordinals[0]], key=lambda p: p.ordinal)
+        names = ", ".join(f"entry {p.ordinal}" for p in candidates)
+        before = {o: [p for p in candidates if p.ordinal < o] for o in ordinals}
+        if len(candidates) == 1:  # no hrefs, and the file has one parent only
+            for o in ordinals:
+                links.owner[o], links.how[o] = candidates[0], "the only one"
+            continue
+        if candidates and all(before.values()):
+            for o in ordinals:
+                links.owner[o], links.how[o] = before[o][-1], "document order"
+            continue
+        first = min(ordinals)
+        for o in ordinals:
+            child = by_ordinal[o]
+            hrefs = "has no self or up link" if not (child.self_href or child.up_href) else (
+                f"its links fit {len(candidates)} {parent_kind}s ({names}), whose hrefs are the same")
+            links.problems[o] = (
+                f"{hrefs}, and document order does not settle it: entry {first} comes before any of them, so the "
+                f"feed does not list each {parent_kind} before its own entries") if candidates else (
+                f"{hrefs}, and the file has no {parent_kind}")
+    return links

@@ -60,10 +60,13 @@ LATEST_EPOCH = 4_102_444_800
 #: Longest interval one reading may cover [s]: 92 days, a quarterly billing period (SPEC 4 lets consumption
 #: meters take billing-period readings; asset meters are held to 5..60 minutes by the reading checks).
 MAX_INTERVAL_SECONDS = 92 * 86_400
-#: Largest |energy| of one reading [mWh] (10^9 kWh): beyond it a value is a typo, and sums stay inside int64.
-MAX_READING_MWH = 10**15
+#: Largest |energy| of one reading [mWh] (10^12 mWh = 1 GWh, a year of a 100 MW plant's hour): beyond it no
+#: meter of a co-op could have recorded the value (a typo, a wrong unit), and sums stay far inside int64.
+MAX_READING_MWH = 10**12
 #: Longest meter code [characters], as the registers allow; a longer one in a file is refused before lookup.
 MAX_METER_CODE = 64
+#: Errors of one kind (the same field and reason) listed in a report; the rest are counted in one line.
+MAX_ALIKE = 5
 #: Most characters of a value quoted back in a message; the rest is cut (a 10 MB cell stays out of reports).
 QUOTE_LIMIT = 40
 
@@ -78,7 +81,10 @@ class ParseReport:
     """What a parser found besides the readings it returns.
 
     * ``errors``: every bad row or element (up to ``max_errors`` kept in memory; ``error_count`` counts all;
-      ``on_error``, if given, is called with every error, e.g. to stream ``FILE.rejected.csv``);
+      ``on_error``, if given, is called with every error, e.g. to stream ``FILE.rejected.csv``). Errors with
+      the same field and reason (a UsagePoint title that is no meter code, repeated on each of its 7,764
+      readings) are kept ``max_alike`` times; the rest are counted in ``alike`` and reported as one line,
+      "... and 7,759 more like this" (:meth:`more_like_this`, :meth:`lines`);
     * ``fatal``: the file itself cannot be read (too big, not UTF-8 text structure, not XML, wrong header...):
       nothing in it may be imported, not even with ``--skip-invalid``;
     * ``skipped``: plain-language notes on data deliberately not imported (gas, cost data, ...);
@@ -91,6 +97,8 @@ class ParseReport:
     on_error: Callable[[RowError], None] | None = None
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
+    max_alike: int = MAX_ALIKE
+    alike: dict[tuple[str, str], int] = field(default_factory=dict)  # (field, reason) -> errors seen
     fatal: bool = False
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -106,8 +114,20 @@ class ParseReport:
         self.error_count += 1
         if self.on_error is not None:
             self.on_error(error)
-        if len(self.errors) < self.max_errors:
+        key = (error.field, error.reason)
+        seen = self.alike.get(key, 0) + 1
+        self.alike[key] = seen
+        if seen <= self.max_alike and len(self.errors) < self.max_errors:
             self.errors.append(error)
+
+    def more_like_this(self) -> list[tuple[RowError, int]]:
+        """Each kept error whose field and reason recurred beyond ``max_alike``, with how many more there were
+        (not kept), in the order of ``errors`` (the last kept error of each kind)."""
+        return more_like_this(self.errors, self.alike, self.max_alike)
+
+    def lines(self) -> list[str]:
+        """The kept errors as text, a "... and N more like this" line after the last one of each collapsed kind."""
+        return error_lines(self.errors, self.more_like_this())
 
     def add_errors(self, errors: list[RowError]) -> None:
         for e in errors:
@@ -130,6 +150,27 @@ class ParseReport:
         if len(chunk):
             for code, n in chunk["meter_code"].value_counts(sort=False).items():
                 self.meters[code] = self.meters.get(code, 0) + int(n)
+
+
+def more_like_this(errors: list[RowError], alike: dict[tuple[str, str], int], max_alike: int
+                   ) -> list[tuple[RowError, int]]:
+    """``(last listed error of a kind, how many more of that kind were not listed)`` for every kind (field and
+    reason) seen more than ``max_alike`` times; ``alike`` counts every error seen per kind."""
+    last: dict[tuple[str, str], RowError] = {}
+    for e in errors:
+        last[(e.field, e.reason)] = e
+    return [(e, alike[key] - max_alike) for key, e in last.items() if alike.get(key, 0) > max_alike]
+
+
+def error_lines(errors: list[RowError], more: list[tuple[RowError, int]]) -> list[str]:
+    """``errors`` as text, each collapsed kind's last one followed by "... and 7,759 more like this"."""
+    extra = {id(e): n for e, n in more}
+    out: list[str] = []
+    for e in errors:
+        out.append(str(e))
+        if id(e) in extra:
+            out.append(f"... and {extra[id(e)]:,} more like this")
+    return out
 
 
 def empty_chunk() -> pd.DataFrame:

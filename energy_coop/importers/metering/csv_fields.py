@@ -37,7 +37,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _MINUTES = re.compile(r"\d{1,7}", re.ASCII)
 _MAX_PLAIN = 17  # [characters] sign + 9 integer digits + dot + 6 decimals
 _MAX_TEXT = 100  # [characters] longest kWh text read at all (zeros may pad it; 10 MB of digits may not)
-_MAX_KWH_DIGITS = 9  # MAX_KWH has 10 digits: Decimal.adjusted() of any larger magnitude exceeds this
+_MAX_KWH_DIGITS = len(str(MAX_KWH)) - 1  # Decimal.adjusted() of any magnitude above MAX_KWH's digits exceeds this
 _POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
 
 
@@ -202,6 +202,7 @@ def kwh(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
         sep = data == 10
         if joined and int(sep.sum()) == n - 1:  # no value holds a newline itself
             fast, mwh = kwh_bytes(data, sep, n)
+            fast &= np.abs(mwh) <= MAX_READING_MWH  # 9 integer digits may exceed the bound: worded below
     bad = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
     for r in np.flatnonzero(~fast).tolist():
@@ -248,6 +249,19 @@ def kwh_bytes(data: np.ndarray, sep: np.ndarray, n: int) -> tuple[np.ndarray, np
     return fast, mwh
 
 
+def long_reason(text: str, shown: str) -> str:
+    """Why a kWh text over :data:`_MAX_TEXT` characters is refused, found with linear string methods only."""
+    body = text.lstrip("+-")
+    whole, _, decimals = body.partition(".")
+    if (whole + decimals).isdigit() and whole.isascii() and decimals.isascii():
+        if whole.lstrip("0"):
+            return f"{shown} kWh is too large for one reading (the limit is {MAX_KWH:,} kWh)"
+        if decimals.rstrip("0"):
+            return f"{shown} has more than 6 decimal places (finer than 1 mWh)"
+    return (f"{shown} is {len(text):,} characters long; a kWh value is a number of at most {_MAX_TEXT} "
+            "characters, e.g. 1.25")
+
+
 def kwh_slow(raw: object) -> tuple[int, str | None]:
     """One kWh text the vectorised path could not take -> (mWh, None), or (0, the reason it is refused)."""
     text = raw.strip() if isinstance(raw, str) else ""
@@ -256,13 +270,13 @@ def kwh_slow(raw: object) -> tuple[int, str | None]:
     if _BAD_TEXT in text:
         return 0, not_utf8(text)
     shown = quoted(text)
+    if len(text) > _MAX_TEXT:  # before any pattern: a 10 MB cell is judged in linear time, never parsed
+        return 0, long_reason(text, shown)
     if text.lower().lstrip("+-") in ("nan", "inf", "infinity", "snan"):
         return 0, f"{shown} is not a finite number; give the energy in kWh"
     if not _NUMBER.fullmatch(text):
         return 0, f"{shown} is not a number; give the energy in kWh, e.g. 1.25 (a dot before the decimals)"
     too_large = f"{shown} kWh is too large for one reading (the limit is {MAX_KWH:,} kWh)"
-    if len(text) > _MAX_TEXT:  # a run of digits: Decimal would take it, but no reading is written like that
-        return 0, too_large
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern above only lets Decimal-readable text through

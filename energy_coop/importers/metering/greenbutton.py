@@ -14,7 +14,10 @@ never by prefix. Resources are linked through the Atom ``link`` hrefs of their e
 * an IntervalBlock entry belongs to a MeterReading in the same way as a MeterReading to a UsagePoint
   (one entry may hold several IntervalBlock elements).
 
-Hrefs are compared by their path, without scheme, host and surrounding slashes.
+Hrefs are compared by their path, without scheme, host and surrounding slashes. When the hrefs cannot tell two
+parents apart (a utility that redacts its links may leave both MeterReadings with the same ``self`` href),
+document order decides between them: each owns the entries that follow it (see
+:func:`~energy_coop.importers.metering.atom.assign`); a file where that is not clear either is refused, saying why.
 
 What is stored, and how:
 
@@ -24,7 +27,7 @@ What is stored, and how:
   absent) and flowing in direction 1 (delivered to the customer, "forward") or 19 (received from the customer,
   "reverse", i.e. exported); others (power, register readings, net direction 4, ...) are skipped with a note;
 * value [Wh] = ``value`` x 10^``powerOfTenMultiplier``, converted exactly to mWh (a value finer than 1 mWh is
-  an error), and at most 10^9 kWh; ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole
+  an error), and at most 10^6 kWh (10^12 mWh); ``timePeriod/start`` [UTC epoch s] and ``duration`` [s] must be whole
   numbers of ASCII digits: the start in 1970..2099, the duration from 1 s to 92 days (a quarterly billing
   period, :data:`~energy_coop.importers.metering.common.MAX_INTERVAL_SECONDS`), the end before 2100;
 * **direction rule**: when one UsagePoint has readings of both directions, each interval yields one reading
@@ -189,29 +192,35 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     if codes is None:
         return empty_chunk()
 
+    point_of = {up.entry.ordinal: up for up in usage_points}
+    mr_links = atom.assign([up.entry for up in usage_points], meter_readings, "MeterReading", "UsagePoint")
     for mr in meter_readings:
-        owners = [up for up in usage_points if atom.linked(up.entry, mr, "MeterReading")]
-        if len(owners) == 1:
-            owners[0].meter_readings.append(mr)
-        elif not owners:
-            report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
-                                      "is linked to no UsagePoint of the file"))
+        owner = mr_links.owner.get(mr.ordinal)
+        if owner is not None:
+            point_of[owner.ordinal].meter_readings.append(mr)
         else:
-            report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
-                                      "is linked to several UsagePoints: " + ", ".join(u.label for u in owners)))
+            problem = mr_links.problems[mr.ordinal]
+            if problem == "none":
+                report.add_error(RowError(f"MeterReading {_label(mr.title or mr.self_href)!r}", "link",
+                                          "is linked to no UsagePoint of the file"))
+            else:
+                report.add_error(RowError(f"MeterReading entry {mr.ordinal}", "link", problem))
+    _note_order(mr_links, "MeterReadings", "UsagePoints", report)
 
     readings: list[_Reading] = []
     has_cost = False
     ordinal = 0
-    block_owner: dict[int, atom.Entry] = {}
+    linked_readings = [mr for up in usage_points for mr in up.meter_readings]
+    block_links = atom.assign(linked_readings, blocks, "IntervalBlock", "MeterReading")
+    block_owner: dict[int, atom.Entry] = block_links.owner
     for b in blocks:
-        owners = [mr for up in usage_points for mr in up.meter_readings if atom.linked(mr, b, "IntervalBlock")]
-        if len(owners) == 1:
-            block_owner[b.ordinal] = owners[0]
-        else:
+        problem = block_links.problems.get(b.ordinal)
+        if problem == "none":
             report.add_error(RowError(f"IntervalBlock entry {_label(b.self_href) or b.ordinal!r}", "link",
-                                      "is linked to no MeterReading of the file" if not owners
-                                      else "is linked to several MeterReadings"))
+                                      "is linked to no MeterReading of the file"))
+        elif problem is not None:  # its hrefs may be the same as its neighbours': name it by its place
+            report.add_error(RowError(f"IntervalBlock entry {b.ordinal}", "link", problem))
+    _note_order(block_links, "IntervalBlocks", "MeterReadings", report)
     for up in electric:
         code = codes[id(up)]
         block_no = 0
@@ -250,6 +259,15 @@ def parse_greenbutton(path: str | os.PathLike[str], *, meter: str | None, report
     chunk.attrs["raw"] = {r[0]: r[7] for r in rows}  # where -> the reading as read, for FILE.rejected.csv
     report.count_meters(chunk)
     return chunk
+
+
+def _note_order(links: atom.Links, children: str, parents: str, report: ParseReport) -> None:
+    """A note when entries were linked by document order: the file's hrefs did not tell their parents apart."""
+    n = sum(1 for how in links.how.values() if how == "document order")
+    if n:
+        report.note(f"{n} {children if n != 1 else children[:-1]} linked to their {parents[:-1]} by document order: "
+                    f"the {parents} of the file have the same links (redacted?), so each is taken to own the "
+                    "entries that follow it")
 
 
 def _label(text: str) -> str:

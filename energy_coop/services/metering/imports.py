@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -42,13 +43,20 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from energy_coop.calc.metering.reading_checks import FileConsistency, check_intervals, check_not_future
+from energy_coop.calc.metering.reading_checks import (
+    FileConsistency,
+    MeterLimit,
+    SignFlags,
+    check_intervals,
+    check_not_future,
+    check_physical,
+)
 from energy_coop.errors import ConflictError, RefusedError, RowError
-from energy_coop.importers.metering.common import ParseReport, detect_format
+from energy_coop.importers.metering.common import ParseReport, detect_format, error_lines
 from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 from energy_coop.importers.metering.greenbutton import parse_greenbutton
-from energy_coop.models import AuditEntry, ImportBatch, Meter, Reading, ReadingRevision, utcnow
-from energy_coop.services import audit
+from energy_coop.models import Asset, AuditEntry, ImportBatch, Meter, Premises, Reading, ReadingRevision, utcnow
+from energy_coop.services import audit, settings
 from energy_coop.services.credits.allocation import mark_stale
 
 MAX_ERRORS_REPORTED = 1000
@@ -73,6 +81,9 @@ class FileReport:
     stale_periods: list[str] = field(default_factory=list)
     batch_id: int | None = None
     rejected_file: str | None = None
+    more_like: list[tuple[RowError, int]] = field(default_factory=list)  # (last listed of a kind, how many more)
+    flags: list[dict[str, Any]] = field(default_factory=list)  # stored but suspicious (SignFlags.flags)
+    hints: list[str] = field(default_factory=list)  # options of the import that may help ("meter")
 
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -82,6 +93,11 @@ class FileReport:
         }
         if self.error_count > len(self.errors):
             doc["errors_not_listed"] = self.error_count - len(self.errors)
+        if self.more_like:
+            doc["more_like_this"] = [e.as_dict() | {"more": n} for e, n in self.more_like]
+        doc["flags"] = self.flags
+        if self.hints:
+            doc["hints"] = self.hints
         doc["skipped"] = self.skipped
         doc["notes"] = self.notes
         doc["stale_periods"] = self.stale_periods
@@ -89,6 +105,10 @@ class FileReport:
         if self.rejected_file:
             doc["rejected_file"] = self.rejected_file
         return doc
+
+    def lines(self) -> list[str]:
+        """The listed errors as text, "... and 7,759 more like this" after the last of each collapsed kind."""
+        return error_lines(self.errors, self.more_like)
 
     def summary(self) -> str:
         if self.status == "duplicate":
@@ -247,6 +267,67 @@ class _Writer:
             self.revised_starts.setdefault(int(meter_id), []).extend(group["start"].astype(int).tolist())
 
 
+def meter_limits(session: Session) -> dict[str, MeterLimit]:
+    """Meter code -> what the physical and sign checks need: the asset's kind and rating [W] (solar: AC
+    capacity, else DC; storage: its power) and the meter's time zone (the asset's; a consumption meter's
+    premises', else the co-op's)."""
+    fallback = settings.get_settings(session).timezone
+    out: dict[str, MeterLimit] = {}
+    for code, zone in session.execute(select(Meter.code, Premises.timezone).join(Premises, Premises.meter_id == Meter.id)
+                                      .order_by(Premises.id)).all():
+        out.setdefault(code, MeterLimit(None, None, zone or fallback))
+    for code in session.scalars(select(Meter.code)):
+        out.setdefault(code, MeterLimit(None, None, fallback))
+    for code, kind, ac, dc, power, zone in session.execute(
+            select(Meter.code, Asset.kind, Asset.capacity_kw_ac, Asset.capacity_kw_dc, Asset.storage_kw,
+                   Asset.timezone).join(Asset, Asset.meter_id == Meter.id)).all():
+        rating = (ac or dc) if kind == "solar" else power
+        out[code] = MeterLimit(kind, _watts(rating), zone or fallback)
+    return out
+
+
+def _watts(kw: float | None) -> int | None:
+    """A register's rating [kW, float] as whole watts, or ``None`` when unknown (or not a positive number)."""
+    if kw is None or not kw > 0 or kw == float("inf"):
+        return None
+    return min(round(kw * 1000), 10**15)
+
+
+def _title_not_a_meter(errors: list[RowError], chunk: pd.DataFrame, kinds: dict[str, str], report: FileReport
+                       ) -> list[RowError]:
+    """A Green Button UsagePoint's title taken as a meter code that no meter has: the reason says so, names the
+    closest registered codes (at most three) and that a meter code may be given for the import (``hints``)."""
+    unknown = [e for e in errors if e.field == "meter_code" and e.where not in ("", "file")]
+    if not unknown:
+        return errors
+    code_of = dict(zip(chunk["where"].tolist(), chunk["meter_code"].tolist()))
+    reasons: dict[str, str] = {}
+    out = []
+    for e in errors:
+        title = code_of.get(e.where) if e.field == "meter_code" else None
+        if title is not None and title not in kinds:
+            if title not in reasons:
+                reasons[title] = _not_a_meter_reason(title, kinds)
+            e = RowError(e.where, "title", reasons[title], raw=e.raw)
+            if "meter" not in report.hints:
+                report.hints.append("meter")
+        out.append(e)
+    return out
+
+
+def _not_a_meter_reason(title: str, kinds: dict[str, str]) -> str:
+    codes = sorted(kinds)
+    near = difflib.get_close_matches(title, codes, n=3, cutoff=0.0) if codes else []
+    if not codes:
+        known = "no meters are registered yet"
+    else:
+        more = len(codes) - len(near)
+        known = "registered meters include " + ", ".join(repr(c) for c in near) + (
+            f" and {more:,} more" if more else "")
+    return (f"the UsagePoint's title {title!r} is not the code of a registered meter ({known}); if the file is "
+            "of one meter, give that meter's code when importing, or register the meter")
+
+
 def _drop_rows(chunk: pd.DataFrame, errors: list[RowError]) -> pd.DataFrame:
     if not errors:
         return chunk
@@ -305,6 +386,8 @@ def import_file(
 
     meters = {m.code: (m.id, m.kind) for m in session.scalars(select(Meter))}
     kinds = {code: kind for code, (_, kind) in meters.items()}
+    limits = meter_limits(session)
+    flags = SignFlags(limits)
     batch = ImportBatch(file_name=name[:500], sha256=report.sha256, format=fmt, imported_by=actor,
                         status="imported", meters=[], accepted=0, unchanged=0, revised=0, rejected=0, notes=[])
     session.add(batch)
@@ -324,10 +407,15 @@ def import_file(
         if skip_invalid:
             raw_of.update(chunk.attrs.get("raw", {}))
         errors = check_intervals(chunk, kinds)
-        future = check_not_future(chunk, now_epoch)
-        if future:  # one error per reading, in the file's order
+        if fmt == "greenbutton" and meter is None:
+            errors = _title_not_a_meter(errors, chunk, kinds, report)
+        later = check_not_future(chunk, now_epoch) + check_physical(chunk, kinds, limits)
+        if later:  # one error per reading, in the file's order
             known = {e.where for e in errors}
-            errors += [e for e in future if e.where not in known]
+            for e in later:
+                if e.where not in known:
+                    errors.append(e)
+                    known.add(e.where)
             order = {w: i for i, w in enumerate(chunk["where"].tolist())}
             errors.sort(key=lambda e: order.get(e.where, -1))
         parse.add_errors(errors)
@@ -335,6 +423,7 @@ def import_file(
         chunk, errors, notes = consistency.check(chunk)
         parse.add_errors(errors)
         report.notes.extend(notes)
+        flags.feed(_drop_rows(chunk, errors))  # flagged whether or not the file is refused or rows skipped
         if parse.error_count and not skip_invalid:
             writing = False  # keep reading to name every bad row, but write nothing more
         if writing and len(chunk):
@@ -353,6 +442,8 @@ def import_file(
     report.errors = list(parse.errors)
     report.error_count = parse.error_count
     report.rejected = parse.error_count
+    report.more_like = parse.more_like_this()
+    report.flags = flags.flags()
 
     if parse.fatal or (parse.error_count and not skip_invalid):
         report.status = "refused"

@@ -42,6 +42,14 @@ def month_coverage(session: Session, period: Period) -> list[dict[str, Any]]:
     return out
 
 
+def wrong_sign_todos(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The admin's to-do lines for readings of the wrong sign: meter, month, count and the words, at most
+    ``limit`` (the newest months first)."""
+    rows = coverage_service.wrong_sign_months(session)
+    rows.sort(key=lambda r: (r["period"], r["meter_code"]), reverse=True)
+    return rows[:limit]
+
+
 @dataclass
 class ProductionDay:
     day: dt.date

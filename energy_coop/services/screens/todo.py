@@ -7,6 +7,7 @@ Kinds, in the order the page lists them:
 ``stale``      a posted month whose readings were revised since (``allocate --repost`` fixes it)
 ``unposted``   a month that is over everywhere, metered completely on every asset, and not posted
 ``gap``        an asset meter missing intervals in the last 7 whole days (UTC)
+``wrong_sign`` a meter with readings whose sign contradicts its kind in a month (SPEC 20; ``message`` says it)
 ``refused``    files the inbox refused, still in its ``rejected/`` folder
 ``underperforming``  a solar array below the performance threshold last month
 ``budget``     an incentive programme that has awarded 90 % or more of its budget
@@ -33,6 +34,7 @@ from energy_coop.services.credits import allocation
 from energy_coop.services.efficiency.incentives import budget_summary
 from energy_coop.services.metering.coverage import coverage_from_starts, month_coverage
 from energy_coop.services.metering.inbox import refused_files
+from energy_coop.services.metering.queries import wrong_sign_todos
 from energy_coop.timetable import IMPORT_INBOX, RECORDED_JOBS, next_times, scheduler_silence
 
 LOOKBACK_MONTHS = 12
@@ -55,6 +57,7 @@ def todo(session: Session, *, now: dt.datetime, schedule: Schedule, inbox: Path 
         items.append({"kind": "stale", "period": run.period, "since": run.stale_since, "reason": run.stale_reason})
     items += [{"kind": "unposted", "period": p} for p in _complete_unposted(session, now)]
     items += _gaps(session, now)
+    items += [{"kind": "wrong_sign", **row} for row in wrong_sign_todos(session)]
     listed, total = refused_files(inbox)
     if total:
         items.append({"kind": "refused", "files": listed, "count": total})

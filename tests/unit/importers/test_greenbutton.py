@@ -208,3 +208,92 @@ def test_long_token_finds_the_line_across_read_blocks(tmp_path, monkeypatch):
     assert atom.long_token(path, limit=100) == (3, 55)
     assert atom.long_token(path, limit=250) is None
     assert atom.long_token(DATA / "gb_month_end.xml") is None
+
+
+# ------------------------------------------------------------------------------- redacted links (issue 17)
+
+
+def _entries(path: Path) -> tuple[str, list[str], str]:
+    """The feed's text before its first entry, its entries, and what follows the last one."""
+    text = path.read_text(encoding="utf-8")
+    head, *rest = text.split("  <entry>\n")
+    entries = ["  <entry>\n" + e for e in rest]
+    last, tail = entries[-1].split("  </entry>\n", 1)
+    entries[-1] = last + "  </entry>\n"
+    return head, entries, tail
+
+
+def test_redacted_links_are_settled_by_document_order_to_the_exact_wh():
+    # both MeterReadings' self hrefs, their related IntervalBlock hrefs and the blocks' hrefs are identical:
+    # refused before as "linked to several MeterReadings"; each MeterReading owns the blocks after it
+    df, report = parse(DATA / "gb_redacted_links.xml")
+    assert report.ok and report.errors == []
+    assert df["meter_code"].unique().tolist() == ["PM-SUN1"]
+    # received (19) - delivered (1), per quarter hour [mWh]
+    assert df["mwh"].tolist() == [4_900_000, 5_800_000, 7_000_000, 7_950_000, 90_000, -20_000, -30_000, -40_000]
+    assert int(df["mwh"].sum()) == 25_650_000  # 25,650 Wh
+    assert df["start"].tolist() == [1717243200 + 900 * k for k in range(8)]
+    assert df["where"].iloc[0] == ("UsagePoint 'PM-SUN1', IntervalBlock 1, IntervalReading 1 (delivered) and "
+                                   "UsagePoint 'PM-SUN1', IntervalBlock 3, IntervalReading 1 (received)")
+    assert report.notes == ["4 IntervalBlocks linked to their MeterReading by document order: the MeterReadings "
+                            "of the file have the same links (redacted?), so each is taken to own the entries "
+                            "that follow it"]
+
+
+def test_redacted_links_with_the_directions_in_the_other_order_give_the_same_net(tmp_path):
+    head, entries, tail = _entries(DATA / "gb_redacted_links.xml")
+    up, forward, reverse = entries[0], entries[1:5], entries[5:9]
+    path = tmp_path / "reverse_first.xml"
+    path.write_text(head + "".join([up, *reverse, *forward]) + tail, encoding="utf-8")
+    df, report = parse(path)
+    assert report.ok
+    assert int(df["mwh"].sum()) == 25_650_000
+    assert df["mwh"].tolist()[:2] == [4_900_000, 5_800_000]
+
+
+def test_redacted_links_with_blocks_before_their_meter_readings_are_refused_saying_why(tmp_path):
+    head, entries, tail = _entries(DATA / "gb_redacted_links.xml")
+    up, mr1, rt1, ib1, ib2, mr2, rt2, ib3, ib4 = entries
+    path = tmp_path / "ambiguous.xml"
+    path.write_text(head + "".join([up, ib1, ib2, mr1, rt1, ib3, ib4, mr2, rt2]) + tail, encoding="utf-8")
+    df, report = parse(path)
+    assert len(df) == 0 and not report.ok
+    assert [str(e) for e in report.errors][0] == (
+        "IntervalBlock entry 2, link: its links fit 2 MeterReadings (entry 4, entry 8), whose hrefs are the same, "
+        "and document order does not settle it: entry 2 comes before any of them, so the feed does not list each "
+        "MeterReading before its own entries")
+    assert report.error_count == 4  # every block of the two: none is guessed
+
+
+def test_a_meter_reading_without_any_link_in_a_file_of_one_usage_point_is_its(tmp_path):
+    text = (DATA / "gb_month_end.xml").read_text()
+    marker = '<link rel="up" href="/DataCustodian/RetailCustomer/2/UsagePoint/1/MeterReading"/>'
+    if marker not in text:
+        pytest.skip("fixture layout changed")
+    path = tmp_path / "nolink.xml"
+    path.write_text(text.replace(marker, ""), encoding="utf-8")
+    df, report = parse(path)
+    assert report.ok and df["mwh"].tolist() == [k * 1_000_000 for k in range(1, 9)]
+
+
+@pytest.mark.parametrize("old, new, where, field, words", [
+    ("<espi:value>7000</espi:value>", "<espi:value>7e3</espi:value>",
+     "UsagePoint 'PM-SUN1', IntervalBlock 3, IntervalReading 3", "value", "'7e3' is not a whole number"),
+    ("<espi:value>7000</espi:value>", "<espi:value>1" + "0" * 40 + "</espi:value>",
+     "UsagePoint 'PM-SUN1', IntervalBlock 3, IntervalReading 3", "value", "too large for one reading"),
+    ("<espi:start>1717245000</espi:start></espi:timePeriod><espi:value>7000",
+     "<espi:start>1717245001</espi:start></espi:timePeriod><espi:value>7000",
+     "UsagePoint 'PM-SUN1', IntervalBlock 1, IntervalReading 3", "timePeriod/start",
+     "no received (flowDirection 19) reading"),
+    ("<espi:flowDirection>19</espi:flowDirection>", "<espi:flowDirection>1</espi:flowDirection>",
+     "UsagePoint 'PM-SUN1', IntervalBlock 3, IntervalReading 1", "timePeriod/start", "the same time as"),
+], ids=["value-exponent", "value-huge", "start-off-grid", "direction-twice"])
+def test_the_redacted_file_with_one_field_broken_names_it(tmp_path, old, new, where, field, words):
+    text = (DATA / "gb_redacted_links.xml").read_text()
+    assert old in text
+    path = tmp_path / "broken.xml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    df, report = parse(path)
+    assert not report.ok
+    assert any(e.where == where and e.field == field and words in e.reason for e in report.errors), \
+        [str(e) for e in report.errors]
