@@ -60,6 +60,21 @@ def members_screen(session: Session, *, q: str = "", page: int = 1,
             "asset_codes": registers.asset_codes(session)}
 
 
+def member_record(session: Session, member_number: str) -> dict[str, str]:
+    """The member edit form's values: the register row as text (:class:`NotFoundError` for an unknown number)."""
+    return registers.member_record(session, member_number)
+
+
+def member_exists(session: Session, member_number: str) -> bool:
+    """Whether a member with ``member_number`` is registered (the add form refuses a second one)."""
+    return session.scalar(select(Member.id).where(Member.member_number == member_number)) is not None
+
+
+def asset_record(session: Session, asset_code: str) -> dict[str, str]:
+    """The asset edit form's values: the register row as text (:class:`NotFoundError` for an unknown code)."""
+    return registers.asset_record(session, asset_code)
+
+
 def asset_codes(session: Session) -> list[str]:
     """Every asset code, in order (a filter's or a form's choices)."""
     return registers.asset_codes(session)
