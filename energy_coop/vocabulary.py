@@ -36,6 +36,9 @@ MEMBER_TYPE_LABELS = {
 }
 ASSET_KINDS = ("solar", "storage")
 ARRAY_TYPES = ("fixed_open_rack", "fixed_roof_mount", "single_axis")
+ASSET_KIND_LABELS = {"solar": "Solar array", "storage": "Battery storage"}
+ARRAY_TYPE_LABELS = {"fixed_open_rack": "Fixed, open rack", "fixed_roof_mount": "Fixed, roof mount",
+                     "single_axis": "Single-axis tracker"}
 #: ``issue`` new shares, ``transfer`` them between members, ``redeem`` them back to the co-op.
 SHARE_KINDS = ("issue", "transfer", "redeem")
 

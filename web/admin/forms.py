@@ -166,3 +166,45 @@ class SettingsForm(FlaskForm):
 
     KEYS = ("coop_name", "address", "contact_email", "contact_phone", "currency", "locale", "timezone",
             "emission_factor_kg_per_kwh", "emission_factor_source")
+
+
+class MemberForm(FlaskForm):
+    """A member's register row (SPEC 3), judged by the same checks as a members CSV."""
+
+    member_number = StringField("Member number", validators=[required("the member number"), SHORT])
+    name = StringField("Name", validators=[required("the name"), Length(max=200)])
+    email = StringField("Email (optional)", validators=[Optional(), Length(max=320)])
+    member_type = SelectField("Member type", validate_choice=False)
+    joined_on = StringField("Joined on (YYYY-MM-DD, optional)", validators=[Optional(), Length(max=20)])
+    low_income = SelectField("Low income", validate_choice=False)
+    annual_usage_kwh = StringField("Annual use, kWh (optional)", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    meter_code = StringField("Consumption meter code (optional)", validators=[Optional(), SHORT])
+
+
+class AssetForm(FlaskForm):
+    """An asset's register row (SPEC 3), judged by the same checks as an assets CSV. Solar fields are for
+    solar arrays, storage fields for batteries; the register's checks say which applies."""
+
+    asset_code = StringField("Asset code", validators=[required("the asset code"), SHORT])
+    name = StringField("Name", validators=[required("the name"), Length(max=200)])
+    kind = SelectField("Kind", validate_choice=False)
+    meter_code = StringField("Meter code", validators=[required("the meter code"), SHORT])
+    timezone = StringField("Time zone (e.g. America/New_York)", validators=[required("the time zone"), SHORT])
+    latitude = StringField("Latitude (degrees north)", validators=[required("the latitude"), Length(max=30), NO_EXPONENT])
+    longitude = StringField("Longitude (degrees east)", validators=[required("the longitude"), Length(max=30), NO_EXPONENT])
+    altitude_m = StringField("Altitude, m (optional)", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    total_shares = StringField("Total shares", validators=[required("the total shares"), Length(max=20)])
+    commissioned_on = StringField("Commissioned on (YYYY-MM-DD, optional)", validators=[Optional(), Length(max=20)])
+    capacity_kw_dc = StringField("DC capacity, kW", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    capacity_kw_ac = StringField("AC capacity, kW", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    tilt_deg = StringField("Tilt, degrees from horizontal", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    azimuth_deg = StringField("Azimuth, degrees (180 = south)", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    losses_pct = StringField("Losses, % (default 14)", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    array_type = SelectField("Array type", validate_choice=False)
+    storage_kwh = StringField("Storage capacity, kWh", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    storage_kw = StringField("Storage power, kW", validators=[Optional(), Length(max=30), NO_EXPONENT])
+    roundtrip_efficiency = StringField("Round-trip efficiency, 0 to 1", validators=[Optional(), Length(max=30), NO_EXPONENT])
+
+
+SOLAR_FIELDS = ("capacity_kw_dc", "capacity_kw_ac", "tilt_deg", "azimuth_deg", "losses_pct", "array_type")
+STORAGE_FIELDS = ("storage_kwh", "storage_kw", "roundtrip_efficiency")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.services.accounts import sessions as accounts, sign_in_limits, users
+from energy_coop.services.paging import Page
 from energy_coop.services.screens import admin as screens
+from energy_coop.services.screens.audit_log import AuditFilter
 from energy_coop.timetable import JOB_LABELS
 from energy_coop.vocabulary import STAFF_ROLES
 
@@ -129,7 +131,24 @@ def user_unlock(user_id: int):
 @bp.get("/audit-log")
 @roles_required(*STAFF)
 def audit_log():
-    return render_template("admin/audit_log.html", page=run(screens.audit_log_screen, page=page_arg()))
+    args = {k: request.args.get(k, "")[:320].strip() for k in ("actor", "entity", "action", "since", "until")}
+    problems, days = [], {}
+    for key, words in (("since", "From"), ("until", "To")):
+        days[key] = None
+        if args[key]:
+            try:
+                days[key] = dt.date.fromisoformat(args[key])
+            except ValueError:
+                problems.append(f"{words}: {args[key]!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31")
+    if days["since"] and days["until"] and days["since"] > days["until"]:
+        problems.append("From: the first day is after the last day")
+    f = AuditFilter(actor=args["actor"] or None, entity=args["entity"] or None, action=args["action"] or None,
+                    since=days["since"], until=days["until"])
+    data = run(screens.audit_log_screen, page=page_arg(), filter=f)
+    if problems:
+        data["page"] = Page([], 1, 1, 0, 50)
+    return render_template("admin/audit_log.html", page=data["page"], choices=data["choices"],
+                           args={k: v for k, v in args.items() if v}, problems=problems), (400 if problems else 200)
 
 
 @bp.get("/jobs")

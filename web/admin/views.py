@@ -24,15 +24,20 @@ from energy_coop.services.paging import Page
 from energy_coop.services.registers.queries import MEMBER_LIST_KEYS, MemberFilter
 from energy_coop.services.screens import admin as screens
 from energy_coop.units import parse_cents
-from energy_coop.vocabulary import MEMBER_TYPE_LABELS, SHARE_KINDS, STAFF_ROLES
+from energy_coop.vocabulary import (ARRAY_TYPE_LABELS, ASSET_KIND_LABELS, MEMBER_TYPE_LABELS, SHARE_KINDS,
+                                    STAFF_ROLES)
 
 from web.formatter import current_formatter
 from web.helpers import actor, attach_errors, csv_response, page_arg, run
 from web.security import roles_required
 from web.admin import bp
 from web.admin.forms import (
+    SOLAR_FIELDS,
+    STORAGE_FIELDS,
     AllocationForm,
+    AssetForm,
     LedgerEntryForm,
+    MemberForm,
     RateForm,
     ShareForm,
     TouForm,
@@ -113,6 +118,122 @@ def _member_filter() -> tuple[MemberFilter, dict[str, str], list[RowError]]:
     return f, {k: v for k, v in args.items() if v}, problems
 
 
+def _member_form(form: MemberForm | None = None, record: dict[str, str] | None = None) -> MemberForm:
+    form = form or MemberForm(formdata=None, data=record or {"member_type": "household", "low_income": "false"})
+    form.member_type.choices = choices(list(MEMBER_TYPE_LABELS.items()))
+    form.low_income.choices = choices([("false", "No"), ("true", "Yes")])
+    return form
+
+
+def _save_register_form(kind: str, form, fields: tuple[str, ...], source: str):
+    """Send a register form's values through the loader's checks (``apply_records``): the LoadResult, or the
+    refusal put beside the fields it names (None)."""
+    record = {name: (form[name].data or "") for name in fields}
+    try:
+        return run(registers.apply_records, kind, [record], source=source, actor=actor())
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return None
+
+
+MEMBER_FIELDS = ("member_number", "name", "email", "member_type", "joined_on", "low_income", "annual_usage_kwh",
+                 "meter_code")
+
+
+@bp.route("/members/new", methods=["GET", "POST"])
+@roles_required("admin")
+def member_new():
+    form = _member_form(MemberForm() if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            if run(screens.member_exists, (form.member_number.data or "").strip()):
+                form.member_number.errors = [f"member {form.member_number.data.strip()} is already registered; "
+                                             "edit it from the members list"]
+            elif _save_register_form("members", form, MEMBER_FIELDS, "member form") is not None:
+                flash(f"Member {form.member_number.data.strip()} added.", "success")
+                return redirect(url_for("admin.members", q=form.member_number.data.strip()))
+        return render_template("admin/register_form.html", form=form, fields=MEMBER_FIELDS, title="Add a member",
+                               action=url_for("admin.member_new"), back=url_for("admin.members")), 400
+    return render_template("admin/register_form.html", form=form, fields=MEMBER_FIELDS, title="Add a member",
+                           action=url_for("admin.member_new"), back=url_for("admin.members"))
+
+
+@bp.route("/members/<member_number>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def member_edit(member_number: str):
+    record = run(screens.member_record, member_number)
+    title = f"Edit member {record['member_number']}"
+    action = url_for("admin.member_edit", member_number=record["member_number"])
+    if request.method == "GET":
+        form = _member_form(record=record)
+        return render_template("admin/register_form.html", form=form, fields=MEMBER_FIELDS, title=title,
+                               action=action, back=url_for("admin.members"), fixed=("member_number",))
+    form = _member_form(MemberForm())
+    form.member_number.data = record["member_number"]  # the key is not edited here
+    if form.validate_on_submit():
+        result = _save_register_form("members", form, MEMBER_FIELDS, "member form")
+        if result is not None:
+            flash(f"Member {record['member_number']} saved ({result.updated} changed, {result.unchanged} unchanged).",
+                  "success")
+            return redirect(url_for("admin.members", q=record["member_number"]))
+    return render_template("admin/register_form.html", form=form, fields=MEMBER_FIELDS, title=title, action=action,
+                           back=url_for("admin.members"), fixed=("member_number",)), 400
+
+
+ASSET_FIELDS = ("asset_code", "name", "kind", "meter_code", "timezone", "latitude", "longitude", "altitude_m",
+                "total_shares", "commissioned_on", *SOLAR_FIELDS, *STORAGE_FIELDS)
+
+
+def _asset_form(form: AssetForm | None = None, record: dict[str, str] | None = None) -> AssetForm:
+    form = form or AssetForm(formdata=None, data=record or {"kind": "solar", "array_type": "fixed_open_rack"})
+    form.kind.choices = choices(list(ASSET_KIND_LABELS.items()))
+    form.array_type.choices = choices([("", "(storage: none)")] + list(ARRAY_TYPE_LABELS.items()))
+    return form
+
+
+def _asset_values(form: AssetForm) -> tuple[str, ...]:
+    """The fields to send: a solar array's or a battery's own (the others left out, as a CSV leaves them empty)."""
+    kind = form.kind.data
+    skip = STORAGE_FIELDS if kind == "solar" else SOLAR_FIELDS if kind == "storage" else ()
+    return tuple(f for f in ASSET_FIELDS if f not in skip)
+
+
+@bp.route("/assets/new", methods=["GET", "POST"])
+@roles_required("admin")
+def asset_new():
+    form = _asset_form(AssetForm() if request.method == "POST" else None)
+    page = dict(fields=ASSET_FIELDS, title="Add an asset", action=url_for("admin.asset_new"), back=url_for("admin.assets"))
+    if request.method == "POST":
+        if form.validate_on_submit():
+            code = (form.asset_code.data or "").strip()
+            if code in run(screens.asset_codes):
+                form.asset_code.errors = [f"asset {code} is already registered; edit it from the assets page"]
+            elif _save_register_form("assets", form, _asset_values(form), "asset form") is not None:
+                flash(f"Asset {code} added.", "success")
+                return redirect(url_for("admin.assets"))
+        return render_template("admin/register_form.html", form=form, **page), 400
+    return render_template("admin/register_form.html", form=form, **page)
+
+
+@bp.route("/assets/<asset_code>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def asset_edit(asset_code: str):
+    record = run(screens.asset_record, asset_code)
+    page = dict(fields=ASSET_FIELDS, title=f"Edit asset {record['asset_code']}", back=url_for("admin.assets"),
+                action=url_for("admin.asset_edit", asset_code=record["asset_code"]), fixed=("asset_code", "kind"))
+    if request.method == "GET":
+        return render_template("admin/register_form.html", form=_asset_form(record=record), **page)
+    form = _asset_form(AssetForm())
+    form.asset_code.data, form.kind.data = record["asset_code"], record["kind"]  # neither changes here
+    if form.validate_on_submit():
+        result = _save_register_form("assets", form, _asset_values(form), "asset form")
+        if result is not None:
+            flash(f"Asset {record['asset_code']} saved ({result.updated} changed, {result.unchanged} unchanged).",
+                  "success")
+            return redirect(url_for("admin.assets"))
+    return render_template("admin/register_form.html", form=form, **page), 400
+
+
 @bp.get("/members.csv")
 @roles_required(*STAFF)
 def members_csv():
@@ -138,7 +259,8 @@ def members_list_csv():
 @bp.get("/assets")
 @roles_required(*STAFF)
 def assets():
-    return render_template("admin/assets.html", assets=run(screens.assets_screen, today=dt.date.today()))
+    return render_template("admin/assets.html", assets=run(screens.assets_screen, today=dt.date.today()),
+                           kind_labels=ASSET_KIND_LABELS)
 
 
 def _share_forms(codes: list[str]) -> dict[str, ShareForm]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, case, cast, func, or_, select, union_all
@@ -147,6 +148,40 @@ def members_list_export(session: Session, f: MemberFilter, today: dt.date) -> li
     stmt, _ = _member_list(f, today)
     return [[n, name, mtype, email or "", joined.isoformat() if joined else "", "true" if low else "false",
              int(held), int(cents)] for n, name, mtype, email, joined, low, held, cents in session.execute(stmt)]
+
+
+def _text(value: Any) -> str:
+    """A register value as its CSV cell: blank for None, ISO dates, floats without a trailing ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)[:-2] if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def member_record(session: Session, member_number: str) -> dict[str, str]:
+    """A member's register row as text by column, as a members CSV (or the edit form) holds it."""
+    m = get_member(session, member_number)
+    usage = None if m.annual_usage_wh is None else Decimal(m.annual_usage_wh) / 1000
+    return {"member_number": m.member_number, "name": m.name, "email": _text(m.email),
+            "member_type": m.member_type, "joined_on": _text(m.joined_on), "low_income": _text(bool(m.low_income)),
+            "annual_usage_kwh": "" if usage is None else format(usage.normalize(), "f"),
+            "meter_code": m.meter.code if m.meter is not None else ""}
+
+
+def asset_record(session: Session, asset_code: str) -> dict[str, str]:
+    """An asset's register row as text by column, as an assets CSV (or the edit form) holds it."""
+    a = session.scalar(select(Asset).where(Asset.asset_code == asset_code))
+    if a is None:
+        raise NotFoundError(f"no asset with code {asset_code!r}")
+    columns = ("asset_code", "name", "kind", "timezone", "latitude", "longitude", "altitude_m", "total_shares",
+               "commissioned_on", "capacity_kw_dc", "capacity_kw_ac", "tilt_deg", "azimuth_deg", "losses_pct",
+               "array_type", "storage_kwh", "storage_kw", "roundtrip_efficiency")
+    return {"meter_code": a.meter.code, **{c: _text(getattr(a, c)) for c in columns}}
 
 
 def members_export(session: Session) -> list[list[Any]]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from energy_coop import models
 from energy_coop.config import Schedule
 from energy_coop.errors import RefusedError
-from energy_coop.models import AllocationRun, Asset, AuditEntry, ImportBatch, LedgerEntry, Member, Meter, User
+from energy_coop.models import AllocationRun, Asset, ImportBatch, LedgerEntry, Member, Meter, User
 from energy_coop.period import Period
 from energy_coop.services.credits import allocation
 from energy_coop.services.credits import queries as credits
@@ -27,6 +27,8 @@ from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering import queries as metering
 from energy_coop.services.paging import Page, paged
 from energy_coop.services.registers import queries as registers
+from energy_coop.services.screens import audit_log
+from energy_coop.services.screens.audit_log import AuditFilter
 from energy_coop.services.screens.member import performance_rows
 from energy_coop.services.screens.todo import scheduler_state  # noqa: F401 - the Jobs page's read function
 from energy_coop.services.screens.todo import todo as todo_list
@@ -58,6 +60,21 @@ def members_screen(session: Session, *, q: str = "", page: int = 1,
     says (or those whose number, name or email has ``q``), and the asset codes its filter offers."""
     return {"page": registers.members_page(session, q=q, page=page, filter=filter, today=today),
             "asset_codes": registers.asset_codes(session)}
+
+
+def member_record(session: Session, member_number: str) -> dict[str, str]:
+    """The member edit form's values: the register row as text (:class:`NotFoundError` for an unknown number)."""
+    return registers.member_record(session, member_number)
+
+
+def member_exists(session: Session, member_number: str) -> bool:
+    """Whether a member with ``member_number`` is registered (the add form refuses a second one)."""
+    return session.scalar(select(Member.id).where(Member.member_number == member_number)) is not None
+
+
+def asset_record(session: Session, asset_code: str) -> dict[str, str]:
+    """The asset edit form's values: the register row as text (:class:`NotFoundError` for an unknown code)."""
+    return registers.asset_record(session, asset_code)
 
 
 def asset_codes(session: Session) -> list[str]:
@@ -177,13 +194,12 @@ def users_screen(session: Session) -> list[dict[str, Any]]:
     return [dict(zip(("id", "email", "role", "member_number", "active", "created_at"), r)) for r in rows]
 
 
-def audit_log_screen(session: Session, *, page: int = 1, per_page: int = 50) -> Page:
-    """The audit log, newest first (who, when, what, before/after)."""
-    stmt = select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity,
-                  AuditEntry.entity_key, AuditEntry.before, AuditEntry.after, AuditEntry.note
-                  ).order_by(AuditEntry.id.desc())
-    return paged(session, stmt, select(func.count()).select_from(AuditEntry), page, per_page,
-                 ("id", "at", "actor", "action", "entity", "key", "before", "after", "note"))
+def audit_log_screen(session: Session, *, page: int = 1, per_page: int = 50,
+                     filter: AuditFilter | None = None) -> dict[str, Any]:
+    """The audit log page: one page of entries, newest first, as ``filter`` says, with each change typed for
+    the page (:mod:`energy_coop.services.screens.audit_log`), and the filter's choices."""
+    return {"page": audit_log.audit_log_screen(session, page=page, per_page=per_page, filter=filter),
+            "choices": audit_log.audit_choices(session)}
 
 
 def jobs_screen(session: Session, *, limit: int = 100) -> list[dict[str, Any]] | None:
