@@ -272,11 +272,15 @@ def read_export(path: str | os.PathLike[str], profile: Profile, *, timezone: str
         report.refuse(RowError("file", "blocks", "the file has no block of this layout: expected "
                                + (recognise(profile, lines) or "its block labels")))
         return None
+    lone: set[int] = set()
     for role, text in times.lone_ambiguous():
-        line_no = state.ambiguous_lines.get((role, text), 0)
-        report.add_error(RowError(f"line {line_no}" if line_no else "file", role.split(" ", 1)[-1],
+        line_no, column = state.ambiguous_lines.get((role, text), (0, role))
+        lone.add(line_no)
+        report.add_error(RowError(f"line {line_no}" if line_no else "file", column,
                                   f"{quoted(text)} happens twice in {zone_name} (the clocks go back that night) "
                                   "but appears only once here, so which one is meant cannot be told"))
+    if lone:  # refused rows stay out of the readings (with skip_invalid the others are kept)
+        data.channels = {c: [r for r in rows if r.line not in lone] for c, rows in data.channels.items()}
     state.finish()
     if not any(data.channels.values()) and report.error_count == 0:
         report.refuse(RowError("file", "file", "the file has no readings in this layout"))
@@ -339,7 +343,7 @@ class _State:
         self.broken = False
         self.any_block = False
         self.previous: dict[str, tuple[int, int | None, int]] = {}  # channel -> (end, register mWh, line)
-        self.ambiguous_lines: dict[tuple[str, str], int] = {}
+        self.ambiguous_lines: dict[tuple[str, str], tuple[int, str]] = {}  # (role, text) -> (line, column)
         self.dropped_first: list[str] = []
 
     def row(self, table: _Table, cells: list[str], number: int) -> None:
@@ -417,7 +421,7 @@ class _State:
     def _time(self, text: str, role: str, number: int, column: str, raw: dict[str, str],
               errors: list[RowError]) -> int | None:
         seconds, reason = self.times.epoch(normalise(text), role)
-        self.ambiguous_lines.setdefault((role, normalise(text)), number)
+        self.ambiguous_lines.setdefault((role, normalise(text)), (number, column))
         if reason is not None:
             errors.append(RowError(f"line {number}", column, reason, raw=raw))
             return None
