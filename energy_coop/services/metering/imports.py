@@ -157,6 +157,11 @@ def _own_layout(path: Path) -> bool:
 def choose_profile(session: Session, path: Path) -> tuple[Profile | None, list[RowError]]:
     """Auto-detection: the first profile (built-ins first) whose layout the file's first lines fit, or None and
     the refusal's words (what the file looks like, what each profile expected, where to read how to write one)."""
+    with path.open("rb") as fh:
+        head_bytes = fh.read(65536)
+    controls = sum(head_bytes.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+    if not head_bytes.strip() or controls > len(head_bytes) // 100:
+        return None, []  # empty or binary: our own parser says so in its words
     probe = ParseReport()
     lines = read_lines(path, probe)
     if lines is None:
