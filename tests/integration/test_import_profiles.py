@@ -335,3 +335,20 @@ def test_a_bad_profile_file_is_refused_by_line_and_key(coop, cli, write, text, w
     assert any(d["where"] == where and d["field"] == key and d["reason"].startswith(reason) for d in details), details
     with coop.begin() as s:
         assert s.scalar(select(func.count()).select_from(ImportProfile)) == 0
+
+
+def test_skip_invalid_keeps_the_good_intervals_and_never_nets_half_an_interval(coop, cli, write):
+    text = (DATA / "utility_blocks_2022-08.csv").read_bytes().decode("utf-8")
+    broken = text.replace(",0.117", ",0.1l7", 1)  # the delivered row of 02:00-03:00 on the first day (line 12)
+    path = write("u.csv", broken.encode())
+    code, report, _ = imported(cli, path, "--meter", "PM-SUN1", "--timezone", "America/New_York", "--skip-invalid")
+    assert code == 0, report
+    assert (report["status"], report["accepted"]) == ("partial", 47)
+    assert [(e["where"], e["field"]) for e in report["errors"]] == [("line 12", "Usage (kWh)"), ("line 39", "time")]
+    assert "has energy received, but the file has no delivered row for the same interval (or it was refused)" in (
+        report["errors"][1]["reason"])
+    readings = stored(coop, "PM-SUN1")
+    assert utc(2022, 8, 1, 6) not in readings  # 02:00 EDT: neither half of the net is stored
+    assert sum(readings.values()) == 9_356_000 - (received_wh(1, 2) - delivered_wh(1, 2)) * 1000
+    rejected = path.with_name("u.csv.rejected.csv").read_text()
+    assert "line 12,Usage (kWh)" in rejected and "0.1l7" in rejected

@@ -8,8 +8,8 @@ Two steps, so the caller can find the meter in between (these files rarely carry
 2. :func:`to_chunk` turns the channels into one meter's readings. Which channel is the meter's reading:
    for a production (asset) meter the energy *received* from the premises (exported), for a consumption meter
    the energy *delivered* to them; a file with both channels yields their net per interval (received minus
-   delivered for an asset, delivered minus received for consumption), an interval missing in one channel
-   counting 0 there (and said in a note). A file holding only the other channel is refused.
+   delivered for an asset, delivered minus received for consumption); an interval missing (or refused) in one
+   channel is an error on the other's line, never taken as 0. A file holding only the other channel is refused.
 
 Rows: blank lines are skipped; a line repeating the header is skipped. Lines are numbered as in the file
 (1 = first line). Text is UTF-8 (a byte-order mark is fine); a file that is not UTF-8 is read as Windows-1252,
@@ -498,7 +498,6 @@ def to_chunk(data: ExportData, meter_code: str, kind: str, report: ParseReport) 
                 continue
             pair[slot] = r
     lines, starts, ends, mwh, raws = [], [], [], [], {}
-    only = {own: 0, other: 0}
     for start in sorted(by_start):
         a, b = by_start[start]
         first = a or b
@@ -507,16 +506,16 @@ def to_chunk(data: ExportData, meter_code: str, kind: str, report: ParseReport) 
                                       f"time than the {own} one on line {a.line}", raw=b.raw))
             continue
         if theirs and (a is None or b is None):
-            only[own if b is None else other] += 1
+            has, lacks = (own, other) if b is None else (other, own)
+            report.add_error(RowError(f"line {first.line}", "time", f"has energy {has}, but the file has no {lacks} "
+                                      "row for the same interval (or it was refused); a net reading needs both",
+                                      raw=first.raw))
+            continue
         lines.append(first.line)
         starts.append(start)
         ends.append(first.end)
         mwh.append((a.mwh if a else 0) - (b.mwh if b else 0))
         raws[f"line {first.line}"] = first.raw
-    for channel, n in only.items():
-        if n:
-            missing = other if channel == own else own
-            report.note(f"{n} interval(s) have energy {channel} but no {missing} row; {missing} was taken as 0")
     report.meters[meter_code] = report.meters.get(meter_code, 0) + len(lines)
     chunk = make_chunk(where=[f"line {n}" for n in lines], line=lines, meter_code=[meter_code] * len(lines),
                        start=starts, end=ends, mwh=mwh, quality=["actual"] * len(lines))
