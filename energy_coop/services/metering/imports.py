@@ -47,7 +47,7 @@ from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.importers.metering.common import ParseReport, detect_format
 from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 from energy_coop.importers.metering.greenbutton import parse_greenbutton
-from energy_coop.importers.metering.profiles import Profile, describe, read_export, read_lines, recognise, to_chunk
+from energy_coop.importers.metering.profiles import Profile, describe, read_export, recognise, to_chunk
 from energy_coop.importers.metering.profiles.spec import header_name
 from energy_coop.models import Asset, AuditEntry, ImportBatch, Meter, Reading, ReadingRevision, utcnow
 from energy_coop.services import audit
@@ -162,11 +162,12 @@ def choose_profile(session: Session, path: Path) -> tuple[Profile | None, list[R
     controls = sum(head_bytes.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
     if not head_bytes.strip() or controls > len(head_bytes) // 100:
         return None, []  # empty or binary: our own parser says so in its words
-    probe = ParseReport()
-    lines = read_lines(path, probe)
-    if lines is None:
-        return None, list(probe.errors)
-    head = lines[:10_000]
+    with path.open("rb") as fh:
+        start = fh.read(1 << 20)  # the layout shows in the first lines: no need to read a large file whole
+    if start.startswith(b"\xef\xbb\xbf"):
+        start = start[3:]
+    head = start.decode("utf-8", "replace").split("\n")[:10_000]
+    head = [line.rstrip("\r") for line in head]
     expected = []
     for profile in all_profiles(session):
         missing = recognise(profile, head)
