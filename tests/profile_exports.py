@@ -101,8 +101,8 @@ def main() -> None:
     (HERE / "my_utility_2024-01.csv").write_text(MY_UTILITY_FILE)
 
 
-#: A user profile for a layout no built-in reads: semicolons... no: a comma CSV with decimal commas in quotes,
-#: a date column and start/end time columns, Wh in the header, and the delivered and received channels as columns.
+#: A user profile for a layout no built-in reads: decimal commas in quoted cells, a date column with from/to time
+#: columns, Wh in the header, and the delivered and received channels as two columns.
 MY_UTILITY = '''\
 name = "my-utility"
 description = "Stadtwerke-style export: a date, from and to times, both channels in Wh with decimal commas"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from energy_coop.models import AuditEntry, ImportBatch, ImportProfile, Meter, Reading
 from tests.conftest import TEST_DATA
 from tests.helpers import small_coop, utc
-from tests.profile_exports import (MY_UTILITY, delivered_wh, inverter_register, received_wh, start_end_kwh,
+from tests.profile_exports import (MY_UTILITY, delivered_wh, received_wh, start_end_kwh,
                                    utility_blocks)
 
 DATA = TEST_DATA / "profiles"
