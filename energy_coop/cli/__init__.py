@@ -4,7 +4,7 @@ Each command opens one transaction, calls one service, and prints. A refusal pri
 on stderr (or, with ``--json``, the JSON document with its ``errors``) and exits non-zero; the transaction
 is rolled back so nothing is half-written.
 
-The commands live by area (``registers``, ``accounts``, ``credits``, ``statements``, ``metering``,
+The commands live by area (``registers``, ``accounts``, ``credits``, ``statements``, ``metering``, ``profiles``,
 ``forecasting``, ``operations``, ``settings``, ``verification``, ``anchors``, ``backup``); what they share is in :mod:`energy_coop.cli.context`. The services are imported inside the
 commands that call them: importing them pulls in pandas, pvlib and the models, and ``energy-coop --help``
 should not wait for that.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import click
 
-from energy_coop.cli import (accounts, backup, credits, forecasting, metering, operations, registers, settings,
-                             statements, verification)
+from energy_coop.cli import (accounts, backup, credits, forecasting, metering, operations, profiles, registers,
+                             settings, statements, verification)
 from energy_coop.cli.context import AppContext, FaultGroup
 from energy_coop.cli.operations import JOB_NAMES
 
@@ -50,6 +50,7 @@ for _command in (
     forecasting.performance_command,
     metering.coverage_command,
     metering.batches_command,
+    profiles.profiles_group,
     operations.scheduler_command,
     operations.jobs_group,
     settings.settings_group,

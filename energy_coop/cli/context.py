@@ -151,6 +151,7 @@ OPTION_HINTS = {
     "allow_gaps": "use --allow-gaps to post anyway",
     "repost": "use --repost to replace it with reversal entries and new ones",
     "force": "use --force to replace it",
+    "replace": "use --replace to replace it",
 }
 
 

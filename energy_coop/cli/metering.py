@@ -10,7 +10,7 @@ import click
 from energy_coop.cli.context import (EXIT_REFUSED, PERIOD, AppContext, db_option, emit_json, fault_document,
                                      fault_of, json_option, pass_app, progress_bar, refusals,
                                      require_current_schema)
-from energy_coop.errors import ConflictError
+from energy_coop.errors import ConflictError, RefusedError
 from energy_coop.errors import RowError
 
 EXIT_CONFLICT = ConflictError.exit_code
@@ -19,15 +19,19 @@ from energy_coop.period import Period
 
 @click.command("import")
 @click.argument("paths", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--meter", metavar="CODE", help="Meter code for a Green Button file with one UsagePoint.")
+@click.option("--meter", metavar="CODE", help="Meter code for a Green Button file with one UsagePoint, or for a "
+              "utility export read through a profile.")
+@click.option("--profile", "profile", metavar="NAME|PATH",
+              help="Read the files with this import profile (a name from 'profiles list', or a profile file); "
+              "default: detect the layout.")
 @click.option("--timezone", "timezone", metavar="ZONE", help="Time zone for timestamps without a UTC offset.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows; write the others to FILE.rejected.csv.")
 @db_option
 @json_option
 @pass_app
 @refusals()
-def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, timezone: str | None,
-                   skip_invalid: bool, as_json: bool) -> None:
+def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, profile: str | None,
+                   timezone: str | None, skip_invalid: bool, as_json: bool) -> None:
     """Import meter-reading files (CSV or Green Button XML), each all-or-nothing (SPEC section 4).
 
     Each file is its own transaction, committed before the next file is read: whatever happens to a later file
@@ -40,7 +44,10 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
     # lazy: pandas; keeps --help fast
     from energy_coop.services.metering.imports import ConcurrentImport, FileReport, ImportRefused, import_file
 
+    from energy_coop.services.metering.profiles import read_profile_file
+
     require_current_schema(app.config.database_url)
+    chosen = read_profile_file(profile) if profile is not None and os.path.isfile(profile) else profile
     reports: list[FileReport] = []
     conflicts = 0
     for path in paths:  # one transaction per file: each file is all-or-nothing on its own
@@ -54,7 +61,7 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
                 with progress_bar(as_json, max(1, size // 40), f"importing {os.path.basename(path)}") as progress:
                     with app.transaction(check_schema=False) as session:
                         report = import_file(session, path, actor=app.actor, meter=meter, timezone=timezone,
-                                             skip_invalid=skip_invalid, progress=progress)
+                                             skip_invalid=skip_invalid, progress=progress, profile=chosen)
             except ImportRefused as exc:
                 report = exc.report
             except ConcurrentImport as exc:
@@ -62,6 +69,10 @@ def import_command(app: AppContext, paths: tuple[str, ...], meter: str | None, t
                 report.errors = [RowError("file", "", exc.message)]
                 report.error_count = 1
                 conflicts += 1
+            except RefusedError as exc:  # e.g. no import profile of that name: the file is refused, not imported
+                report = FileReport(file=os.path.basename(path))
+                report.errors = [RowError("file", "", exc.message), *exc.errors]
+                report.error_count = len(report.errors)
             except Exception as exc:  # noqa: BLE001 - one file's failure must not hide the others' outcomes
                 fault = fault_of(exc)
                 if fault is not None:  # the next file would meet it too: stop here, in plain words
@@ -101,6 +112,9 @@ def _echo_report(r, *, summary_err: bool = False) -> None:
     for hint in r.hints:
         if hint in IMPORT_HINTS:
             click.echo(f"  hint: {IMPORT_HINTS[hint]}", err=True)
+    if any(e.where == "file" and e.field == "layout" for e in r.errors):
+        click.echo("  hint: see the profiles with 'energy-coop profiles list'; import with --profile NAME|PATH",
+                   err=True)
 
 
 #: What an import's ``hints`` mean on the command line.

@@ -268,8 +268,32 @@ def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
+#: The demo meter whose first month arrives as its utility's "download my data" export (SPEC 20), read through
+#: the built-in ``utility-blocks`` profile: detected, the meter named by the file's metadata.
+UTILITY_EXPORT_METER = "PM-DEPOT"
+
+
+def write_utility_export(path: Path, meter: str, rows: list[tuple[int, int]], zone: ZoneInfo) -> Path:
+    """``rows`` ([UTC epoch s], mWh) as a utility's net-metering export: metadata lines, then per local day an
+    'Energy Received' block with its header and 'START to END' periods in naive local time, as such exports are
+    (non-breaking spaces around the 'to')."""
+    lines = ["Energy Usage Information", "Name,Depot canopy array", "Account Number,7700120045",
+             f"Meter Number,{meter}", ""]
+    day = None
+    for t, mwh in rows:
+        start = dt.datetime.fromtimestamp(t, zone).replace(tzinfo=None)
+        end = dt.datetime.fromtimestamp(t + 900, zone).replace(tzinfo=None)
+        if start.date() != day:
+            day = start.date()
+            lines += ["", "Energy Received", "Interval,Usage (kWh)"]
+        lines.append(f"{start:%Y-%m-%d %H:%M:%S}\u00a0to\u00a0{end:%Y-%m-%d %H:%M:%S},{mwh_to_kwh_decimal(mwh)}")
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8", newline="")
+    return path
+
+
 def write_reading_files(folder: Path, first: dt.date, until: dt.date) -> list[Path]:
-    """One long-format CSV of every meter's readings per month, from ``first`` to the start of ``until``."""
+    """One long-format CSV of every meter's readings per month, from ``first`` to the start of ``until``; the
+    first month's readings of :data:`UTILITY_EXPORT_METER` come as its utility's export instead."""
     folder.mkdir(parents=True, exist_ok=True)
     zone = ZoneInfo(DEMO_TIMEZONE)
     paths = []
@@ -278,9 +302,13 @@ def write_reading_files(folder: Path, first: dt.date, until: dt.date) -> list[Pa
         start = pd.Timestamp(dt.datetime.combine(month, dt.time(0), zone)).tz_convert("UTC")
         end = pd.Timestamp(dt.datetime.combine(nxt, dt.time(0), zone)).tz_convert("UTC")
         path = folder / f"readings_{month:%Y-%m}{'_partial' if nxt == until else ''}.csv"
+        readings = production_readings(start, end)
+        if month == first.replace(day=1):
+            paths.append(write_utility_export(folder / f"depot_utility_export_{month:%Y-%m}.csv",
+                                              UTILITY_EXPORT_METER, readings.pop(UTILITY_EXPORT_METER), zone))
         with path.open("w", encoding="utf-8") as fh:
             fh.write("meter_code,start,interval_minutes,kwh,quality\n")
-            for meter, rows in production_readings(start, end).items():
+            for meter, rows in readings.items():
                 for t, mwh in rows:
                     stamp = dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
                     fh.write(f"{meter},{stamp},15,{mwh_to_kwh_decimal(mwh)},actual\n")

@@ -7,6 +7,7 @@ from energy_coop.models.efficiency import (HEATING_FUELS, INCENTIVE_RULES, MEASU
                                            MEASURE_STATUSES, EnergyAudit, IncentiveAward, IncentivePayment,
                                            IncentiveProgramme, Measure, Premises)
 from energy_coop.models.forecasts import Forecast
+from energy_coop.models.import_profiles import ImportProfile
 from energy_coop.models.jobs import JOB_OUTCOMES, JobRun
 from energy_coop.models.ledger import ENTRY_KINDS, GENESIS_HASH, AllocationRun, LedgerEntry, LedgerHead
 from energy_coop.models.members import MEMBER_TYPES, ROLES, ApiToken, Member, SignInFailure, User, WebSession
@@ -47,6 +48,7 @@ __all__ = [
     "CreditRate",
     "Forecast",
     "ImportBatch",
+    "ImportProfile",
     "IssuedMonth",
     "IssuedStatement",
     "JOB_OUTCOMES",

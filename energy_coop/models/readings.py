@@ -20,7 +20,7 @@ class ImportBatch(Base):
     id: Mapped[int] = mapped_column(BigInt, primary_key=True)
     file_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    format: Mapped[str] = mapped_column(String(16))  # csv | greenbutton
+    format: Mapped[str] = mapped_column(String(16))  # csv | greenbutton | profile (a utility export, SPEC 20)
     imported_by: Mapped[str] = mapped_column(String(320))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     status: Mapped[str] = mapped_column(String(16))  # imported | partial (some rows rejected)

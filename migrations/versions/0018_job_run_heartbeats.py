@@ -5,7 +5,7 @@ heartbeat has been silent for ten beats is taken over by any scheduler, on any h
 run's lease (issue 16). Rows written before this revision have none and keep the lease rule.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-01
 """
 from typing import Sequence, Union
@@ -17,7 +17,7 @@ import energy_coop.models.base
 
 
 revision: str = '0018'
-down_revision: Union[str, None] = '0015'
+down_revision: Union[str, None] = '0017'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -119,6 +119,7 @@ def test_the_openapi_document_is_public_and_names_every_endpoint(app):
         "/api/v1/members/{member_number}/statements/{period}.csv",
         "/api/v1/members/{member_number}/statements/{period}.pdf", "/api/v1/assets",
         "/api/v1/assets/{asset_code}/production", "/api/v1/assets/{asset_code}/forecast", "/api/v1/imports",
+        "/api/v1/import-profiles",  # SPEC 20; checked in tests/api/test_import_profiles.py
         "/api/v1/allocations/{period}", "/api/v1/ledger",
         # issued statement months (SPEC 13); checked in tests/api/test_statement_months.py
         "/api/v1/statement-months", "/api/v1/statement-months/{period}/issue", "/api/v1/settings",

@@ -18,7 +18,7 @@ from energy_coop.models import (
 )
 from decimal import Decimal
 
-from energy_coop.models import AuditEntry
+from energy_coop.models import AuditEntry, ImportBatch
 from energy_coop.services.credits import ledger
 from energy_coop.services.settings import get_settings
 from energy_coop.services.accounts.users import check_password
@@ -61,6 +61,10 @@ def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessi
             "Glenwood Community Solar Co-op", "USD", "en_US", "America/New_York")
         assert coop.emission_factor_kg_per_kwh == Decimal("0.390") and "US EIA, 2022" in coop.emission_factor_source
         settings_audited = s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "setting"))
+        # the depot's first month came as its utility's export, read through the detected profile (SPEC 20)
+        export = s.scalars(select(ImportBatch).where(ImportBatch.format == "profile")).one()
+        assert export.file_name.startswith("depot_utility_export_") and export.meters == ["PM-DEPOT"]
+        assert "read as profile 'utility-blocks' (its layout was recognised)" in export.notes
     again = cli("demo", "--no-serve")
     assert again.exit_code == 0, again.stderr
     with sessions.begin() as s:

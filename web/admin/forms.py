@@ -74,7 +74,10 @@ class TouForm(FlaskForm):
 
 class UploadForm(FlaskForm):
     file = FileField("Meter file (CSV or Green Button XML)", validators=[FileRequired("Choose a file to upload.")])
-    meter = StringField("Meter code (Green Button files with one UsagePoint)", validators=[Optional(), SHORT])
+    meter = StringField("Meter code (Green Button files with one UsagePoint, utility exports)",
+                        validators=[Optional(), SHORT])
+    profile = SelectField("Layout of a utility's export (import profile)", validate_choice=False,
+                          validators=[Optional(), SHORT])
     timezone = StringField("Time zone for timestamps without an offset", validators=[Optional(), SHORT])
     skip_invalid = BooleanField("Import the valid rows and reject the others")
 

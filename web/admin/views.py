@@ -377,8 +377,11 @@ def rate_tou():
 
 
 def _imports_page(form: UploadForm, report: dict | None = None, status: int = 200):
-    batches = run(screens.imports_screen)
-    return render_template("admin/imports.html", form=form, report=report, batches=batches), status
+    page = run(screens.imports_screen)
+    form.profile.choices = [("", "Detect the layout")] + [
+        (p["name"], p["name"] + ("" if p["built_in"] else " (added here)")) for p in page["profiles"]]
+    return render_template("admin/imports.html", form=form, report=report, batches=page["batches"],
+                           profiles=page["profiles"]), status
 
 
 @bp.get("/imports")
@@ -407,7 +410,8 @@ def imports_upload():
             report = run(imports.import_file, path, actor=actor(), display_name=name,
                          meter=(form.meter.data or "").strip() or None,
                          timezone=(form.timezone.data or "").strip() or None,
-                         skip_invalid=bool(form.skip_invalid.data), rejected_path=Path(tmp) / "rejected.csv")
+                         skip_invalid=bool(form.skip_invalid.data), rejected_path=Path(tmp) / "rejected.csv",
+                         profile=(form.profile.data or "").strip() or None)
         except imports.ImportRefused as exc:
             return _imports_page(form, exc.report.as_dict() | {"error_count": exc.report.error_count}, 400)
         except RefusedError as exc:

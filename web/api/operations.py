@@ -14,9 +14,10 @@ from flask import current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from energy_coop.errors import RefusedError
+from energy_coop.errors import NotFoundError, RefusedError
 from energy_coop.services.credits import allocation, ledger as ledger_service
 from energy_coop.services.metering.imports import import_file
+from energy_coop.services.metering.profiles import profile_documents
 from energy_coop.services.screens import api as api_queries
 from energy_coop.vocabulary import STAFF_ROLES
 
@@ -27,6 +28,7 @@ from web.api.schemas import (
     AllocationBody,
     AllocationSchema,
     ImportForm,
+    ImportProfilesSchema,
     ImportReportSchema,
     LedgerPageSchema,
     LedgerQuery,
@@ -52,6 +54,9 @@ IMPORT_BODY = {
                          "description": "IANA time zone for naive timestamps"},
             "skip_invalid": {"type": "boolean",
                              "description": "import the valid rows; the report lists the rejected ones"},
+            "profile": {"type": "string", "minLength": 1, "maxLength": 64,
+                        "description": "import profile for a utility's export (SPEC 20; GET /import-profiles "
+                                       "lists them); default: detect the layout"},
         },
     }}},
 }
@@ -94,13 +99,32 @@ def import_readings():
         path = Path(folder) / "upload"
         upload.save(path)
         with sessions().begin() as s:
-            report = import_file(
-                s, path, actor=g.principal.email, display_name=_display_name(upload.filename),
-                meter=options.get("meter"), timezone=options.get("timezone"),
-                skip_invalid=options["skip_invalid"], rejected_path=Path(folder) / "rejected.csv")
+            try:
+                report = _import(s, path, upload, options, folder)
+            except NotFoundError as exc:  # no import profile of that name: a bad field, not a missing resource
+                raise ValidationError({"profile": [exc.message]}) from None
     doc = report.as_dict()
     doc.pop("rejected_file", None)  # a path inside the server's temporary folder: nothing the client can open
     return doc
+
+
+def _import(s, path: Path, upload, options: dict, folder: str):
+    return import_file(
+        s, path, actor=g.principal.email, display_name=_display_name(upload.filename),
+        meter=options.get("meter"), timezone=options.get("timezone"),
+        skip_invalid=options["skip_invalid"], rejected_path=Path(folder) / "rejected.csv",
+        profile=options.get("profile"))
+
+
+@blp.route("/import-profiles")
+@documented(blp, 403)
+@roles(*STAFF_ROLES)
+@blp.response(200, ImportProfilesSchema)
+def import_profiles():
+    """The import profiles (SPEC 20) an upload may name in ``profile``: the built-in ones, then those
+    administrators added (``energy-coop profiles add``), in the order detection tries them."""
+    with reads().begin() as s:
+        return {"profiles": profile_documents(s)}
 
 
 @blp.route("/allocations/<period>", methods=["POST"])

@@ -137,6 +137,9 @@ class ImportForm(Strict):
                              metadata={"description": "IANA zone for naive timestamps"})
     skip_invalid = fields.Boolean(load_default=False,
                                   metadata={"description": "import the valid rows; the rejected ones are listed"})
+    profile = fields.String(validate=validate.Length(1, 64),
+                            metadata={"description": "import profile for a utility's export (SPEC 20; see "
+                                      "GET /import-profiles); default: detect the layout"})
 
 
 # ------------------------------------------------------------------------------------------------ responses
@@ -348,6 +351,37 @@ class ImportReportSchema(Schema):
     notes = fields.List(fields.String())
     stale_periods = fields.List(fields.String())
     batch_id = fields.Integer(allow_none=True)
+    profile = fields.String(metadata={"description": "the import profile the file was read with (SPEC 20)"})
+
+
+class ImportProfileSchema(Schema):
+    """One import profile (SPEC 20): a built-in or an administrator's, and the layout it reads."""
+
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    layout = fields.String(required=True, validate=validate.OneOf(("table", "blocks")))
+    built_in = fields.Boolean(required=True)
+    columns = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                          metadata={"description": "role (period, start, end, date, energy, delivered, received) -> "
+                                    "the header names accepted"})
+    blocks = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": "channel -> the label lines that open its blocks"})
+    timing = fields.String(required=True, validate=validate.OneOf(("period", "start-end", "start", "end")))
+    formats = fields.List(fields.String(), required=True)
+    timezone = fields.String(allow_none=True, required=True)
+    ambiguous = fields.String(required=True)
+    interval_minutes = fields.Integer(allow_none=True, required=True)
+    unit = fields.String(required=True)
+    decimal = fields.String(required=True)
+    channel = fields.String(allow_none=True, required=True)
+    cumulative = fields.Boolean(required=True)
+    reset = fields.String(allow_none=True, required=True)
+    added_by = fields.String(allow_none=True, required=True)
+    added_at = fields.String(allow_none=True, required=True)
+
+
+class ImportProfilesSchema(Schema):
+    profiles = fields.List(fields.Nested(ImportProfileSchema), required=True)
 
 
 class HolderSchema(Schema):

@@ -55,9 +55,13 @@ from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.importers.metering.common import ParseReport, detect_format, error_lines
 from energy_coop.importers.metering.csv_readings import iter_csv_chunks
 from energy_coop.importers.metering.greenbutton import parse_greenbutton
+from energy_coop.importers.metering.profiles import Profile, describe, read_export, recognise, to_chunk
+from energy_coop.importers.metering.profiles.spec import header_name
 from energy_coop.models import Asset, AuditEntry, ImportBatch, Meter, Premises, Reading, ReadingRevision, utcnow
 from energy_coop.services import audit, settings
 from energy_coop.services.credits.allocation import mark_stale
+from energy_coop.services.settings import get_settings
+from energy_coop.services.metering.profiles import HOW_TO, all_profiles, find_profile
 
 MAX_ERRORS_REPORTED = 1000
 
@@ -84,6 +88,7 @@ class FileReport:
     more_like: list[tuple[RowError, int]] = field(default_factory=list)  # (last listed of a kind, how many more)
     flags: list[dict[str, Any]] = field(default_factory=list)  # stored but suspicious (SignFlags.flags)
     hints: list[str] = field(default_factory=list)  # options of the import that may help ("meter")
+    profile: str | None = None  # the import profile the file was read with (SPEC 20), if not our own layout
 
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -102,6 +107,8 @@ class FileReport:
         doc["notes"] = self.notes
         doc["stale_periods"] = self.stale_periods
         doc["batch_id"] = self.batch_id
+        if self.profile:
+            doc["profile"] = self.profile
         if self.rejected_file:
             doc["rejected_file"] = self.rejected_file
         return doc
@@ -153,9 +160,95 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _chunks(path: Path, fmt: str, *, meter: str | None, timezone: str | None, report: ParseReport
+#: Our own CSV layout's column names (SPEC 4): a header with two of them is read as our layout, whose parser
+#: then names any wrong column.
+_OWN_COLUMNS = ("meter_code", "start", "end", "interval_minutes", "kwh", "quality")
+
+
+def _own_layout(path: Path) -> bool:
+    """True when the file's first line is our CSV's header (it names ``meter_code``, or two of our columns and
+    is no profile's layout: see :func:`choose_profile`)."""
+    with path.open("rb") as fh:
+        first = fh.readline(65536).decode("utf-8", "replace").lstrip("\ufeff")
+    names = {header_name(c)[0] for c in next(csv.reader([first.rstrip("\r\n")]), [])}
+    return "meter_code" in names
+
+
+def choose_profile(session: Session, path: Path) -> tuple[Profile | None, list[RowError]]:
+    """Auto-detection: the first profile (built-ins first) whose layout the file's first lines fit, or None and
+    the refusal's words (what the file looks like, what each profile expected, where to read how to write one)."""
+    with path.open("rb") as fh:
+        head_bytes = fh.read(65536)
+    controls = sum(head_bytes.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+    if not head_bytes.strip() or controls > len(head_bytes) // 100:
+        return None, []  # empty or binary: our own parser says so in its words
+    with path.open("rb") as fh:
+        start = fh.read(1 << 20)  # the layout shows in the first lines: no need to read a large file whole
+    if start.startswith(b"\xef\xbb\xbf"):
+        start = start[3:]
+    head = start.decode("utf-8", "replace").split("\n")[:10_000]
+    head = [line.rstrip("\r") for line in head]
+    expected = []
+    for profile in all_profiles(session):
+        missing = recognise(profile, head)
+        if missing is None:
+            return profile, []
+        expected.append(f"profile {profile.name!r} expected {missing}")
+    names = {header_name(c)[0] for line in head[:1] for c in next(csv.reader([line.lstrip("\ufeff")]), [])}
+    if len(names & set(_OWN_COLUMNS)) >= 2:
+        return None, []  # our own layout with a wrong column: its own parser says which
+    return None, [RowError("file", "layout", f"the file is in no known layout: {describe(head)}. It is not our own "
+                           "CSV (its header names meter_code, start, kwh and end or interval_minutes), and no import "
+                           f"profile matches: {'; '.join(expected)}. If it comes from a utility or an inverter, "
+                           f"describe its layout in a profile file ({HOW_TO}) and import it with that profile")]
+
+
+def _zone_of_meter(session: Session, code: str) -> tuple[str, str]:
+    """The zone a meter's local times are in when neither the import nor the profile names one: its asset's,
+    else the co-op's setting. Returns (zone, where it comes from)."""
+    zone = session.scalar(select(Asset.timezone).join(Meter, Asset.meter_id == Meter.id).where(Meter.code == code))
+    if zone:
+        return zone, "the time zone of the meter's asset"
+    return get_settings(session).timezone, "the co-op's time zone setting"
+
+
+def _profile_chunks(session: Session, path: Path, profile: Profile, *, meter: str | None, timezone: str | None,
+                    kinds: dict[str, str], report: ParseReport) -> Iterator[pd.DataFrame]:
+    """A profile's file as one meter's readings. The meter: the import's, else the one the file's metadata names.
+    Local times: in the import's zone, else the profile's, else the meter's own (:func:`_zone_of_meter`)."""
+    code, named_by = meter, ""
+    if code is None:
+        first = read_export(path, profile, timezone=timezone or profile.timezone or "UTC", report=ParseReport())
+        code = first.meter_hint() if first is not None else None
+        named_by = " (named by the file's metadata)"
+        if code is None:
+            ids = first.identifiers() if first is not None else []
+            report.refuse(RowError("file", "meter", "this file does not name one of our meter codes"
+                                   + (f" (its metadata: {'; '.join(ids)})" if ids else "")
+                                   + "; name the meter its readings belong to when importing it"))
+            return
+    if code not in kinds:
+        report.refuse(RowError("file", "meter", f"{code[:64]!r}{named_by} is not a meter in the register; name the "
+                               "meter its readings belong to when importing it"))
+        return
+    zone = timezone or profile.timezone
+    if zone is None:
+        zone, source = _zone_of_meter(session, code)
+        report.note(f"local times were read in {zone} ({source})")
+    data = read_export(path, profile, timezone=zone, report=report)
+    if data is None:
+        return
+    chunk = to_chunk(data, code, kinds[code], report)
+    if len(chunk) and not report.fatal:
+        yield chunk
+
+
+def _chunks(path: Path, fmt: str, *, meter: str | None, timezone: str | None, report: ParseReport,
+            profile: Profile | None = None, kinds: dict[str, str] | None = None, session: Session | None = None
             ) -> Iterator[pd.DataFrame]:
-    if fmt == "csv":
+    if profile is not None:
+        yield from _profile_chunks(session, path, profile, meter=meter, timezone=timezone, kinds=kinds or {}, report=report)
+    elif fmt == "csv":
         if meter is not None:
             report.note("a meter code given for the import applies to Green Button files; a CSV names its meter on "
                         "every row")
@@ -347,11 +440,17 @@ def import_file(
     rejected_path: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     now: dt.datetime | None = None,
+    profile: str | Profile | None = None,
 ) -> FileReport:
     """Import one meter-reading file in the caller's transaction (see the module docstring).
 
     ``now`` (an aware datetime; default the clock) is the instant of the import: a reading that starts after
     it is refused, naming its line (or element), field and time.
+
+    ``profile`` reads a utility's export through an import profile (SPEC 20): a profile's name (built-in or
+    stored) or a checked :class:`Profile` (a profile file the command line read). Without one, a CSV that is
+    not in our own layout is tried against every profile (:func:`choose_profile`) and the report says which one
+    read it; a file no profile fits is refused, saying what was recognised.
 
     ``display_name`` is the name shown and kept (an upload's original name); ``rejected_path`` is where
     ``--skip-invalid`` writes the rejected rows (default ``FILE.rejected.csv`` beside the file); ``progress``
@@ -372,6 +471,29 @@ def import_file(
         report.errors.append(RowError("file", "", f"cannot read the file ({exc.strerror})"))
         report.error_count = 1
         raise ImportRefused(report) from None
+    chosen: Profile | None = None
+    if isinstance(profile, str):
+        chosen = find_profile(session, profile)
+    elif profile is not None:
+        chosen = profile
+    if chosen is not None and fmt != "csv":
+        report.errors = [RowError("file", "profile", "an import profile reads a CSV export; this file is Green "
+                                  "Button XML, which is read without one")]
+        report.error_count = 1
+        raise ImportRefused(report)
+    if chosen is None and fmt == "csv" and not _own_layout(path):
+        chosen, problems = choose_profile(session, path)
+        if problems:
+            report.errors = problems
+            report.error_count = len(problems)
+            raise ImportRefused(report)
+        if chosen is not None:
+            report.notes.append(f"read as profile {chosen.name!r} (its layout was recognised)")
+    elif chosen is not None:
+        report.notes.append(f"read with profile {chosen.name!r}")
+    if chosen is not None:
+        report.profile = chosen.name
+        fmt = "profile"
     earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == report.sha256))
     if earlier is not None:
         finished = session.scalar(select(func.max(AuditEntry.at)).where(
@@ -403,7 +525,8 @@ def import_file(
     consistency = FileConsistency()
     writing = True
     raw_of: dict[str, dict[str, str]] = {}  # Green Button: where -> the reading as read
-    for chunk in _chunks(path, fmt, meter=meter, timezone=timezone, report=parse):
+    for chunk in _chunks(path, fmt, meter=meter, timezone=timezone, report=parse, profile=chosen, kinds=kinds,
+                         session=session):
         if skip_invalid:
             raw_of.update(chunk.attrs.get("raw", {}))
         errors = check_intervals(chunk, kinds)

@@ -25,6 +25,7 @@ from energy_coop.services.credits import allocation
 from energy_coop.services.credits import queries as credits
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering import queries as metering
+from energy_coop.services.metering.profiles import profile_documents
 from energy_coop.services.paging import Page, paged
 from energy_coop.services.registers import queries as registers
 from energy_coop.services.screens import audit_log
@@ -116,9 +117,11 @@ def form_choices(session: Session) -> list[str]:
 # ------------------------------------------------------------------------------------------------ meter data
 
 
-def imports_screen(session: Session) -> list[dict[str, Any]]:
-    """The imports page: the latest import batches."""
-    return metering.import_batches(session)
+def imports_screen(session: Session) -> dict[str, Any]:
+    """The imports page: the latest import batches, and the import profiles its upload may name (SPEC 20)."""
+    return {"batches": metering.import_batches(session),
+            "profiles": [{"name": p["name"], "description": p["description"], "built_in": p["built_in"]}
+                         for p in profile_documents(session)]}
 
 
 def coverage_screen(session: Session, period: Period) -> list[dict[str, Any]]:
