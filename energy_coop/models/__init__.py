@@ -15,6 +15,7 @@ from energy_coop.models.readings import ImportBatch, Reading, ReadingRevision
 from energy_coop.models.settings import CoopSetting
 from energy_coop.models.shares import SHARE_KINDS, ShareTransaction
 from energy_coop.models.statements import IssuedMonth, IssuedStatement
+from energy_coop.models.submissions import ReadingSubmission
 
 __all__ = [
     "ENTRY_KINDS",
@@ -55,6 +56,7 @@ __all__ = [
     "Meter",
     "Reading",
     "ReadingRevision",
+    "ReadingSubmission",
     "SignInFailure",
     "ShareTransaction",
     "User",
