@@ -20,7 +20,8 @@ refused as finer than 1 mWh. ``NaN`` and ``Infinity`` are not JSON and are refus
 A problem is named by the reading's index in ``readings`` (``where`` = ``"readings[3]"``), its field and the
 reason. The body itself is refused whole (``report.fatal``) when it is not a JSON object with a ``readings``
 list, holds other top-level fields, or is larger than :data:`MAX_BODY_BYTES` bytes or
-:data:`MAX_READINGS` readings (then ``too_large`` says so, for the entry point's 413).
+:data:`MAX_READINGS` readings; ``too_large`` says when the bytes alone are too many (the entry point's 413:
+it is refused before it is read), while too many readings is a body against its schema like any other.
 
 :func:`canonical_sha256` is the SHA-256 of the body's meaning, not of its bytes: the meter code and the
 readings with sorted keys and no spaces, numbers as their decimal text. It names the import batch (its
@@ -58,7 +59,7 @@ def where_of(index: int) -> str:
 class LoggerBody:
     """A logger's body as read: the good readings (a chunk of :mod:`energy_coop.importers.metering.common`,
     ``where`` = ``readings[i]``), every problem in ``report``, the body's :func:`canonical_sha256` (empty when the
-    body is not JSON) and whether it was refused for its size alone (``too_large``)."""
+    body is not JSON) and whether it was refused for its bytes alone (``too_large``)."""
 
     chunk: pd.DataFrame
     report: ParseReport
@@ -252,7 +253,6 @@ def parse_logger_body(data: bytes, meter_code: str) -> LoggerBody:
         report.refuse(RowError("body", "readings", "is an empty list; send at least one reading"))
         return body
     if len(readings) > MAX_READINGS:
-        body.too_large = True
         report.refuse(RowError("body", "readings", f"holds {len(readings):,} readings; the most one request may "
                                f"carry is {MAX_READINGS:,}. Send them in several requests"))
         return body

@@ -190,8 +190,8 @@ def test_every_bad_reading_is_named_and_the_key_stays_free_for_the_corrected_bod
 def test_huge_or_unreadable_bodies_are_refused_in_words(roof, sessions):
     before = counts(sessions)
     many = {"readings": [quarter(k, "0.001") for k in range(logger.MAX_READINGS + 1)]}
-    body = ok(post(roof, many), 413)
-    assert body["message"] == "the readings were not stored: the request is too large"
+    body = ok(post(roof, many), 422)
+    assert body["message"] == "the readings were not stored: the body holds more readings than one request may carry"
     assert body["details"][0]["reason"] == ("holds 10,001 readings; the most one request may carry is 10,000. "
                                             "Send them in several requests")
     big = b'{"readings": [{"start": "2024-03-01T00:00:00Z", "interval_minutes": 15, "kwh": "' + b"1" * (5 << 20) + b'"}]}'

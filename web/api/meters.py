@@ -105,7 +105,7 @@ def post_readings(meter_code: str):
     and nothing is stored. Stored readings form an import batch named ``API: logger <token name>``, with
     revisions, history and stale posted months as for a file. The same key with the same readings answers the
     first answer again (``replayed``: true, header ``Idempotency-Replayed: true``); with other readings, 409.
-    Too many readings or bytes answer 413.
+    More than 10,000 readings answer 422, a body over 4 MiB 413, each saying so.
     """
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return error_response(413, f"the body is {request.content_length:,} bytes; the most one request may carry "

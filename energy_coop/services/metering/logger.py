@@ -74,7 +74,8 @@ class KeyReused(ConflictError):
 
 
 class SubmissionTooLarge(RefusedError):
-    """More readings or bytes than one request may carry (HTTP 413)."""
+    """More bytes than one request may carry (HTTP 413). (More readings than one request may carry is an
+    ordinary refusal of the body, HTTP 422.)"""
 
 
 def batch_name(source: str) -> str:
@@ -132,8 +133,9 @@ def submit_readings(session: Session, meter_code: str, data: bytes, *, key: str 
     if body.too_large:
         raise SubmissionTooLarge("the readings were not stored: the request is too large", body.report.errors)
     if body.report.fatal:
-        raise RefusedError("the readings were not stored: the body is not a list of readings",
-                           body.report.errors)
+        what = ("holds more readings than one request may carry" if body.count > MAX_READINGS
+                else "is not a list of readings")
+        raise RefusedError(f"the readings were not stored: the body {what}", body.report.errors)
     meter = session.scalar(select(Meter).where(Meter.code == meter_code))
     if meter is None:
         raise NotFoundError(f"no meter with code {shown(meter_code, 64)} is registered")
