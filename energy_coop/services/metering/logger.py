@@ -144,7 +144,7 @@ def submit_readings(session: Session, meter_code: str, data: bytes, *, key: str 
     earlier = _find(session, owner, key)
     if earlier is not None:
         return _replay(earlier, body.sha256, key)
-    row = ReadingSubmission(owner=owner[:400], key=key, meter_code=meter_code, request_sha256=body.sha256,
+    row = ReadingSubmission(owner=owner, key=key, meter_code=meter_code, request_sha256=body.sha256,
                             status_code=0, answer={}, created_at=now)
     try:
         with session.begin_nested():
@@ -186,7 +186,7 @@ def _store(session: Session, meter: Meter, body, *, name: str, actor: str, now: 
     if errors:
         errors.sort(key=lambda e: int(e.where[9:-1]) if e.where.startswith("readings[") else -1)
         report.errors = errors[:1000]
-        report.error_count = report.rejected = len(errors)
+        report.error_count = report.rejected = body.report.error_count + len(checks) + len(later)
         raise ImportRefused(report)
 
     earlier = session.scalar(select(ImportBatch).where(ImportBatch.sha256 == body.sha256))
