@@ -14,6 +14,7 @@ from pathlib import Path
 from energy_coop.db import get_sessionmaker
 from energy_coop.documents.statements import issue_month, render_pool
 from energy_coop.demo.efficiency import seed_efficiency
+from energy_coop.demo.logger import LOGGER_NAME, logger_request
 from energy_coop.demo.seed import (
     DEMO_SETTINGS,
     DemoLogins,
@@ -28,6 +29,7 @@ from energy_coop.models import utcnow
 from energy_coop.services.credits import issued
 from energy_coop.services.forecasting import forecasts
 from energy_coop.services.metering.imports import import_file
+from energy_coop.services.metering.logger import submit_readings
 from energy_coop.services.settings import set_settings
 
 __all__ = ["DemoLogins", "seed_demo"]
@@ -42,7 +44,7 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
 
     Registers and logins; the co-op's settings (name, contact, USD, en_US, New York, an emission factor);
     13 complete months and this month so far of 15-minute readings, imported as files
-    (one transaction per file); each complete month posted (one transaction per month); a few manual ledger
+    (one transaction per file), and yesterday's of one meter sent again by its data logger (:mod:`.logger`); each complete month posted (one transaction per month); a few manual ledger
     entries in the last of them; each posted month's statements issued (one transaction per month); forecasts for the last 30 and next 7 days; the efficiency programme's demo
     records. The files are written under ``folder``. ``progress`` is told the name of each step as it starts.
     """
@@ -60,6 +62,11 @@ def seed_demo(url: str, folder: Path, *, today: dt.date, actor: str = "demo",
     for path in write_reading_files(folder / "readings", months[0].first_day, today):
         with sessions.begin() as session:
             import_file(session, path, actor=actor, now=now)
+    say("data logger")
+    meter, body, key = logger_request(today)
+    with sessions.begin() as session:
+        submit_readings(session, meter, body, key=key, owner=f"user {logins.admin[0]}", source=LOGGER_NAME,
+                        actor=actor, now=now)
     say("allocations")
     for month in months:
         with sessions.begin() as session:

@@ -16,6 +16,7 @@ from energy_coop.models.readings import ImportBatch, Reading, ReadingRevision
 from energy_coop.models.settings import CoopSetting
 from energy_coop.models.shares import SHARE_KINDS, ShareTransaction
 from energy_coop.models.statements import IssuedMonth, IssuedStatement
+from energy_coop.models.submissions import ReadingSubmission
 
 __all__ = [
     "ENTRY_KINDS",
@@ -57,6 +58,7 @@ __all__ = [
     "Meter",
     "Reading",
     "ReadingRevision",
+    "ReadingSubmission",
     "SignInFailure",
     "ShareTransaction",
     "User",

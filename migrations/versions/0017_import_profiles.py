@@ -1,7 +1,7 @@
 """import profiles an administrator added: the layout of a utility's meter export, as its TOML text (SPEC 20)
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-01
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import energy_coop.models.base
 
 
 revision: str = '0017'
-down_revision: Union[str, None] = '0015'
+down_revision: Union[str, None] = '0016'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

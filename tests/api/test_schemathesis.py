@@ -52,6 +52,9 @@ SEMANTIC_RULES = {
     # A setting's value must be a known currency, locale or time zone, an emission factor a decimal >= 0 with
     # its source, a name no spreadsheet formula: text the schema admits may rightly be refused.
     ("PATCH", "/api/v1/settings"),
+    # A logger's readings must be of a registered meter, with real dates, interval lengths its kind takes,
+    # exact kWh within bounds and no repeated interval; a reused key with other readings is a conflict.
+    ("POST", "/api/v1/meters/{meter_code}/readings"),
 }
 
 

@@ -81,7 +81,8 @@ def test_a_write_only_or_meter_token_may_not_read(app, sessions, tokens):
 
 
 def test_a_meter_token_writes_to_its_own_meters_endpoint_only():
-    """SPEC 20's logger endpoint (``/meters/<meter_code>/readings``) is not built yet; the scope rule is."""
+    """The scope rule on its own, on a bare app (the real endpoint, SPEC 20's ``/meters/<meter_code>/readings``, is
+    tested in ``test_logger_readings``)."""
     from web.api.auth import Principal, check_scopes
 
     app = Flask(__name__)

@@ -121,6 +121,8 @@ def test_the_openapi_document_is_public_and_names_every_endpoint(app):
         "/api/v1/assets/{asset_code}/production", "/api/v1/assets/{asset_code}/forecast", "/api/v1/imports",
         "/api/v1/import-profiles",  # SPEC 20; checked in tests/api/test_import_profiles.py
         "/api/v1/allocations/{period}", "/api/v1/ledger",
+        # a data logger's readings (SPEC 20); checked in tests/api/test_logger_readings.py
+        "/api/v1/meters/{meter_code}/readings",
         # issued statement months (SPEC 13); checked in tests/api/test_statement_months.py
         "/api/v1/statement-months", "/api/v1/statement-months/{period}/issue", "/api/v1/settings",
         # the efficiency programme (SPEC 8); its operations are checked in tests/efficiency/test_api.py

@@ -18,7 +18,8 @@ from energy_coop.models import (
 )
 from decimal import Decimal
 
-from energy_coop.models import AuditEntry, ImportBatch
+from energy_coop.models import AuditEntry, ImportBatch, ReadingSubmission
+from energy_coop.demo.logger import LOGGER_NAME
 from energy_coop.services.credits import ledger
 from energy_coop.services.settings import get_settings
 from energy_coop.services.accounts.users import check_password
@@ -65,10 +66,18 @@ def test_demo_seeds_a_complete_co_op_and_a_second_run_changes_nothing(cli, sessi
         export = s.scalars(select(ImportBatch).where(ImportBatch.format == "profile")).one()
         assert export.file_name.startswith("depot_utility_export_") and export.meters == ["PM-DEPOT"]
         assert "read as profile 'utility-blocks' (its layout was recognised)" in export.notes
+        # the school roof's data logger re-sent yesterday's quarter hours: one batch, every reading unchanged
+        logged = s.scalars(select(ImportBatch).where(ImportBatch.format == "logger")).one()
+        assert (logged.file_name, logged.meters, logged.accepted, logged.revised) == (
+            f"API: logger {LOGGER_NAME}", ["PM-SCHOOL"], 0, 0)
+        sent = s.scalars(select(ReadingSubmission)).one()
+        assert sent.key.startswith("demo-PM-SCHOOL-") and sent.answer["readings"] == logged.unchanged >= 92
     again = cli("demo", "--no-serve")
     assert again.exit_code == 0, again.stderr
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == entries
         assert s.scalar(select(func.count()).select_from(AllocationRun)) == 13
+        assert s.scalar(select(func.count()).select_from(ImportBatch).where(ImportBatch.format == "logger")) == 1
+        assert s.scalar(select(func.count()).select_from(ReadingSubmission)) == 1  # replayed, stored once
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.entity == "setting")) == settings_audited

@@ -140,6 +140,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("api_assets.production", "GET"): Expect(fixed("/api/v1/assets/SUN1/production"), API_SIGNED_IN),
     ("api_assets.forecast", "GET"): Expect(fixed("/api/v1/assets/SUN1/forecast"), API_SIGNED_IN),
     ("api_operations.import_readings", "POST"): Expect(fixed("/api/v1/imports"), API_ADMIN_WRITE),
+    ("api_meters.post_readings", "POST"): Expect(fixed("/api/v1/meters/PM-SUN1/readings"), API_ADMIN_WRITE),
     ("api_operations.allocate", "POST"): Expect(lambda s: f"/api/v1/allocations/{s.period}", API_ADMIN_WRITE),
     ("api_operations.allocation_draft", "GET"): Expect(lambda s: f"/api/v1/allocations/{s.period}",
                                                        API_ADMIN_WRITE),

@@ -117,3 +117,21 @@ def test_an_admin_making_a_member_an_auditor_on_the_users_page_ends_their_tokens
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "revoke_tokens"))
         assert (entry.actor, entry.entity_key, entry.after) == ("admin@coop.test", "ada@coop.test",
                                                                 {"revoked": 1, "reason": "role changed"})
+
+
+def test_an_admin_makes_a_data_loggers_token_for_one_meter_and_a_member_cannot(app, signed_in, sessions):
+    admin = signed_in("admin")
+    assert "the code of the meter it sends readings for" in text(admin.get(ACCOUNT))
+    with sessions.begin() as s:
+        from energy_coop.models import Meter
+        code = s.scalars(select(Meter.code).order_by(Meter.code)).first()
+    resp = make_token(admin, name="roof logger", meter=code)
+    assert resp.status_code == 201, text(resp)[:3000]
+    assert f"({'meter:' + code})" in text(resp)
+    assert f"<tr><td>roof logger</td><td>meter:{code}</td>" in text(admin.get(ACCOUNT))
+    member = signed_in("member_a")
+    assert "the code of the meter it sends readings for" not in text(member.get(ACCOUNT))
+    assert make_token(member, name="sneaky", meter=code).status_code == 201  # the field is ignored for a member
+    with sessions.begin() as s:
+        assert s.scalar(select(ApiToken.scopes).where(ApiToken.name == "sneaky")) == "read"
+    assert make_token(admin, name="typo", meter="NO-SUCH-METER").status_code == 400

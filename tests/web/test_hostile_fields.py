@@ -271,7 +271,8 @@ def test_every_form_field_refuses_hostile_values(make_app, seeded, sessions):
 def real_values(seeded) -> dict:
     return {"period": seeded.period, "premises_id": seeded.premises_id, "audit_id": seeded.audit_id,
             "measure_id": seeded.measure_id, "award_id": seeded.award_id, "code": seeded.programme,
-            "programme_code": seeded.programme, "member_number": seeded.member_a}
+            "programme_code": seeded.programme, "member_number": seeded.member_a,
+            "meter_code": "PM-SUN1"}
 
 
 def deref(doc: dict, schema: dict) -> dict:

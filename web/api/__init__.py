@@ -57,7 +57,7 @@ def init_api(app: Flask) -> Api:
     ``app.extensions["csrf"]`` exists now, the API blueprints are exempted from it here; if it is created
     later, its owner exempts ``EXEMPT_FROM_CSRF`` (the blueprint names).
     """
-    from web.api import assets, efficiency, members, operations, settings, statements
+    from web.api import assets, efficiency, members, meters, operations, settings, statements
 
     prefix = CONFIG_PREFIX + "_"
     app.config.setdefault(prefix + "API_TITLE", API_TITLE)
@@ -80,7 +80,7 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer",
         "description": "a token from `energy-coop users token EMAIL`"})
-    blueprints = (members.blp, assets.blp, operations.blp, efficiency.blp, settings.blp, statements.blp)
+    blueprints = (members.blp, assets.blp, operations.blp, meters.blp, efficiency.blp, settings.blp, statements.blp)
     for blp in blueprints:
         api.register_blueprint(blp)
     csrf = app.extensions.get("csrf")
@@ -91,5 +91,5 @@ def init_api(app: Flask) -> Api:
     return api
 
 
-EXEMPT_FROM_CSRF = ("api_members", "api_assets", "api_operations", "api_efficiency", "api_settings",
+EXEMPT_FROM_CSRF = ("api_members", "api_assets", "api_operations", "api_meters", "api_efficiency", "api_settings",
                     "api_statements")

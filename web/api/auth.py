@@ -42,6 +42,8 @@ class Principal:
     role: str
     member_number: str | None
     scopes: frozenset[str] = frozenset({"read", "write"})
+    token_id: int | None = None
+    token_name: str = ""
 
     @property
     def meters(self) -> frozenset[str]:
@@ -81,7 +83,7 @@ def authenticate():
                                 "deactivated")
         user = grant.user
         g.principal = Principal(user.email, user.role, user.member.member_number if user.member else None,
-                                grant.scopes)
+                                grant.scopes, grant.token_id, grant.name)
     return check_scopes(g.principal)
 
 
@@ -101,6 +103,11 @@ def check_scopes(principal: Principal):
     meter = (request.view_args or {}).get("meter_code")
     if meter is not None and meter in principal.meters:
         return None
+    if meter is not None and principal.meters:
+        mine = ", ".join(repr(m) for m in sorted(principal.meters))
+        shown = meter if len(meter) <= 64 else meter[:64] + "..."
+        return error_response(403, f"this token may write readings for meter{'s' if len(principal.meters) > 1 else ''} {mine} only, not for meter "
+                                   f"{shown!r}; nothing was stored (its scopes: {_scope_words(principal)})")
     return error_response(403, f"this token may not write here (its scopes: {_scope_words(principal)}); "
                                "make a token with the write scope")
 

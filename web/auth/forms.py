@@ -34,6 +34,8 @@ class TokenForm(FlaskForm):
     days = StringField("Days it lasts (1 to 365)", default="90", validators=[Length(max=20)])
     scope = SelectField("It may", choices=[_Choice("read", "read only"), _Choice("read write", "read and write")],
                         default="read")
+    meter = StringField("Or, for a data logger: the code of the meter it sends readings for (it may then do "
+                        "nothing else)", default="", validators=[Length(max=100)])
 
 
 class TokenRevokeForm(FlaskForm):

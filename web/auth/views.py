@@ -187,9 +187,13 @@ def token_new():
     form = TokenForm(prefix="token")
     if not form.validate_on_submit():
         return _account_page(token_form=form, status=400)
+    meter = (form.meter.data or "").strip()
+    # A data logger's token (SPEC 20) writes one meter's readings and nothing else; only administrators store
+    # readings, so only their page offers it (a member's meter:CODE token would be refused by the API anyway).
+    scopes = [f"meter:{meter}"] if meter and current_user.is_admin else [form.scope.data]
     try:
         issued = run(api_tokens.issue_own, current_user.user_id, name=form.name.data, days=form.days.data,
-                     scopes=[form.scope.data])
+                     scopes=scopes)
     except RefusedError as exc:
         attach_errors(form, exc)
         return _account_page(token_form=form, status=400)

@@ -52,6 +52,7 @@ class Grant:
     user: User
     token_id: int
     scopes: frozenset[str]
+    name: str = ""
 
     @property
     def may_read(self) -> bool:
@@ -213,7 +214,7 @@ def grant_for_token(session: Session, token: str, *, now: dt.datetime | None = N
     )
     if row is None or not row.user.active:
         return None
-    return Grant(row.user, row.id, frozenset(row.scopes.split()))
+    return Grant(row.user, row.id, frozenset(row.scopes.split()), row.name)
 
 
 def user_for_token(session: Session, token: str, *, now: dt.datetime | None = None) -> User | None:
