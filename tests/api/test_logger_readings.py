@@ -133,7 +133,7 @@ BAD = [
     (quarter(0, "1,5"), "kwh", "'1,5' is not a number; give the energy in kWh, e.g. 1.25 (a dot before the decimals)"),
     (quarter(0, "0.0000001"), "kwh", "'0.0000001' has more than 6 decimal places (finer than 1 mWh)"),
     (quarter(0, 1e-7), "kwh", "'1E-7' has more than 6 decimal places (finer than 1 mWh)"),
-    (quarter(0, "1" * 30), "kwh", f"'{'1' * 30}' kWh is too large for one reading (the limit is 1,000,000,000 kWh)"),
+    (quarter(0, "1" * 30), "kwh", f"'{'1' * 30}' kWh is too large for one reading (the limit is 1,000,000 kWh)"),
     (quarter(0, None), "kwh", "is null; give the energy in kWh as a number or decimal text, e.g. 0.125"),
     (quarter(0, True), "kwh", "is true; give the energy in kWh as a number or decimal text, e.g. 0.125"),
     ({"start": "2024-03-01T00:00:00", "interval_minutes": 15, "kwh": "1"}, "start",
