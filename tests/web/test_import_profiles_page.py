@@ -35,3 +35,53 @@ def test_a_file_in_no_layout_is_refused_on_the_page_in_words(signed_in, seeded):
     assert resp.status_code == 400
     assert "the file is in no known layout: line 1 looks like metadata" in text.replace("&#39;", "'")
     assert "--" not in text.split('id="import-report"')[1].split("</section>")[0]  # no command-line words
+
+
+PROFILE = """name = "stadtwerke-wh"
+description = "a date, from and to times, both channels in Wh"
+layout = "table"
+
+[columns]
+date = "datum"
+start = "von"
+end = "bis"
+delivered = "bezug"
+received = "einspeisung"
+
+[time]
+formats = ["%d.%m.%Y %H:%M"]
+timezone = "Europe/Berlin"
+
+[energy]
+unit = "Wh"
+"""
+
+
+def test_an_admin_adds_and_removes_a_profile_on_the_page(signed_in, seeded, sessions):
+    from sqlalchemy import func, select
+
+    from energy_coop.models import AuditEntry, ImportProfile
+
+    c = signed_in("admin")
+    token = form_token(c, "/admin/imports")
+    bad = c.post("/admin/import-profiles", data={"csrf_token": token, "profile-text": 'name = "x"\nlayout = "pile"\n'})
+    assert bad.status_code == 400 and "the profile cannot be used" in bad.get_data(as_text=True)
+    builtin = c.post("/admin/import-profiles", data={"csrf_token": token,
+                                                     "profile-text": PROFILE.replace("stadtwerke-wh", "utility-blocks")})
+    assert builtin.status_code == 409 and "is a built-in profile&#39;s name" in builtin.get_data(as_text=True)
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(ImportProfile)) == 0
+    done = c.post("/admin/import-profiles", data={"csrf_token": token, "profile-file": (io.BytesIO(PROFILE.encode()),
+                                                                                        "stadtwerke.toml")},
+                  content_type="multipart/form-data")
+    assert done.status_code == 302, done.get_data(as_text=True)[:3000]
+    page = c.get("/admin/imports").get_data(as_text=True)
+    assert '<option value="stadtwerke-wh">stadtwerke-wh (added here)</option>' in page
+    with sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "import_profile")) == 1
+    assert c.post("/admin/import-profiles/stadtwerke-wh/remove", data={"csrf_token": token}).status_code == 302
+    assert "stadtwerke-wh (added here)" not in c.get("/admin/imports").get_data(as_text=True)
+    auditor = signed_in("auditor")
+    refused = auditor.post("/admin/import-profiles", data={"csrf_token": form_token(auditor, "/admin/imports"),
+                                                           "profile-text": PROFILE})
+    assert refused.status_code == 403

@@ -211,3 +211,15 @@ class AssetForm(FlaskForm):
 
 SOLAR_FIELDS = ("capacity_kw_dc", "capacity_kw_ac", "tilt_deg", "azimuth_deg", "losses_pct", "array_type")
 STORAGE_FIELDS = ("storage_kwh", "storage_kw", "roundtrip_efficiency")
+
+
+class ProfileForm(FlaskForm):
+    """An import profile (SPEC 20): a small TOML file describing a utility's export layout, pasted or uploaded."""
+
+    text = TextAreaField("Profile (TOML text)", validators=[Optional(), Length(max=64 * 1024)])
+    file = FileField("…or a profile file (.toml)")
+    replace = BooleanField("Replace a stored profile of the same name")
+
+
+class RemoveProfileForm(FlaskForm):
+    """Remove a stored import profile (readings imported through it stay)."""

@@ -19,6 +19,7 @@ from energy_coop.errors import ConflictError, RefusedError, RowError
 from energy_coop.period import Period
 from energy_coop.services.credits import allocation, ledger
 from energy_coop.services.metering import imports
+from energy_coop.services.metering import profiles as profiles_service
 from energy_coop.services.registers import loading as registers, tariff_templates
 from energy_coop.services.paging import Page
 from energy_coop.services.registers.queries import MEMBER_LIST_KEYS, MemberFilter
@@ -38,6 +39,8 @@ from web.admin.forms import (
     AssetForm,
     LedgerEntryForm,
     MemberForm,
+    ProfileForm,
+    RemoveProfileForm,
     RateForm,
     ShareForm,
     TouForm,
@@ -376,12 +379,61 @@ def rate_tou():
 # ------------------------------------------------------------------------------------------------ meter data
 
 
-def _imports_page(form: UploadForm, report: dict | None = None, status: int = 200):
+def _imports_page(form: UploadForm, report: dict | None = None, status: int = 200,
+                  profile_form: ProfileForm | None = None):
     page = run(screens.imports_screen)
     form.profile.choices = [("", "Detect the layout")] + [
         (p["name"], p["name"] + ("" if p["built_in"] else " (added here)")) for p in page["profiles"]]
     return render_template("admin/imports.html", form=form, report=report, batches=page["batches"],
-                           profiles=page["profiles"]), status
+                           profiles=page["profiles"], profile_form=profile_form or ProfileForm(prefix="profile", formdata=None),
+                           remove_form=RemoveProfileForm(formdata=None)), status
+
+
+@bp.post("/import-profiles")
+@roles_required("admin")
+def profile_add():
+    """Store an import profile (pasted or uploaded), checked by the same rules as `profiles add`."""
+    form = ProfileForm(prefix="profile")
+    if not form.validate_on_submit():
+        return _imports_page(UploadForm(formdata=None), status=400, profile_form=form)
+    text, source = (form.text.data or "").strip(), "the pasted profile"
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", ""):
+        raw = upload.read(64 * 1024 + 1)
+        source = _display_name(upload.filename)
+        try:
+            text = raw.decode("utf-8") if len(raw) <= 64 * 1024 else ""
+        except UnicodeDecodeError:
+            form.file.errors = [f"{source}: the profile is not UTF-8 text"]
+            return _imports_page(UploadForm(formdata=None), status=400, profile_form=form)
+        if not text:
+            form.file.errors = [f"{source}: a profile is a few lines; this file is larger than 64 KiB"]
+            return _imports_page(UploadForm(formdata=None), status=400, profile_form=form)
+    if not text:
+        form.text.errors = ["paste a profile's text or choose a profile file"]
+        return _imports_page(UploadForm(formdata=None), status=400, profile_form=form)
+    try:
+        profile = run(profiles_service.add_profile, text, source=source, actor=actor(), replace=bool(form.replace.data))
+    except RefusedError as exc:
+        attach_errors(form, exc)
+        return _imports_page(UploadForm(formdata=None), status=409 if isinstance(exc, ConflictError) else 400,
+                             profile_form=form)
+    flash(f"Import profile {profile.name} stored; uploads and the inbox can now read files in its layout.", "success")
+    return redirect(url_for("admin.imports_page") + "#profiles-h")
+
+
+@bp.post("/import-profiles/<name>/remove")
+@roles_required("admin")
+def profile_remove(name: str):
+    if not RemoveProfileForm().validate_on_submit():
+        abort(400)
+    try:
+        run(profiles_service.remove_profile, name, actor=actor())
+    except RefusedError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.imports_page") + "#profiles-h")
+    flash(f"Import profile {name} removed; readings imported through it stay as they are.", "success")
+    return redirect(url_for("admin.imports_page") + "#profiles-h")
 
 
 @bp.get("/imports")
