@@ -26,6 +26,35 @@ LEFT = 56
 RIGHT = 12
 TOP = 26
 BOTTOM = 40
+#: The stylesheet's text size on a phone, in viewBox units (``.chart text`` under ``max-width: 30rem``): the 640-unit
+#: chart is drawn about 350 px wide there, so 22 units read as about 12 px. Axis room and label spacing are reckoned
+#: at this size, the larger of the two, so that nothing is clipped or overlaps at either width.
+PHONE_TEXT = 22
+#: Average advance of a digit or letter of the system sans-serif, as a fraction of the font size.
+CHAR_W = 0.62
+
+
+def text_width(text: str, size: float = PHONE_TEXT) -> float:
+    """About how wide ``text`` is drawn at ``size`` (viewBox units)."""
+    return len(text) * size * CHAR_W
+
+
+def left_margin(labels: list[str], size: float = PHONE_TEXT, least: int = LEFT) -> int:
+    """Room left of the plot for the widest y-axis label, its 6-unit gap and a few units of edge."""
+    return max(least, math.ceil(max((text_width(t, size) for t in labels), default=0) + 10))
+
+
+def hide_overflowing(xlabels: list[dict], key: str = "label", width: int = WIDTH) -> None:
+    """Mark ``minor`` (hidden on a phone) a centred x label that would run past the chart's right edge there."""
+    for x in xlabels:
+        if x["x"] + text_width(x[key]) / 2 > width:
+            x["minor"] = True
+
+
+def phone_step(labels: list[str], slot: float, size: float = PHONE_TEXT) -> int:
+    """Keep every how many-th x label on a phone so that neighbours do not overlap (slot: units per label)."""
+    widest = max((text_width(t, size) for t in labels), default=0) + size * 0.5
+    return max(1, math.ceil(widest / slot)) if slot > 0 else 1
 
 
 @dataclass
@@ -45,6 +74,7 @@ class Chart:
     xlabels: list[dict] = field(default_factory=list)  # x, label
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css class, label)
     baseline: float = 0.0
+    left: int = LEFT  # room for the y-axis labels
     empty: bool = False
     _svg: Markup | None = field(default=None, repr=False, compare=False)
 
@@ -58,7 +88,7 @@ class Chart:
 
     def _write_svg(self) -> Markup:
         e = escape
-        x1, x2 = LEFT, self.width - RIGHT
+        x1, x2 = self.left, self.width - RIGHT
         parts = [f'<svg viewBox="0 0 {self.width} {self.height}" role="img" '
                  f'aria-labelledby="{e(self.ident)}-title {e(self.ident)}-desc" focusable="false">',
                  f'<title id="{e(self.ident)}-title">{e(self.title)}</title>',
@@ -75,8 +105,8 @@ class Chart:
             parts += [f'<circle class="dot" cx="{p["cx"]}" cy="{p["cy"]}" r="3.5"><title>{e(p["text"])}</title>'
                       '</circle>' for p in self.points]
         parts.append('<g class="xlabels">')
-        parts += [f'<text x="{x["x"]}" y="{self.height - 22}" class="xlabel">{e(x["label"])}</text>'
-                  for x in self.xlabels]
+        parts += [f'<text x="{x["x"]}" y="{self.height - 22}" class="xlabel{" minor" if x.get("minor") else ""}">'
+                  f'{e(x["label"])}</text>' for x in self.xlabels]
         parts.append("</g></svg>")
         return Markup("".join(parts))
 
@@ -114,7 +144,7 @@ def bar_chart(ident: str, title: str, desc: str, labels: list[str], values: list
     step = nice_step(high - low)
     low = math.floor(low / step) * step
     high = math.ceil(high / step) * step
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_h = HEIGHT - TOP - BOTTOM
 
     def y_of(v: float) -> float:
         return round(TOP + (high - v) / (high - low) * plot_h, 2)
@@ -124,24 +154,29 @@ def bar_chart(ident: str, title: str, desc: str, labels: list[str], values: list
     while tick <= high + step / 2:
         chart.yticks.append({"y": y_of(tick), "label": _fmt(tick)})
         tick += step
+    chart.left = left = left_margin([t["label"] for t in chart.yticks])
+    plot_w = WIDTH - left - RIGHT
     slot = plot_w / len(labels)
+    shown = labels[::label_every]
+    keep = label_every * phone_step(shown, slot * label_every)  # on a phone only every keep-th label shows
     bar_w = max(2.0, min(slot * 0.7, 48.0))
     for i, (label, v) in enumerate(zip(labels, values)):
-        x = LEFT + i * slot
+        x = left + i * slot
         if i % label_every == 0:
-            chart.xlabels.append({"x": round(x + slot / 2, 2), "label": label})
+            chart.xlabels.append({"x": round(x + slot / 2, 2), "label": label, "minor": i % keep != 0})
         if v is None:
             continue
         top, bottom = sorted((y_of(v), chart.baseline))
         chart.bars.append({"x": round(x + (slot - bar_w) / 2, 2), "y": top, "w": round(bar_w, 2),
                            "h": round(max(bottom - top, 0.5), 2), "label": label,
                            "text": f"{label}: {_fmt(v)} {unit}", "cls": "bar" if v >= 0 else "bar negative"})
+    hide_overflowing(chart.xlabels)
     if line_values is not None:
         pts = []
         for i, (label, v) in enumerate(zip(labels, line_values)):
             if v is None:
                 continue
-            cx, cy = round(LEFT + i * slot + slot / 2, 2), y_of(v)
+            cx, cy = round(left + i * slot + slot / 2, 2), y_of(v)
             pts.append(f"{cx},{cy}")
             chart.points.append({"cx": cx, "cy": cy, "text": f"{label}: {_fmt(v)} {unit} forecast"})
         chart.line = " ".join(pts)
@@ -165,7 +200,7 @@ def paired_bar_chart(ident: str, title: str, desc: str, labels: list[str], first
         high = 1.0
     step = nice_step(high)
     high = math.ceil(high / step) * step
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_h = HEIGHT - TOP - BOTTOM
 
     def y_of(v: float) -> float:
         return round(TOP + (high - v) / high * plot_h, 2)
@@ -175,11 +210,14 @@ def paired_bar_chart(ident: str, title: str, desc: str, labels: list[str], first
     while tick <= high + step / 2:
         chart.yticks.append({"y": y_of(tick), "label": _fmt(tick)})
         tick += step
+    chart.left = left = left_margin([t["label"] for t in chart.yticks])
+    plot_w = WIDTH - left - RIGHT
     slot = plot_w / len(labels)
+    keep = phone_step(labels, slot)
     bar_w = max(2.0, min(slot * 0.36, 30.0))
     for i, label in enumerate(labels):
-        x = LEFT + i * slot
-        chart.xlabels.append({"x": round(x + slot / 2, 2), "label": label})
+        x = left + i * slot
+        chart.xlabels.append({"x": round(x + slot / 2, 2), "label": label, "minor": i % keep != 0})
         middle = x + slot / 2
         for offset, value, name, cls in ((-bar_w - 1, first[i], first_label, "bar first"),
                                          (1, second[i], second_label, "bar second")):
@@ -187,6 +225,7 @@ def paired_bar_chart(ident: str, title: str, desc: str, labels: list[str], first
             chart.bars.append({"x": round(middle + offset, 2), "y": top, "w": round(bar_w, 2),
                                "h": round(max(chart.baseline - top, 0.5), 2), "label": label,
                                "text": f"{label}: {name} {_fmt(value)} {unit}", "cls": cls})
+    hide_overflowing(chart.xlabels)
     suffix = f" ({unit})" if unit else ""
     chart.legend = [("key-first", first_label + suffix), ("key-second", second_label + suffix)]
     return chart
@@ -208,11 +247,15 @@ def savings_chart(result: dict[str, Any]) -> dict[str, Any] | None:
     if not months:
         return None
     top = max(max(a, b) for _, a, b, _ in months) or 1
-    inner_w, inner_h = SAVINGS_W - PAD_L - 8, SAVINGS_H - PAD_B - PAD_T
+    tick_texts = [f"{round(top * f):,}" for f in (0, 0.5, 1)]
+    pad_l = left_margin(tick_texts, least=PAD_L)
+    inner_w, inner_h = SAVINGS_W - pad_l - 8, SAVINGS_H - PAD_B - PAD_T
     slot = inner_w / len(months)
+    every = max(1, len(months) // 8)
+    keep = every * phone_step([m[0] for m in months[::every]], slot * every)
     bars, labels, divider = [], [], None
     for i, (month, actual, model, after) in enumerate(months):
-        x = PAD_L + i * slot
+        x = pad_l + i * slot
         h_model, h_actual = inner_h * model / top, inner_h * actual / top
         bars.append({"x": round(x + slot * 0.1, 1), "y": round(PAD_T + inner_h - h_model, 1),
                      "w": round(slot * 0.8, 1), "h": round(max(h_model, 0), 1), "kind": "model",
@@ -220,14 +263,15 @@ def savings_chart(result: dict[str, Any]) -> dict[str, Any] | None:
         bars.append({"x": round(x + slot * 0.25, 1), "y": round(PAD_T + inner_h - h_actual, 1),
                      "w": round(slot * 0.5, 1), "h": round(max(h_actual, 0), 1),
                      "kind": "after" if after else "before", "title": f"{month}: metered {actual} kWh"})
-        if i % max(1, len(months) // 8) == 0:
-            labels.append({"x": round(x + slot / 2, 1), "text": month})
+        if i % every == 0:
+            labels.append({"x": round(x + slot / 2, 1), "text": month, "minor": i % keep != 0})
         if after and divider is None:
             divider = round(x, 1)
-    ticks = [{"y": round(PAD_T + inner_h - inner_h * f, 1), "text": f"{round(top * f):,}"}
-             for f in (0, 0.5, 1)]
+    hide_overflowing(labels, key="text", width=SAVINGS_W)
+    ticks = [{"y": round(PAD_T + inner_h - inner_h * f, 1), "text": text}
+             for f, text in zip((0, 0.5, 1), tick_texts)]
     return {"w": SAVINGS_W, "h": SAVINGS_H, "bars": bars, "labels": labels, "ticks": ticks,
-            "divider": divider, "base_y": PAD_T + inner_h, "label_y": SAVINGS_H - 8, "pad_l": PAD_L,
+            "divider": divider, "base_y": PAD_T + inner_h, "label_y": SAVINGS_H - 8, "pad_l": pad_l,
             "top": PAD_T}
 
 

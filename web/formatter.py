@@ -16,7 +16,7 @@ from typing import Any, Callable
 from flask import Flask, g, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 
-from energy_coop import formatting
+from energy_coop import formatting, vocabulary
 from energy_coop.formatting import Formatter
 from energy_coop.services.settings import CoopSettings, current_settings
 
@@ -60,4 +60,5 @@ FILTERS: dict[str, Callable[..., str]] = {name: _filter(m) for name, m in format
 def init_app(app: Flask) -> None:
     """Register the filters and ``coop()`` / ``fmt()`` for every template."""
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.filters["word"] = vocabulary.label  # a stored code in words: {{ m.status|word("measure_status") }}
     app.jinja_env.globals.update(coop=coop_settings, fmt=current_formatter)

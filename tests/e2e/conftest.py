@@ -62,6 +62,7 @@ class LiveCoop:
     url: str
     seeded: Seeded
     sessions: object
+    app: object = None
 
     def login(self, page, role: str, password: str = PASSWORD) -> None:
         page.goto(self.url + "/login")
@@ -101,7 +102,7 @@ def live_coop(sqlite_template, tmp_path) -> LiveCoop:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield LiveCoop(f"http://127.0.0.1:{server.effective_port}", seeded, sessions)
+        yield LiveCoop(f"http://127.0.0.1:{server.effective_port}", seeded, sessions, app)
     finally:
         server.close()
         thread.join(timeout=5)

@@ -478,3 +478,29 @@ def test_other_scripts_digits_are_not_numbers_in_the_forms(pages, coop):
         page = html.unescape(_after(get, post(path, ADMIN, data)))
         assert reason in page, (path, data, reason, re.findall(r'class="flash[^"]*">([^<]*)', page))
     assert (_counts(coop), stored_corrections(coop, ids["ada"])) == before
+
+
+def _status_form(html_text: str, measure_id: int) -> str:
+    match = re.search(rf'action="/efficiency/measures/{measure_id}/status">(.*?)</form>', html_text, re.S)
+    assert match, f"no status form for measure {measure_id}"
+    return match.group(1)
+
+
+def test_status_drop_downs_start_at_the_measures_own_status_and_codes_read_as_words(pages):
+    get, post, ids = pages
+    page = get("/efficiency/", ADMIN).get_data(as_text=True)
+    ada, bo = _status_form(page, ids["ada"]), _status_form(page, ids["bo"])
+    # Ada's measure is installed, Bo's approved: each drop-down shows that, not the first status of the list
+    assert re.findall(r'<option value="(\w+)" selected>', ada) == ["installed"]
+    assert re.findall(r'<option value="(\w+)" selected>', bo) == ["approved"]
+    assert '<option value="installed" selected>Installed (now)</option>' in ada
+    assert 'value="proposed"' not in ada  # a measure never goes back to proposed
+    # dates are typed one way everywhere: YYYY-MM-DD text, named in the label
+    assert 'type="date"' not in page and "Date (YYYY-MM-DD)" in ada
+    visible = re.sub(r"<[^>]+>", " ", page)
+    for code in ("per_kwh", "percent_of_cost", "heat_pump", "clt_household", "worker_coop"):
+        assert code not in visible, code
+    assert "Per kWh saved a year" in page and "Land-trust household" in page
+    premises = get(f"/efficiency/premises/{ids['ada_premises']}", ADMIN).get_data(as_text=True)
+    assert 'type="date"' not in premises and "Date of the audit (YYYY-MM-DD)" in premises
+    assert "heat_pump" not in re.sub(r"<[^>]+>", " ", premises)

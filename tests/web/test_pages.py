@@ -41,7 +41,7 @@ def test_member_dashboard_shows_balance_chart_holdings_and_no_forecast_yet(signe
     assert "School roof" in page and "No forecast yet" in page
     # the efficiency records seeded for member A: the audit and the installed heat pump
     assert "No audits yet." not in page
-    assert "Rae Auditor" in page and "Cold-climate heat pump" in page and "installed" in page
+    assert "Rae Auditor" in page and "Cold-climate heat pump" in page and "<td>Installed</td>" in page
     assert "<table" in page and "<th scope=\"col\">Month</th>" in page
 
 
