@@ -109,7 +109,10 @@ def _echo_report(r, *, summary_err: bool = False) -> None:
         click.echo(f"  warning: {flag['message']} (first: {first})", err=True)
     for line in r.lines():
         click.echo(f"  - {line}" if not line.startswith("... ") else f"    {line}", err=True)
-    for hint in r.hints:
+    hints = list(r.hints)
+    if any(e.where == "file" and e.field == "meter" for e in r.errors) and "meter" not in hints:
+        hints.append("meter")  # a profile's file that names no meter code of ours
+    for hint in hints:
         if hint in IMPORT_HINTS:
             click.echo(f"  hint: {IMPORT_HINTS[hint]}", err=True)
     if any(e.where == "file" and e.field == "layout" for e in r.errors):

@@ -66,24 +66,25 @@ def test_utility_blocks_on_a_solar_meter_is_received_minus_delivered_to_the_wh(c
     assert readings[utc(2022, 8, 1, 16)] == (received_wh(1, 12) - delivered_wh(1, 12)) * 1000
 
 
-def test_utility_blocks_on_a_consumption_meter_is_delivered_minus_received(coop, cli):
+def test_a_net_export_on_a_consumption_meter_is_refused_by_the_sign_rule(coop, cli, write):
     code, report, _ = imported(cli, DATA / "utility_blocks_2022-08.csv", "--meter", "CONS-1",
                                "--timezone", "America/New_York", "--profile", "utility-blocks")
-    assert code == 0, report
-    assert "read with profile 'utility-blocks'" in report["notes"]
-    readings = stored(coop, "CONS-1")
-    assert sum(readings.values()) == -9_356_000
-    assert readings[utc(2022, 8, 2, 3)] == 264_000  # 2022-08-01 23:00 EDT: 0.264 kWh delivered, none received
+    # the fixture's home sent back more than it used at midday: a consumption meter never reads negative
+    # (SPEC 4), so the file is refused naming those hours, and the words say where a net export belongs
+    assert code == 2 and report["status"] == "refused" and report["accepted"] == 0, report
+    reasons = [e["reason"] for e in report["errors"]]
+    assert reasons and all("is negative" in r and "belongs on an asset's meter" in r for r in reasons)
+    assert stored(coop, "CONS-1") == {}
 
 
 def test_a_month_of_utility_blocks_in_quarter_hours_is_generated_and_exact(coop, cli, write):
     text = utility_blocks(dt.date(2022, 8, 1), 31)
-    code, report, _ = imported(cli, write("august.csv", text), "--meter", "CONS-1", "--timezone",
+    code, report, _ = imported(cli, write("august.csv", text), "--meter", "PM-SUN1", "--timezone",
                                "America/New_York")
     assert code == 0, report
-    expected = sum(delivered_wh(d, h) - received_wh(d, h) for d in range(1, 32) for h in range(24))
+    expected = sum(received_wh(d, h) - delivered_wh(d, h) for d in range(1, 32) for h in range(24))
     assert report["accepted"] == 31 * 24
-    assert sum(stored(coop, "CONS-1").values()) == expected * 1000
+    assert sum(stored(coop, "PM-SUN1").values()) == expected * 1000
 
 
 def test_start_end_kwh_in_local_time_on_a_consumption_meter(coop, cli):

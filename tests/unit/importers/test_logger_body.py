@@ -12,8 +12,8 @@ from energy_coop.importers.logger_readings import canonical_sha256, load_json, p
 
 START = "2024-03-01T00:00:00Z"
 
-# energy of one reading inside its bound (|kwh| <= 10^9), as mWh
-exact_mwh = st.integers(min_value=-10**15, max_value=10**15)
+# energy of one reading inside its bound (|kwh| <= 10^6, common.MAX_READING_MWH), as mWh
+exact_mwh = st.integers(min_value=-10**12, max_value=10**12)
 
 
 def body(kwh_json: str) -> bytes:
