@@ -234,6 +234,9 @@ def test_every_form_field_refuses_hostile_values(make_app, seeded, sessions):
     with sessions.begin() as s:  # a token each, so that the Account page carries its revoke form
         for role in ("admin", "member_a"):
             new_token(s, USERS[role][0], actor="test")
+        from energy_coop.services.metering.profiles import add_profile  # and the imports page its remove form
+        from tests.web.test_import_profiles_page import PROFILE
+        add_profile(s, PROFILE, source="test", actor="test")
     admin = app.test_client()
     assert login(admin, "admin").status_code == 302
     forms = page_forms(app, admin, seeded)
