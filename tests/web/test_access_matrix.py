@@ -77,6 +77,7 @@ EXPECT: dict[tuple[str, str], Expect] = {
     ("admin.member_new", "POST"): Expect(fixed("/admin/members/new"), ADMIN_WRITE),
     ("admin.member_edit", "GET"): Expect(fixed("/admin/members/1001/edit"), ADMIN_WRITE),
     ("admin.member_edit", "POST"): Expect(fixed("/admin/members/1001/edit"), ADMIN_WRITE),
+    ("admin.asset_page", "GET"): Expect(fixed("/admin/assets/SUN1"), STAFF_PAGE),
     ("admin.asset_new", "GET"): Expect(fixed("/admin/assets/new"), ADMIN_WRITE),
     ("admin.asset_new", "POST"): Expect(fixed("/admin/assets/new"), ADMIN_WRITE),
     ("admin.asset_edit", "GET"): Expect(fixed("/admin/assets/SUN1/edit"), ADMIN_WRITE),

@@ -201,6 +201,15 @@ def _asset_values(form: AssetForm) -> tuple[str, ...]:
     return tuple(f for f in ASSET_FIELDS if f not in skip)
 
 
+@bp.get("/assets/<asset_code>")
+@roles_required(*STAFF)
+def asset_page(asset_code: str):
+    config = current_app.config["ENERGY_COOP"]
+    data = run(screens.asset_screen, asset_code, today=dt.date.today(), threshold=config.performance_threshold)
+    return render_template("admin/asset.html", data=data, kind_labels=ASSET_KIND_LABELS,
+                           array_labels=ARRAY_TYPE_LABELS)
+
+
 @bp.route("/assets/new", methods=["GET", "POST"])
 @roles_required("admin")
 def asset_new():

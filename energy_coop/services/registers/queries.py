@@ -112,6 +112,18 @@ def _member_list(f: MemberFilter, today: dt.date):
     return stmt.order_by(*order), conds
 
 
+def asset_holders(session: Session, asset_code: str, today: dt.date) -> list[dict[str, Any]]:
+    """Who holds shares in ``asset_code`` on ``today``: member number, name and shares, most shares first."""
+    changes = _holdings(today)
+    held = cast(func.sum(changes.c.delta), BigInteger)
+    rows = session.execute(
+        select(Member.member_number, Member.name, held.label("shares"))
+        .join(Member, Member.id == changes.c.member_id).join(Asset, Asset.id == changes.c.asset_id)
+        .where(Asset.asset_code == asset_code).group_by(Member.member_number, Member.name)
+        .having(func.sum(changes.c.delta) > 0).order_by(held.desc(), Member.member_number)).all()
+    return [{"member_number": n, "name": name, "shares": int(shares)} for n, name, shares in rows]
+
+
 def check_member_filter(session: Session, f: MemberFilter) -> list[RowError]:
     """What is wrong with a members-list filter, in words (an unknown type, asset or sort)."""
     problems = []

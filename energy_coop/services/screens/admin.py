@@ -68,6 +68,26 @@ def member_record(session: Session, member_number: str) -> dict[str, str]:
     return registers.member_record(session, member_number)
 
 
+def asset_screen(session: Session, asset_code: str, *, today: dt.date, threshold: float = 0.8,
+                 months: int = 12) -> dict[str, Any]:
+    """One asset's page: its register row, shares sold and unsold today, its holders, and (a solar array)
+    metered production against the expectation for each of the last ``months`` whole months, with the
+    performance ratio (:class:`NotFoundError` for an unknown code)."""
+    record = registers.asset_record(session, asset_code)
+    holders = registers.asset_holders(session, asset_code, today)
+    total = int(record["total_shares"])
+    held = sum(h["shares"] for h in holders)
+    production = []
+    if record["kind"] == "solar":
+        month = Period.of(today).previous()
+        for _ in range(months):
+            production += performance_rows(forecasts.performance(session, str(month), threshold=threshold,
+                                                                 asset_code=asset_code))
+            month = month.previous()
+    return {"asset": record, "total_shares": total, "held_shares": held, "unsold_shares": total - held,
+            "holders": holders, "production": production}
+
+
 def member_exists(session: Session, member_number: str) -> bool:
     """Whether a member with ``member_number`` is registered (the add form refuses a second one)."""
     return session.scalar(select(Member.id).where(Member.member_number == member_number)) is not None
