@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from tests.conftest import TEST_DATA
+from tests.profile_exports import MY_UTILITY
 from tests.web.conftest import form_token
 
 DATA = TEST_DATA / "profiles"
@@ -37,24 +38,8 @@ def test_a_file_in_no_layout_is_refused_on_the_page_in_words(signed_in, seeded):
     assert "--" not in text.split('id="import-report"')[1].split("</section>")[0]  # no command-line words
 
 
-PROFILE = """name = "stadtwerke-wh"
-description = "a date, from and to times, both channels in Wh"
-layout = "table"
-
-[columns]
-date = "datum"
-start = "von"
-end = "bis"
-delivered = "bezug"
-received = "einspeisung"
-
-[time]
-formats = ["%d.%m.%Y %H:%M"]
-timezone = "Europe/Berlin"
-
-[energy]
-unit = "Wh"
-"""
+#: the README's worked profile (tests/profile_exports.py), stored under a name of its own
+PROFILE = MY_UTILITY.replace('name = "my-utility"', 'name = "stadtwerke-wh"', 1)
 
 
 def test_an_admin_adds_and_removes_a_profile_on_the_page(signed_in, seeded, sessions):
